@@ -1,0 +1,89 @@
+"""The kit's assignments: where their suites, configs and reference solutions live.
+
+Each assignment is a folder ``assignments/<name>/`` with an ``assignment.toml``::
+
+    name = "residual"
+    title = "Residual blocks"
+    files = ["residual.py", "conv.py", "batchnorm.py"]   # student files it needs
+
+and the suites ``public/`` (shipped to students) and ``hidden/`` (never shipped).
+The reference solution is ``solutions/<name>.py``.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+ASSIGNMENTS_DIR = REPO_ROOT / "assignments"
+SOLUTIONS_DIR = REPO_ROOT / "solutions"
+TEMPLATE_DIR = REPO_ROOT / "student_template"
+
+
+class UnknownAssignmentError(ValueError):
+    """Raised for an assignment name the kit does not have."""
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """One assignment: its name (= the student's module), title and student files."""
+
+    name: str
+    title: str
+    files: tuple[str, ...]
+    folder: Path
+
+    @property
+    def module_file(self) -> str:
+        """The student file that holds this assignment's graded functions."""
+        return f"{self.name}.py"
+
+    @property
+    def public_dir(self) -> Path:
+        return self.folder / "public"
+
+    @property
+    def hidden_dir(self) -> Path:
+        return self.folder / "hidden"
+
+    @property
+    def solution_file(self) -> Path:
+        return SOLUTIONS_DIR / self.module_file
+
+
+def assignment_names() -> list[str]:
+    """Names of all assignments in the kit, sorted."""
+    if not ASSIGNMENTS_DIR.is_dir():
+        return []
+    return sorted(p.parent.name for p in ASSIGNMENTS_DIR.glob("*/assignment.toml"))
+
+
+def load_assignment(name: str) -> Assignment:
+    """Load ``assignments/<name>/assignment.toml``.
+
+    Raises:
+        UnknownAssignmentError: if there is no such assignment (the message lists the known ones).
+    """
+    config_path = ASSIGNMENTS_DIR / name / "assignment.toml"
+    if not config_path.is_file():
+        known = ", ".join(assignment_names()) or "none"
+        raise UnknownAssignmentError(f"unknown assignment {name!r}; known assignments: {known}")
+    config = tomllib.loads(config_path.read_text(encoding="utf-8"))
+    files = tuple(config.get("files", [f"{name}.py"]))
+    if f"{name}.py" not in files:
+        raise ValueError(f"{config_path}: 'files' must include {name}.py, got {list(files)}")
+    return Assignment(
+        name=name, title=config.get("title", name), files=files, folder=config_path.parent
+    )
+
+
+def all_assignments() -> list[Assignment]:
+    """Every assignment of the kit, sorted by name."""
+    return [load_assignment(name) for name in assignment_names()]

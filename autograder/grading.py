@@ -1,0 +1,88 @@
+"""Grade one submission of one assignment by running its suites in a separate pytest process."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from autograder.assignments import Assignment
+
+SUITES = ("public", "hidden")
+
+
+@dataclass
+class GradeReport:
+    """The outcome of grading one submission: Gradescope-shaped results plus pytest's log."""
+
+    assignment: str
+    submission: str
+    score: float
+    max_score: float
+    tests: list[dict[str, Any]] = field(default_factory=list)
+    execution_time: float = 0.0
+    log: str = ""
+
+    def to_gradescope(self) -> dict[str, Any]:
+        """The ``results.json`` payload Gradescope reads."""
+        return {
+            "score": self.score,
+            "execution_time": self.execution_time,
+            "output": f"{self.assignment}: {self.score:g} / {self.max_score:g} points",
+            "tests": self.tests,
+        }
+
+
+def grade(
+    assignment: Assignment,
+    submission: Path,
+    suites: tuple[str, ...] = SUITES,
+    timeout: float = 600.0,
+) -> GradeReport:
+    """Run the assignment's ``suites`` against ``submission`` and collect the per-test results.
+
+    The suites run in a child pytest process, so nothing the submission does at import time
+    can disturb the caller. A run that produces no results (it crashed, or timed out) yields
+    a report with score 0 and pytest's output in ``log``.
+    """
+    suite_dirs = [str(assignment.folder / suite) for suite in suites]
+    with tempfile.TemporaryDirectory(prefix="grade-") as scratch:
+        results_path = Path(scratch) / "results.json"
+        command = [
+            sys.executable,
+            "-m",
+            "pytest",
+            *suite_dirs,
+            f"--submission={submission}",
+            f"--results={results_path}",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-o",
+            "addopts=",
+            "--no-header",
+            "--tb=no",
+        ]
+        try:
+            completed = subprocess.run(
+                command, capture_output=True, text=True, timeout=timeout, cwd=scratch
+            )
+            log = completed.stdout + completed.stderr
+        except subprocess.TimeoutExpired as expired:
+            log = f"grading timed out after {timeout:g} s\n{expired.stdout or ''}"
+        if not results_path.is_file():
+            return GradeReport(assignment.name, str(submission), 0.0, 0.0, log=log)
+        payload = json.loads(results_path.read_text(encoding="utf-8"))
+    return GradeReport(
+        assignment=assignment.name,
+        submission=str(submission),
+        score=float(payload["score"]),
+        max_score=float(payload["max_score"]),
+        tests=payload["tests"],
+        execution_time=float(payload["execution_time"]),
+        log=log,
+    )

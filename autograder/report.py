@@ -1,0 +1,37 @@
+"""Readable terminal tables of grading results."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from autograder.grading import GradeReport
+
+
+def test_table(report: GradeReport, width: int = 100) -> str:
+    """One line per test: status, points and, for failures, the first line of the message."""
+    lines = [f"{report.assignment}  ({report.submission})"]
+    for test in report.tests:
+        mark = "PASS" if test["status"] == "passed" else "FAIL"
+        points = f"{test['score']:g}/{test['max_score']:g}"
+        lines.append(f"  {mark}  {points:>7}  {test['name']}")
+        if test["status"] != "passed" and test.get("output"):
+            message = test["output"].splitlines()[0]
+            lines.append("                 " + _clip(message, width - 17))
+    lines.append(f"  score: {report.score:g} / {report.max_score:g}")
+    return "\n".join(lines)
+
+
+def summary_table(rows: Iterable[tuple[str, GradeReport]]) -> str:
+    """One line per (label, report): assignment, submission label, score and passed tests."""
+    header = f"{'assignment':<15}{'submission':<28}{'score':>16}{'tests passed':>16}"
+    lines = [header, "-" * len(header)]
+    for label, report in rows:
+        passed = sum(t["status"] == "passed" for t in report.tests)
+        score = f"{report.score:g} / {report.max_score:g}"
+        tests = f"{passed} / {len(report.tests)}"
+        lines.append(f"{report.assignment:<15}{label:<28}{score:>16}{tests:>16}")
+    return "\n".join(lines)
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."

@@ -1,0 +1,39 @@
+"""Keep ``student_template/`` equal to what the generator makes from ``solutions/``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from autograder.assignments import SOLUTIONS_DIR, TEMPLATE_DIR, all_assignments
+from autograder.stubgen import template_files, write_files
+
+
+def expected_template() -> dict[str, str]:
+    """``{relative path: text}`` of the template the generator makes now."""
+    public_dirs = {a.name: a.public_dir for a in all_assignments()}
+    return template_files(SOLUTIONS_DIR, public_dirs)
+
+
+def write_template(destination: Path = TEMPLATE_DIR) -> None:
+    """Regenerate the stubs and public tests of ``destination`` (other files are kept)."""
+    for stale in (destination / "tests").glob("test_*.py"):
+        stale.unlink()
+    write_files(expected_template(), destination)
+
+
+def check_template(folder: Path = TEMPLATE_DIR) -> list[str]:
+    """Differences between ``folder`` and the generator's output, one line each."""
+    expected = expected_template()
+    problems = []
+    for relative, text in sorted(expected.items()):
+        path = folder / relative
+        if not path.is_file():
+            problems.append(f"missing: {relative}")
+        elif path.read_text(encoding="utf-8") != text:
+            problems.append(f"differs: {relative}")
+    generated_kinds = {p for p in expected}
+    for path in sorted(folder.glob("*.py")) + sorted(folder.glob("tests/test_*.py")):
+        relative = path.relative_to(folder).as_posix()
+        if relative not in generated_kinds:
+            problems.append(f"not generated: {relative}")
+    return problems

@@ -1,0 +1,90 @@
+"""The comparison that decides every graded test: type, shape, dtype, tolerance, messages."""
+
+import numpy as np
+import pytest
+
+from autograder.compare import assert_close
+
+
+def test_identical_arrays_pass():
+    x = np.linspace(-1, 1, 12).reshape(3, 4)
+    assert_close(x.copy(), x)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_error_just_inside_tolerance_passes_and_outside_fails(dtype):
+    expected = np.ones((4, 4), dtype=dtype)
+    tolerance = 1e-10 + 1e-10 if dtype == np.float64 else 1e-5 + 1e-4
+    inside = expected + np.asarray(0.5 * tolerance, dtype=dtype)
+    outside = expected + np.asarray(4 * tolerance, dtype=dtype)
+    assert_close(inside, expected)
+    with pytest.raises(AssertionError, match="differ beyond tolerance"):
+        assert_close(outside, expected)
+
+
+def test_near_zero_outputs_use_the_scale_of_the_whole_array():
+    expected = np.array([1000.0, 1e-12])
+    actual = np.array([1000.0, 2e-12])  # elementwise relative error 100%, scale-relative 1e-15
+    assert_close(actual, expected)
+
+
+def test_wrong_shape_names_both_shapes():
+    with pytest.raises(AssertionError, match=r"expected shape \(2, 3\), got shape \(3, 2\)"):
+        assert_close(np.zeros((3, 2)), np.zeros((2, 3)), name="out")
+
+
+def test_wrong_dtype_is_a_failure_even_when_values_match():
+    with pytest.raises(AssertionError, match="expected dtype float32, got dtype float64"):
+        assert_close(np.zeros(3), np.zeros(3, dtype=np.float32))
+
+
+@pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")
+@pytest.mark.parametrize(
+    "impostor",
+    [[0.0, 0.0, 0.0], 0.0, np.zeros(3).view(np.ma.MaskedArray), np.zeros(3).view(np.matrix)],
+    ids=["list", "scalar", "ndarray-subclass", "matrix"],
+)
+def test_anything_but_an_exact_ndarray_fails(impostor):
+    with pytest.raises(AssertionError, match="expected a numpy.ndarray"):
+        assert_close(impostor, np.zeros(3))
+
+
+def test_message_locates_the_first_mismatch_and_counts_them():
+    expected = np.zeros((2, 3))
+    actual = expected.copy()
+    actual[1, 2] = 1.0
+    actual[1, 0] = 0.5
+    with pytest.raises(AssertionError) as info:
+        assert_close(actual, expected, name="dx")
+    message = str(info.value)
+    assert message.startswith("dx: 2 of 6 elements differ")
+    assert "first mismatch at index (1, 0)" in message
+    assert "max abs error 1.000e+00" in message
+
+
+def test_nan_in_the_answer_is_reported_as_such():
+    actual = np.array([1.0, np.nan])
+    with pytest.raises(AssertionError, match="NaN or inf; first at index \\(1,\\)"):
+        assert_close(actual, np.array([1.0, 2.0]))
+
+
+def test_matching_infinities_and_nans_in_the_expected_output_pass():
+    expected = np.array([-np.inf, np.nan, 1.0])
+    assert_close(expected.copy(), expected)
+
+
+def test_integer_arrays_must_match_exactly():
+    expected = np.array([[0, 5], [7, 3]], dtype=np.int64)
+    assert_close(expected.copy(), expected)
+    wrong = expected.copy()
+    wrong[1, 1] = 2
+    with pytest.raises(AssertionError, match=r"1 of 4 elements differ; first at index \(1, 1\)"):
+        assert_close(wrong, expected, name="switches")
+
+
+def test_tolerance_override():
+    expected = np.ones(3)
+    actual = expected + 1e-7
+    with pytest.raises(AssertionError):
+        assert_close(actual, expected)
+    assert_close(actual, expected, rtol=1e-6, atol_scale=1e-6)
