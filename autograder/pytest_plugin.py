@@ -194,7 +194,7 @@ def _failure_message(report: pytest.TestReport) -> str:
     """The exception's message only: never the test's source, which may be hidden."""
     longrepr = report.longrepr
     if isinstance(longrepr, tuple):  # skip reports: (file, line, reason)
-        return str(longrepr[2])
+        return str(longrepr[2]).removeprefix("Skipped: ")
     crash = getattr(longrepr, "reprcrash", None)
     if crash is not None:
         return crash.message

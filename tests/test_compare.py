@@ -45,7 +45,7 @@ def test_wrong_dtype_is_a_failure_even_when_values_match():
     ids=["list", "scalar", "ndarray-subclass", "matrix"],
 )
 def test_anything_but_an_exact_ndarray_fails(impostor):
-    with pytest.raises(AssertionError, match="expected a numpy.ndarray"):
+    with pytest.raises(AssertionError, match=r"expected a numpy\.ndarray"):
         assert_close(impostor, np.zeros(3))
 
 

@@ -101,5 +101,5 @@ def test_missing_or_unknown_kind(tmp_path):
         collect_submission(tmp_path / "nope", FILES, tmp_path / "out")
     other = tmp_path / "conv.txt"
     other.write_text("x")
-    with pytest.raises(SubmissionError, match="expected a folder, a .zip or a .py"):
+    with pytest.raises(SubmissionError, match=r"expected a folder, a \.zip or a \.py"):
         collect_submission(other, FILES, tmp_path / "out")

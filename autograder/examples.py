@@ -1,0 +1,77 @@
+"""The bundled example submissions: the reference, the untouched template, and buggy ones.
+
+Buggy submissions are described in ``examples/buggy_submissions.toml`` as text edits applied
+to the reference rendered as a submission, so they stay in step with the reference::
+
+    [[submission]]
+    name = "conv-flipped-kernel"
+    assignment = "conv"
+    bug = "true convolution (kernel flipped) instead of cross-correlation"
+    edits = [{ file = "conv.py", old = "...", new = "..." }]
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from autograder.assignments import REPO_ROOT, SOLUTIONS_DIR, TEMPLATE_DIR, assignment_names
+from autograder.stubgen import solution_submission_files, write_files
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+EXAMPLES_FILE = REPO_ROOT / "examples" / "buggy_submissions.toml"
+
+
+@dataclass(frozen=True)
+class ExampleSubmission:
+    """A submission folder to grade for one assignment, and what it is meant to show."""
+
+    name: str
+    assignment: str
+    folder: Path
+    description: str
+
+
+def buggy_specs() -> list[dict]:
+    """The entries of ``examples/buggy_submissions.toml``."""
+    return tomllib.loads(EXAMPLES_FILE.read_text(encoding="utf-8"))["submission"]
+
+
+def make_examples(workdir: Path) -> list[ExampleSubmission]:
+    """Write every example submission under ``workdir``; return them, by assignment."""
+    reference_files = solution_submission_files(SOLUTIONS_DIR, assignment_names())
+    reference = workdir / "reference"
+    write_files(reference_files, reference)
+    template = workdir / "template"
+    shutil.copytree(TEMPLATE_DIR, template)
+    examples = []
+    for name in assignment_names():
+        examples.append(ExampleSubmission("reference", name, reference, "the reference solution"))
+        examples.append(ExampleSubmission("template", name, template, "the untouched template"))
+    for spec in buggy_specs():
+        folder = workdir / spec["name"]
+        write_files(apply_edits(reference_files, spec), folder)
+        examples.append(ExampleSubmission(spec["name"], spec["assignment"], folder, spec["bug"]))
+    order = {name: i for i, name in enumerate(assignment_names())}
+    return sorted(examples, key=lambda e: order[e.assignment])
+
+
+def apply_edits(files: dict[str, str], spec: dict) -> dict[str, str]:
+    """``files`` with the spec's edits applied; each ``old`` text must occur exactly once."""
+    edited = dict(files)
+    for edit in spec["edits"]:
+        text = edited[edit["file"]]
+        count = text.count(edit["old"])
+        if count != 1:
+            raise ValueError(
+                f"example {spec['name']!r}: the text to replace occurs {count} times in "
+                f"{edit['file']}, expected once: {edit['old']!r}"
+            )
+        edited[edit["file"]] = text.replace(edit["old"], edit["new"])
+    return edited

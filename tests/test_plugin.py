@@ -1,0 +1,147 @@
+"""The pytest plugin: markers, the student fixture, seeding and the results it writes."""
+
+import json
+import textwrap
+
+import pytest
+
+SUITE = textwrap.dedent(
+    """
+    import numpy as np
+    import pytest
+
+    pytestmark = [pytest.mark.assignment("toy"), pytest.mark.visibility("after_published")]
+
+    @pytest.mark.points(2)
+    def test_double(student):
+        x = np.arange(3.0)
+        np.testing.assert_array_equal(student.double(x), 2 * x)
+
+    @pytest.mark.points(1.5)
+    @pytest.mark.visibility("visible")
+    def test_fails(student):
+        SECRET_HIDDEN_INPUT = 12345
+        assert student.double(np.ones(2)).sum() == SECRET_HIDDEN_INPUT
+
+    @pytest.mark.points(1)
+    def test_skipped(student):
+        pytest.skip("not today")
+
+    @pytest.mark.points(1)
+    def test_mutation(student):
+        x = np.ones(3)
+        student.scale_in_place(x)
+
+    @pytest.mark.points(1)
+    def test_rng(student, rng):
+        print("NUMBERS", student.double(rng.integers(0, 10**9, 3)).tolist())
+    """
+)
+
+GOOD = textwrap.dedent(
+    """
+    def double(x):
+        return 2 * x
+
+    def scale_in_place(x):
+        x *= 3
+        return x
+    """
+)
+
+
+def _run(pytester, submission_source, *extra):
+    pytester.makepyfile(test_toy=SUITE)
+    submission = pytester.path / "submission"
+    submission.mkdir(exist_ok=True)
+    (submission / "toy.py").write_text(submission_source)
+    results = pytester.path / "results.json"
+    outcome = pytester.runpytest_subprocess(
+        f"--submission={submission}", f"--results={results}", "-s", *extra
+    )
+    return outcome, json.loads(results.read_text())
+
+
+def test_results_carry_points_status_visibility_and_messages(pytester):
+    _, results = _run(pytester, GOOD)
+    tests = {t["name"]: t for t in results["tests"]}
+    assert tests["test_toy::test_double"] == {
+        "name": "test_toy::test_double",
+        "score": 2.0,
+        "max_score": 2.0,
+        "status": "passed",
+        "visibility": "after_published",
+        "output": "",
+    }
+    failed = tests["test_toy::test_fails"]
+    assert (failed["score"], failed["max_score"], failed["status"]) == (0.0, 1.5, "failed")
+    assert failed["visibility"] == "visible"
+    assert "SECRET_HIDDEN_INPUT" not in failed["output"]
+    assert tests["test_toy::test_skipped"]["score"] == 0.0
+    assert tests["test_toy::test_skipped"]["output"] == "skipped: not today"
+    assert results["score"] == 3.0
+    assert results["max_score"] == 6.5
+
+
+def test_modifying_an_input_in_place_fails_the_test(pytester):
+    _, results = _run(pytester, GOOD)
+    mutation = next(t for t in results["tests"] if t["name"].endswith("test_mutation"))
+    assert mutation["status"] == "failed"
+    assert "scale_in_place() modified its input x in place" in mutation["output"]
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("def double(x):\n    return x +\n", "importing toy.py failed: SyntaxError"),
+        ("raise RuntimeError('boom')\n", "importing toy.py failed: RuntimeError: boom"),
+        ("import sys\nsys.exit(3)\n", "importing toy.py failed: SystemExit: 3"),
+        ("def other():\n    pass\n", "toy.py has no function double()"),
+    ],
+)
+def test_broken_submissions_fail_every_test_with_a_reason(pytester, source, message):
+    _, results = _run(pytester, source)
+    double = next(t for t in results["tests"] if t["name"].endswith("test_double"))
+    assert double["score"] == 0.0
+    assert message in double["output"]
+
+
+def test_missing_student_file(pytester):
+    pytester.makepyfile(test_toy=SUITE)
+    (pytester.path / "empty").mkdir()
+    results = pytester.path / "results.json"
+    pytester.runpytest_subprocess(f"--submission={pytester.path / 'empty'}", f"--results={results}")
+    tests = json.loads(results.read_text())["tests"]
+    assert all(t["score"] == 0 for t in tests)
+    assert "toy.py was not found in the submission" in tests[0]["output"]
+
+
+def _numbers(outcome):
+    return [line for line in outcome.outlines if "NUMBERS" in line]
+
+
+def test_inputs_are_seeded_by_the_submission_content(pytester):
+    first, _ = _run(pytester, GOOD)
+    again, _ = _run(pytester, GOOD)
+    other, _ = _run(pytester, GOOD + "\n# a comment changes the seed\n")
+    assert _numbers(first) and _numbers(first) == _numbers(again)
+    assert _numbers(first) != _numbers(other)
+
+
+def test_a_graded_test_without_points_is_a_usage_error(pytester):
+    pytester.makepyfile(
+        test_bad="""
+        import pytest
+        pytestmark = pytest.mark.assignment("toy")
+        def test_unscored(student):
+            pass
+        """
+    )
+    outcome = pytester.runpytest_subprocess()
+    assert outcome.ret == pytest.ExitCode.USAGE_ERROR
+    outcome.stderr.fnmatch_lines(["*needs @pytest.mark.points(n)*"])
+
+
+def test_score_line_in_the_terminal(pytester):
+    outcome, _ = _run(pytester, GOOD)
+    outcome.stdout.fnmatch_lines(["*score 3 / 6.5 (2/5 tests)*"])
