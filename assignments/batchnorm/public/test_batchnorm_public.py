@@ -97,9 +97,7 @@ def test_forward_eval_with_zero_mean_unit_var_running_stats(student, rng):
 def test_forward_eval_uses_running_stats_not_batch_stats(student, rng):
     x = rng.standard_normal((6, 3))
     gamma, beta, running_mean, running_var = _params(rng, 3)
-    out, _, _ = student.batchnorm_forward(
-        x, gamma, beta, running_mean, running_var, training=False
-    )
+    out, _, _ = student.batchnorm_forward(x, gamma, beta, running_mean, running_var, training=False)
     expected = gamma * (x - running_mean) / np.sqrt(running_var + EPS) + beta
     assert_close(out, expected, name="out")
 
@@ -129,9 +127,7 @@ def test_forward_training_one_value_per_channel_raises(student):
 @pytest.mark.points(1)
 def test_forward_wrong_gamma_shape_raises(student):
     with pytest.raises(ValueError):
-        student.batchnorm_forward(
-            np.ones((4, 3)), np.ones(2), np.zeros(3), np.zeros(3), np.ones(3)
-        )
+        student.batchnorm_forward(np.ones((4, 3)), np.ones(2), np.zeros(3), np.zeros(3), np.ones(3))
 
 
 @pytest.mark.points(2)
