@@ -1,0 +1,1 @@
+"""Independent oracles for reference functions that torch cannot check directly."""
