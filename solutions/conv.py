@@ -160,8 +160,13 @@ def _check_bias(b: Array | None, x: Array, f: int) -> None:
         raise ValueError(f"b must have the dtype of x ({x.dtype}), got {b.dtype}")
 
 
-def _block_size(n: int, bytes_per_example: int) -> int:
-    """How many examples to process at once so that a block's temporaries fit _BLOCK_BYTES."""
+def _block_size(xp: Any, n: int, bytes_per_example: int) -> int:
+    """How many examples to process at once so that a block's temporaries fit _BLOCK_BYTES.
+
+    Blocking is a CPU cache optimization; on the GPU the whole batch is one block.
+    """
+    if xp is not np:
+        return n
     return max(1, min(n, _BLOCK_BYTES // max(1, bytes_per_example)))
 
 
@@ -222,7 +227,7 @@ def conv_forward(
     if b is not None:
         w_mat = xp.concatenate([w_mat, b.reshape(groups, fg, 1)], axis=2)
     rows = w_mat.shape[2]  # kg, or kg + 1 with the row of ones
-    block = _block_size(n, groups * rows * ho * wo * x.itemsize)
+    block = _block_size(xp, n, groups * rows * ho * wo * x.itemsize)
     if ph or pw:
         x_pad = xp.zeros((block, c, h + 2 * ph, wd + 2 * pw), dtype=x.dtype)
     cols = xp.empty((block, groups, rows, ho * wo), dtype=x.dtype)
@@ -316,7 +321,7 @@ def conv_backward(
     ]
     max_shift = max(o for _, o in taps)
     # Examples are processed a block at a time to keep the column matrix cache-sized.
-    block = _block_size(n, (c * kk + groups) * hq * wq * x.itemsize)
+    block = _block_size(xp, n, (c * kk + groups) * hq * wq * x.itemsize)
     x_grid = xp.zeros((c, block, hq * sh, wq * sw), dtype=x.dtype)
     d_grid = xp.zeros((f, block, hq, wq), dtype=x.dtype)  # dout, zero off the output pixels
     cols_buffer = xp.empty(groups * (kg + 1) * block * hq * wq, dtype=x.dtype)

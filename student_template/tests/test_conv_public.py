@@ -1,0 +1,199 @@
+"""Public tests for conv.py: hand-computed answers, output shapes and numeric gradient checks.
+
+Run them from your copy of the template with ``pytest public/``. The hidden tests compare your
+functions with a reference implementation over many more shapes and options (every stride,
+padding, dilation and groups setting, rectangular kernels, no bias, float32).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from autograder.compare import assert_close
+from autograder.gradcheck import numeric_gradient
+
+pytestmark = [pytest.mark.assignment("conv")]
+
+GRAD_TOL = dict(rtol=1e-6, atol_scale=1e-6)
+
+
+def _plane(rows):
+    """A (1, 1, H, W) float64 array from a list of rows."""
+    return np.array(rows, dtype=np.float64)[None, None]
+
+
+@pytest.mark.points(1)
+@pytest.mark.parametrize(
+    "x_shape, w_shape, stride, padding, dilation, groups, out_shape",
+    [
+        ((2, 3, 32, 32), (8, 3, 3, 3), 1, 1, 1, 1, (2, 8, 32, 32)),  # "same" convolution
+        ((1, 2, 7, 7), (4, 2, 3, 3), 2, 1, 1, 1, (1, 4, 4, 4)),
+        ((3, 1, 10, 6), (2, 1, 3, 2), (2, 1), (0, 1), 1, 1, (3, 2, 4, 7)),
+        ((1, 2, 9, 9), (5, 2, 3, 3), 1, 0, 2, 1, (1, 5, 5, 5)),  # dilated footprint 5 x 5
+        ((2, 4, 5, 8), (6, 2, 1, 1), 1, 0, 1, 2, (2, 6, 5, 8)),  # 1 x 1, two groups
+        ((1, 3, 11, 11), (3, 1, 5, 5), 3, 2, 1, 3, (1, 3, 4, 4)),  # depthwise
+    ],
+    ids=["same_k3_p1", "stride2_p1", "rect", "dilation2", "groups2_1x1", "depthwise_stride3"],
+)
+def test_forward_output_shape(
+    student, x_shape, w_shape, stride, padding, dilation, groups, out_shape
+):
+    x = np.zeros(x_shape)
+    w = np.zeros(w_shape)
+    out = student.conv_forward(
+        x, w, None, stride=stride, padding=padding, dilation=dilation, groups=groups
+    )
+    assert_close(out, np.zeros(out_shape), name="out")
+
+
+@pytest.mark.points(2)
+def test_forward_vertical_edge_filter_hand_computed(student):
+    # A dark-to-bright vertical edge between columns 1 and 2, and a Sobel-like filter that
+    # responds to "brighter on the right". Cross-correlation (no kernel flip): the windows
+    # straddling the edge give +4, the flat window gives 0; the bias 0.5 is added everywhere.
+    x = _plane([[0, 0, 1, 1, 1]] * 5)
+    w = _plane([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]])
+    out = student.conv_forward(x, w, np.array([0.5]))
+    assert_close(out, _plane([[4.5, 4.5, 0.5]] * 3), name="out")
+
+
+@pytest.mark.points(2)
+@pytest.mark.parametrize(
+    "stride, expected",
+    [
+        (1, [[4, 6, 4], [6, 9, 6], [4, 6, 4]]),
+        (2, [[4, 4], [4, 4]]),
+        ((2, 1), [[4, 6, 4], [4, 6, 4]]),
+    ],
+    ids=["stride1", "stride2", "stride2x1"],
+)
+def test_forward_zero_padding_counts_real_pixels(student, stride, expected):
+    # A 3 x 3 all-ones kernel on an all-ones image with padding 1 counts how many real
+    # (non-padding) pixels each window covers: 4 in corners, 6 on edges, 9 inside.
+    x = np.ones((1, 1, 3, 3))
+    w = np.ones((1, 1, 3, 3))
+    out = student.conv_forward(x, w, None, stride=stride, padding=1)
+    assert_close(out, _plane(expected), name="out")
+
+
+@pytest.mark.points(1)
+def test_forward_dilation_hand_computed(student):
+    # A 2 x 2 all-ones kernel with dilation 2 adds the 4 corners of each 3 x 3 footprint.
+    x = np.arange(25, dtype=np.float64).reshape(1, 1, 5, 5)
+    w = np.ones((1, 1, 2, 2))
+    out = student.conv_forward(x, w, None, dilation=2)
+    p = x[0, 0]
+    expected = p[:3, :3] + p[:3, 2:] + p[2:, :3] + p[2:, 2:]
+    assert_close(out, expected[None, None], name="out")
+
+
+@pytest.mark.points(2)
+@pytest.mark.parametrize("tap", [(1, 1), (0, 0)], ids=["center", "top_left"])
+def test_forward_identity_and_shift_kernels(student, rng, tap):
+    # w[c, c] is a 3 x 3 kernel with a single 1: at the center it copies each channel
+    # unchanged; at the top-left tap (u, v) = (0, 0) with padding 1, out[i, j] = x_pad[i, j] =
+    # x[i - 1, j - 1]: the image moves one pixel down and right, zeros come in.
+    x = rng.standard_normal((2, 3, 5, 6))
+    w = np.zeros((3, 3, 3, 3))
+    for c in range(3):
+        w[c, c][tap] = 1.0
+    out = student.conv_forward(x, w, None, padding=1)
+    if tap == (1, 1):
+        expected = x
+    else:
+        expected = np.zeros_like(x)
+        expected[:, :, 1:, 1:] = x[:, :, :-1, :-1]
+    assert_close(out, expected, name="out")
+
+
+@pytest.mark.points(1)
+def test_forward_1x1_convolution_is_a_channel_mixing_matmul(student, rng):
+    # A 1 x 1 convolution mixes channels independently at every pixel:
+    # out[n, f, i, j] = sum_c w[f, c, 0, 0] * x[n, c, i, j] + b[f]
+    x = rng.standard_normal((2, 4, 3, 5))
+    w = rng.standard_normal((6, 4, 1, 1))
+    b = rng.standard_normal(6)
+    out = student.conv_forward(x, w, b)
+    expected = np.einsum("fc,nchw->nfhw", w[:, :, 0, 0], x) + b[None, :, None, None]
+    assert_close(out, expected, name="out")
+
+
+@pytest.mark.points(1)
+def test_forward_groups_are_independent_convolutions(student, rng):
+    # groups=2: input channels 0-1 feed filters 0-2 only, channels 2-3 feed filters 3-5.
+    x = rng.standard_normal((2, 4, 6, 5))
+    w = rng.standard_normal((6, 2, 3, 3))
+    b = rng.standard_normal(6)
+    out = student.conv_forward(x, w, b, padding=1, groups=2)
+    first = student.conv_forward(x[:, :2], w[:3], b[:3], padding=1)
+    second = student.conv_forward(x[:, 2:], w[3:], b[3:], padding=1)
+    assert_close(out, np.concatenate([first, second], axis=1), name="out")
+
+
+@pytest.mark.points(1)
+def test_forward_rejects_channels_not_divisible_by_groups(student):
+    with pytest.raises(ValueError):
+        student.conv_forward(np.zeros((1, 3, 5, 5)), np.zeros((4, 1, 3, 3)), None, groups=2)
+
+
+GRADIENT_CASES = {
+    # name: (x shape, w shape, stride, padding, dilation, groups)
+    "basic": ((2, 3, 5, 5), (4, 3, 3, 3), 1, 0, 1, 1),
+    "stride2_padding1": ((2, 2, 6, 5), (3, 2, 3, 3), 2, 1, 1, 1),
+    "rect_dilation2_groups2": ((1, 4, 7, 6), (4, 2, 2, 3), (1, 2), (1, 0), 2, 2),
+}
+
+
+@pytest.mark.points(2)
+@pytest.mark.parametrize("case", GRADIENT_CASES)
+def test_backward_matches_numeric_gradients(student, rng, case):
+    x_shape, w_shape, stride, padding, dilation, groups = GRADIENT_CASES[case]
+    kw = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+    x = rng.standard_normal(x_shape)
+    w = rng.standard_normal(w_shape)
+    b = rng.standard_normal(w_shape[0])
+    out = student.conv_forward(x, w, b, **kw)
+    dout = rng.standard_normal(out.shape)
+    grads = student.conv_backward(dout, x, w, **kw)
+    assert isinstance(grads, tuple) and len(grads) == 3, "conv_backward returns (dx, dw, db)"
+    dx, dw, db = grads
+    num_dx = numeric_gradient(lambda v: student.conv_forward(v, w, b, **kw), x, dout)
+    num_dw = numeric_gradient(lambda v: student.conv_forward(x, v, b, **kw), w, dout)
+    num_db = numeric_gradient(lambda v: student.conv_forward(x, w, v, **kw), b, dout)
+    assert_close(dx, num_dx, name="dx", **GRAD_TOL)
+    assert_close(dw, num_dw, name="dw", **GRAD_TOL)
+    assert_close(db, num_db, name="db", **GRAD_TOL)
+
+
+@pytest.mark.points(2)
+def test_depthwise_separable_forward_and_numeric_gradients(student, rng):
+    # 2 channels, channel multiplier 2 (4 depthwise filters), then 3 pointwise filters.
+    x = rng.standard_normal((2, 2, 5, 5))
+    w_dw = rng.standard_normal((4, 1, 3, 3))
+    w_pw = rng.standard_normal((3, 4, 1, 1))
+    b_dw = rng.standard_normal(4)
+    b_pw = rng.standard_normal(3)
+    kw = dict(stride=2, padding=1)
+
+    def forward(x=x, w_dw=w_dw, w_pw=w_pw, b_dw=b_dw, b_pw=b_pw):
+        return student.depthwise_separable_forward(x, w_dw, w_pw, b_dw, b_pw, **kw)
+
+    out = forward()
+    h = student.conv_forward(x, w_dw, b_dw, groups=2, **kw)
+    assert_close(out, student.conv_forward(h, w_pw, b_pw), name="out")
+
+    dout = rng.standard_normal(out.shape)
+    grads = student.depthwise_separable_backward(dout, x, w_dw, w_pw, b_dw, **kw)
+    numeric = {
+        "dx": numeric_gradient(lambda v: forward(x=v), x, dout),
+        "dw_depthwise": numeric_gradient(lambda v: forward(w_dw=v), w_dw, dout),
+        "db_depthwise": numeric_gradient(lambda v: forward(b_dw=v), b_dw, dout),
+        "dw_pointwise": numeric_gradient(lambda v: forward(w_pw=v), w_pw, dout),
+        "db_pointwise": numeric_gradient(lambda v: forward(b_pw=v), b_pw, dout),
+    }
+    assert isinstance(grads, dict) and set(grads) == set(numeric), (
+        f"depthwise_separable_backward returns a dict with keys {sorted(numeric)}"
+    )
+    for name, expected in numeric.items():
+        assert_close(grads[name], expected, name=name, **GRAD_TOL)

@@ -1,0 +1,208 @@
+"""Public tests for residual.py: shapes, known answers and numeric gradient checks.
+
+Run them from your copy of the template with ``pytest public/``. Your block calls your own
+``conv.py`` and ``batchnorm.py``: make their public tests pass first. The hidden tests compare
+your block with a reference implementation over more shapes, strides, dtypes and both modes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from autograder.compare import assert_close
+from autograder.gradcheck import numeric_gradient
+
+pytestmark = [pytest.mark.assignment("residual")]
+
+EPS = 1e-5
+GRAD_TOL = dict(rtol=1e-6, atol_scale=1e-6)
+
+
+def _block(rng, c_in, c_out, projection, dtype=np.float64):
+    """Random parameters and running statistics of a block."""
+    params = {
+        "w1": 0.4 * rng.standard_normal((c_out, c_in, 3, 3)),
+        "gamma1": rng.uniform(0.5, 1.5, c_out),
+        "beta1": rng.standard_normal(c_out),
+        "w2": 0.4 * rng.standard_normal((c_out, c_out, 3, 3)),
+        "gamma2": rng.uniform(0.5, 1.5, c_out),
+        "beta2": rng.standard_normal(c_out),
+    }
+    state = {
+        "mean1": 0.1 * rng.standard_normal(c_out),
+        "var1": rng.uniform(0.5, 1.5, c_out),
+        "mean2": 0.1 * rng.standard_normal(c_out),
+        "var2": rng.uniform(0.5, 1.5, c_out),
+    }
+    if projection:
+        params["w_proj"] = 0.5 * rng.standard_normal((c_out, c_in, 1, 1))
+        params["gamma_proj"] = rng.uniform(0.5, 1.5, c_out)
+        params["beta_proj"] = rng.standard_normal(c_out)
+        state["mean_proj"] = 0.1 * rng.standard_normal(c_out)
+        state["var_proj"] = rng.uniform(0.5, 1.5, c_out)
+    params = {k: v.astype(dtype) for k, v in params.items()}
+    state = {k: v.astype(dtype) for k, v in state.items()}
+    return params, state
+
+
+@pytest.mark.points(1)
+@pytest.mark.parametrize(
+    "c_in, c_out, stride, projection, hw, out_hw",
+    [
+        (3, 3, 1, False, (6, 5), (6, 5)),
+        (3, 5, 2, True, (8, 7), (4, 4)),
+        (4, 4, 2, True, (5, 5), (3, 3)),
+    ],
+    ids=["identity", "projection_stride2_channels3to5", "projection_stride2_odd"],
+)
+def test_forward_output_shape_and_state_keys(
+    student, rng, c_in, c_out, stride, projection, hw, out_hw
+):
+    x = rng.standard_normal((2, c_in, *hw))
+    params, state = _block(rng, c_in, c_out, projection)
+    out, new_state = student.residual_block_forward(x, params, state, stride=stride)
+    assert isinstance(out, np.ndarray) and out.shape == (2, c_out, *out_hw), (
+        f"out: expected shape {(2, c_out, *out_hw)}, got {getattr(out, 'shape', type(out))}"
+    )
+    assert isinstance(new_state, dict) and set(new_state) == set(state), (
+        f"new_bn_state must have the keys {sorted(state)}, got "
+        f"{sorted(new_state) if isinstance(new_state, dict) else type(new_state).__name__}"
+    )
+    assert np.all(out >= 0), "the block ends with a ReLU: out must be non-negative"
+
+
+@pytest.mark.points(2)
+@pytest.mark.parametrize("training", [True, False], ids=["training", "eval"])
+def test_forward_zero_weights_known_answer(student, rng, training):
+    # With w1 = w2 = 0 the main branch is constant: bn2 outputs beta2 (training: batch mean
+    # 0 and variance 0; eval with running mean 0 and variance 1: gamma2 * 0 + beta2).
+    # So out = relu(x + beta2).
+    x = rng.standard_normal((2, 3, 4, 5))
+    params, state = _block(rng, 3, 3, projection=False)
+    params["w1"] = np.zeros_like(params["w1"])
+    params["w2"] = np.zeros_like(params["w2"])
+    state = {k: (np.zeros(3) if k.startswith("mean") else np.ones(3)) for k in state}
+    out, new_state = student.residual_block_forward(x, params, state, training=training)
+    expected = np.maximum(x + params["beta2"].reshape(1, 3, 1, 1), 0.0)
+    assert_close(out, expected, name="out")
+    # Training: the batch statistics of h1 = h2 = 0 are mean 0 and variance 0.
+    factor = 0.9 if training else 1.0
+    for key in ("var1", "var2"):
+        assert_close(new_state[key], factor * state[key], name=f"new_bn_state[{key!r}]")
+
+
+@pytest.mark.points(1)
+def test_forward_running_statistics_updated(student, rng):
+    # bn1 normalizes h1 = conv1(x): its running mean moves towards the batch mean of h1.
+    x = rng.standard_normal((4, 2, 3, 3))
+    params, state = _block(rng, 2, 2, projection=False)
+    _, new_state = student.residual_block_forward(x, params, state, momentum=0.25)
+    # conv1 with stride 1 and padding 1, written out: h1[n, o] = sum_c,i,j w1[o, c, i, j] *
+    # xpad[n, c, i:i+3, j:j+3].
+    xpad = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
+    h1 = np.zeros((4, 2, 3, 3))
+    for i in range(3):
+        for j in range(3):
+            h1 += np.einsum(
+                "ncxy,oc->noxy", xpad[:, :, i : i + 3, j : j + 3], params["w1"][..., i, j]
+            )
+    batch_mean = h1.mean(axis=(0, 2, 3))
+    batch_var = h1.var(axis=(0, 2, 3), ddof=1)
+    assert_close(new_state["mean1"], 0.75 * state["mean1"] + 0.25 * batch_mean, name="mean1")
+    assert_close(new_state["var1"], 0.75 * state["var1"] + 0.25 * batch_var, name="var1")
+
+
+@pytest.mark.points(1)
+@pytest.mark.parametrize(
+    "c_out, stride", [(3, 2), (4, 1)], ids=["stride2_same_channels", "stride1_more_channels"]
+)
+def test_forward_identity_shortcut_that_changes_shape_raises(student, rng, c_out, stride):
+    x = rng.standard_normal((2, 3, 4, 4))
+    params, state = _block(rng, 3, c_out, projection=False)
+    with pytest.raises(ValueError):
+        student.residual_block_forward(x, params, state, stride=stride)
+
+
+@pytest.mark.points(2)
+def test_backward_identity_path_known_answer(student, rng):
+    # With w2 = 0 no gradient flows back through conv2 (hence none into conv1 and bn1), so
+    # dx is exactly the gradient that reaches z = bn2(h2) + x through the identity path:
+    # dx = dout * (z > 0), with z = beta2 + x (bn2 of h2 = 0 outputs beta2).
+    x = rng.standard_normal((2, 2, 4, 4))
+    params, _ = _block(rng, 2, 2, projection=False)
+    params["w2"] = np.zeros_like(params["w2"])
+    dout = rng.standard_normal(x.shape)
+    dx, grads = student.residual_block_backward(dout, x, params)
+    dz = dout * (x + params["beta2"].reshape(1, 2, 1, 1) > 0)
+    assert_close(dx, dz, name="dx")
+    assert_close(grads["beta2"], dz.sum(axis=(0, 2, 3)), name="grads['beta2']")
+    for key in ("w1", "gamma1", "beta1", "gamma2"):
+        assert_close(grads[key], np.zeros_like(params[key]), name=f"grads[{key!r}]")
+
+
+def _gradient_case(rng, projection):
+    if projection:
+        x = rng.standard_normal((2, 2, 5, 5))
+        params, state = _block(rng, 2, 3, projection=True)
+        return x, params, state, 2
+    x = rng.standard_normal((2, 2, 4, 4))
+    params, state = _block(rng, 2, 2, projection=False)
+    return x, params, state, 1
+
+
+PROJECTION_KEYS = ["w_proj", "gamma_proj", "beta_proj"]
+MAIN_KEYS = ["w1", "gamma1", "beta1", "w2", "gamma2", "beta2"]
+
+
+@pytest.mark.points(1)
+@pytest.mark.parametrize("projection", [False, True], ids=["identity", "projection_stride2"])
+def test_backward_dx_numeric_gradient(student, rng, projection):
+    x, params, state, stride = _gradient_case(rng, projection)
+    out, _ = student.residual_block_forward(x, params, state, stride=stride)
+    dout = rng.standard_normal(out.shape)
+    dx, _ = student.residual_block_backward(dout, x, params, stride=stride)
+
+    def f(z):
+        return student.residual_block_forward(z, params, state, stride=stride)[0]
+
+    assert_close(dx, numeric_gradient(f, x, dout), name="dx", **GRAD_TOL)
+
+
+@pytest.mark.points(1)
+@pytest.mark.parametrize(
+    "projection, key",
+    [(False, k) for k in MAIN_KEYS] + [(True, k) for k in MAIN_KEYS + PROJECTION_KEYS],
+    ids=[f"identity-{k}" for k in MAIN_KEYS]
+    + [f"projection_stride2-{k}" for k in MAIN_KEYS + PROJECTION_KEYS],
+)
+def test_backward_param_numeric_gradient(student, rng, projection, key):
+    x, params, state, stride = _gradient_case(rng, projection)
+    out, _ = student.residual_block_forward(x, params, state, stride=stride)
+    dout = rng.standard_normal(out.shape)
+    _, grads = student.residual_block_backward(dout, x, params, stride=stride)
+    assert isinstance(grads, dict) and set(grads) == set(params), (
+        f"grads must have the keys of params {sorted(params)}, got "
+        f"{sorted(grads) if isinstance(grads, dict) else type(grads).__name__}"
+    )
+
+    def f(value):
+        return student.residual_block_forward(x, {**params, key: value}, state, stride=stride)[0]
+
+    expected = numeric_gradient(f, params[key], dout)
+    assert_close(grads[key], expected, name=f"grads[{key!r}]", **GRAD_TOL)
+
+
+@pytest.mark.points(1)
+def test_float32_in_float32_out(student, rng):
+    x = rng.standard_normal((2, 3, 6, 6)).astype(np.float32)
+    params, state = _block(rng, 3, 4, projection=True, dtype=np.float32)
+    out, new_state = student.residual_block_forward(x, params, state, stride=2)
+    dx, grads = student.residual_block_backward(np.ones_like(out), x, params, stride=2)
+    arrays = {"out": out, "dx": dx}
+    arrays.update({f"new_bn_state[{k!r}]": v for k, v in new_state.items()})
+    arrays.update({f"grads[{k!r}]": v for k, v in grads.items()})
+    for name, value in arrays.items():
+        assert isinstance(value, np.ndarray) and value.dtype == np.float32, (
+            f"{name} must be a float32 array, got {getattr(value, 'dtype', type(value).__name__)}"
+        )
