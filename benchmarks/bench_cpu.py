@@ -62,11 +62,19 @@ def _to_numpy(value: Any) -> list[np.ndarray]:
 
 
 def relative_error(ours: Any, theirs: Any) -> float:
-    """Max |ours - theirs| / max |theirs| over all arrays of the two results."""
+    """Max |ours - theirs| / max |theirs| over all arrays of the two results.
+
+    Integer arrays (max-pool switches) must match exactly, dtype included: inf otherwise.
+    """
     errors = []
     for a, b in zip(_to_numpy(ours), _to_numpy(theirs), strict=True):
         if a.shape != b.shape:
             return float("inf")
+        if a.dtype.kind in "iu" or b.dtype.kind in "iu":  # indices (max-pool switches): exact
+            if a.dtype != b.dtype or not np.array_equal(a, b):
+                return float("inf")
+            errors.append(0.0)
+            continue
         scale = float(np.max(np.abs(b), initial=0.0)) or 1.0
         errors.append(float(np.max(np.abs(a.astype(np.float64) - b), initial=0.0)) / scale)
     return max(errors, default=0.0)
@@ -153,8 +161,187 @@ for _shape in CONV_SHAPES:
 
 
 # ----------------------------------------------------------------------------------------------
-# (further sections -- pooling, batchnorm, bilinear -- append their cases to CASES here)
+# pooling: solutions.pooling.max_pool_forward / max_pool_backward / avg_pool_forward /
+# avg_pool_backward vs torch.nn.functional.max_pool2d / avg_pool2d (+ autograd)
 # ----------------------------------------------------------------------------------------------
+# (N, C, H, W, k, stride, padding): the conv benchmark's inputs, k2 s2 windows
+POOL_SHAPES = [
+    (50, 3, 32, 32, 2, 2, 0),
+    (64, 64, 32, 32, 2, 2, 0),
+    (128, 16, 28, 28, 2, 2, 0),
+    (8, 3, 64, 64, 2, 2, 0),
+]
+# overlapping windows (3x3 stride 2 padding 1, as in ResNet's stem), max pooling only
+MAX_POOL_SHAPES = [*POOL_SHAPES, (64, 64, 32, 32, 3, 2, 1)]
+
+
+def _max_pool_forward_setup(shape: tuple[int, ...]) -> Setup:
+    def setup(dtype: np.dtype, rng: np.random.Generator) -> tuple:
+        from solutions.pooling import max_pool_forward
+
+        n, c, h, w, k, s, p = shape
+        x = rng.standard_normal((n, c, h, w)).astype(dtype)
+        tx = torch.from_numpy(x)
+        return (
+            lambda: max_pool_forward(x, k, stride=s, padding=p),
+            lambda: torch.nn.functional.max_pool2d(tx, k, s, p, return_indices=True),
+        )
+
+    return setup
+
+
+def _max_pool_backward_setup(shape: tuple[int, ...]) -> Setup:
+    def setup(dtype: np.dtype, rng: np.random.Generator) -> tuple:
+        from solutions.pooling import max_pool_backward, max_pool_forward
+
+        n, c, h, w, k, s, p = shape
+        x = rng.standard_normal((n, c, h, w)).astype(dtype)
+        _, switches = max_pool_forward(x, k, stride=s, padding=p)
+        tx = torch.from_numpy(x).requires_grad_()
+        out = torch.nn.functional.max_pool2d(tx, k, s, p)
+        dout = rng.standard_normal(tuple(out.shape)).astype(dtype)
+        tdout = torch.from_numpy(dout)
+        return (
+            lambda: max_pool_backward(dout, switches, x.shape),
+            lambda: torch.autograd.grad(out, (tx,), tdout, retain_graph=True),
+        )
+
+    return setup
+
+
+def _avg_pool_forward_setup(shape: tuple[int, ...]) -> Setup:
+    def setup(dtype: np.dtype, rng: np.random.Generator) -> tuple:
+        from solutions.pooling import avg_pool_forward
+
+        n, c, h, w, k, s, p = shape
+        x = rng.standard_normal((n, c, h, w)).astype(dtype)
+        tx = torch.from_numpy(x)
+        return (
+            lambda: avg_pool_forward(x, k, stride=s, padding=p),
+            lambda: torch.nn.functional.avg_pool2d(tx, k, s, p),
+        )
+
+    return setup
+
+
+def _avg_pool_backward_setup(shape: tuple[int, ...]) -> Setup:
+    def setup(dtype: np.dtype, rng: np.random.Generator) -> tuple:
+        from solutions.pooling import avg_pool_backward
+
+        n, c, h, w, k, s, p = shape
+        tx = torch.from_numpy(rng.standard_normal((n, c, h, w)).astype(dtype)).requires_grad_()
+        out = torch.nn.functional.avg_pool2d(tx, k, s, p)
+        dout = rng.standard_normal(tuple(out.shape)).astype(dtype)
+        tdout = torch.from_numpy(dout)
+        return (
+            lambda: avg_pool_backward(dout, (n, c, h, w), k, stride=s, padding=p),
+            lambda: torch.autograd.grad(out, (tx,), tdout, retain_graph=True),
+        )
+
+    return setup
+
+
+def _pool_label(shape: tuple[int, ...]) -> str:
+    n, c, h, w, k, s, p = shape
+    return f"N{n} C{c} {h}x{w} k{k} s{s} p{p}"
+
+
+for _name, _setup, _shapes in (
+    ("max forward", _max_pool_forward_setup, MAX_POOL_SHAPES),
+    ("max backward", _max_pool_backward_setup, MAX_POOL_SHAPES),
+    ("avg forward", _avg_pool_forward_setup, POOL_SHAPES),
+    ("avg backward", _avg_pool_backward_setup, POOL_SHAPES),
+):
+    for _shape in _shapes:
+        CASES.append(Case("pooling", f"{_name} " + _pool_label(_shape), _setup(_shape)))
+
+
+# ----------------------------------------------------------------------------------------------
+# batchnorm: solutions.batchnorm.batchnorm_forward / batchnorm_backward vs
+# torch.nn.functional.batch_norm (+ autograd)
+# ----------------------------------------------------------------------------------------------
+# x shapes: the conv benchmark's output shapes (N, F, H, W), and one (N, C) batch of vectors
+BATCHNORM_SHAPES = [
+    (50, 32, 32, 32),
+    (64, 64, 32, 32),
+    (128, 32, 28, 28),
+    (8, 16, 32, 32),
+    (256, 1024),
+]
+
+
+def _batchnorm_inputs(shape: tuple[int, ...], dtype: np.dtype, rng: np.random.Generator) -> tuple:
+    c = shape[1]
+    x = (rng.standard_normal(shape) * 2.0 + 0.5).astype(dtype)
+    gamma = (1.0 + 0.1 * rng.standard_normal(c)).astype(dtype)
+    beta = (0.1 * rng.standard_normal(c)).astype(dtype)
+    running_mean = (0.1 * rng.standard_normal(c)).astype(dtype)
+    running_var = rng.uniform(0.5, 2.0, c).astype(dtype)
+    return x, gamma, beta, running_mean, running_var
+
+
+def _batchnorm_forward_setup(shape: tuple[int, ...], training: bool) -> Setup:
+    def setup(dtype: np.dtype, rng: np.random.Generator) -> tuple:
+        from solutions.batchnorm import batchnorm_forward
+
+        x, gamma, beta, rm, rv = _batchnorm_inputs(shape, dtype, rng)
+        tx, tgamma, tbeta = (torch.from_numpy(a) for a in (x, gamma, beta))
+        # torch updates the running statistics in place (training): its own copies
+        trm, trv = torch.tensor(rm), torch.tensor(rv)
+        return (
+            # the output only: torch returns no running statistics
+            lambda: batchnorm_forward(x, gamma, beta, rm, rv, training=training)[0],
+            lambda: torch.nn.functional.batch_norm(tx, trm, trv, tgamma, tbeta, training=training),
+        )
+
+    return setup
+
+
+def _batchnorm_backward_setup(shape: tuple[int, ...]) -> Setup:
+    def setup(dtype: np.dtype, rng: np.random.Generator) -> tuple:
+        from solutions.batchnorm import batchnorm_backward
+
+        x, gamma, beta, rm, rv = _batchnorm_inputs(shape, dtype, rng)
+        tx, tgamma, tbeta = (torch.from_numpy(a).requires_grad_() for a in (x, gamma, beta))
+        trm, trv = torch.tensor(rm), torch.tensor(rv)
+        out = torch.nn.functional.batch_norm(tx, trm, trv, tgamma, tbeta, training=True)
+        dout = rng.standard_normal(shape).astype(dtype)
+        tdout = torch.from_numpy(dout)
+        return (
+            lambda: batchnorm_backward(dout, x, gamma),
+            lambda: torch.autograd.grad(out, (tx, tgamma, tbeta), tdout, retain_graph=True),
+        )
+
+    return setup
+
+
+def _batchnorm_label(shape: tuple[int, ...]) -> str:
+    if len(shape) == 2:
+        return f"N{shape[0]} C{shape[1]}"
+    n, c, h, w = shape
+    return f"N{n} C{c} {h}x{w}"
+
+
+for _shape in BATCHNORM_SHAPES:
+    CASES.append(
+        Case(
+            "batchnorm",
+            "train forward " + _batchnorm_label(_shape),
+            _batchnorm_forward_setup(_shape, training=True),
+        )
+    )
+for _shape in BATCHNORM_SHAPES:
+    CASES.append(
+        Case(
+            "batchnorm",
+            "eval forward " + _batchnorm_label(_shape),
+            _batchnorm_forward_setup(_shape, training=False),
+        )
+    )
+for _shape in BATCHNORM_SHAPES:
+    CASES.append(
+        Case("batchnorm", "backward " + _batchnorm_label(_shape), _batchnorm_backward_setup(_shape))
+    )
 
 
 # ----------------------------------------------------------------------------------------------
@@ -287,7 +474,8 @@ def main(argv: list[str] | None = None) -> int:
         f"({torch.get_num_threads()} threads), median of {args.repeats} repeats; "
         f"ratio = reference / torch"
     )
-    header = f"{'op':<6} {'case':<44}"
+    op_width = max([len("op"), *(len(o) for o in wanted)])
+    header = f"{'op':<{op_width}} {'case':<44}"
     for dtype in dtypes:
         tag = np.dtype(dtype).name
         header += f" | {tag + ' ref ms':>13} {'torch ms':>9} {'ratio':>6} {'err':>8}"
@@ -298,7 +486,7 @@ def main(argv: list[str] | None = None) -> int:
     for case in CASES:
         if case.op not in wanted:
             continue
-        line = f"{case.op:<6} {case.name:<44}"
+        line = f"{case.op:<{op_width}} {case.name:<44}"
         for dtype in dtypes:
             t_ours, t_theirs, error = run_case(case, dtype, args.repeats)
             ratio = t_ours / t_theirs
