@@ -1,0 +1,118 @@
+"""Hints name the usual mistakes, and stay silent on unrelated wrong answers."""
+
+import numpy as np
+import pytest
+
+from autograder.hints import Call, diagnose
+from solutions import batchnorm, conv, interpolation, pooling, residual
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(7)
+
+
+def _conv_inputs(rng):
+    x = rng.standard_normal((2, 3, 9, 8))
+    w = rng.standard_normal((4, 3, 3, 3))
+    b = rng.standard_normal(4)
+    return x, w, b
+
+
+def test_flipped_kernel(rng):
+    x, w, b = _conv_inputs(rng)
+    wrong = conv.conv_forward(x, np.ascontiguousarray(w[:, :, ::-1, ::-1]), b, padding=1)
+    hints = diagnose(conv, [Call("conv_forward", (x, w, b), {"padding": 1}, wrong)])
+    assert any("true convolution" in h for h in hints)
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "neutral"), [("padding", 2, 0), ("stride", 2, 1), ("dilation", 2, 1)]
+)
+def test_ignored_hyper_parameter(rng, option, value, neutral):
+    x, w, b = _conv_inputs(rng)
+    wrong = conv.conv_forward(x, w, b, **{option: neutral})
+    hints = diagnose(conv, [Call("conv_forward", (x, w, b), {option: value}, wrong)])
+    assert f"your output looks like {option} was ignored ({option}={neutral})" in hints
+
+
+def test_unrelated_wrong_answer_gets_no_hint(rng):
+    x, w, b = _conv_inputs(rng)
+    right = conv.conv_forward(x, w, b, stride=2)
+    assert diagnose(conv, [Call("conv_forward", (x, w, b), {"stride": 2}, right + 1.0)]) == []
+    assert diagnose(conv, [Call("conv_forward", (x, w, b), {"stride": 2}, "garbage")]) == []
+
+
+def _bn_inputs(rng):
+    x = rng.standard_normal((8, 3, 4, 4)) * 2 + 1
+    return x, rng.standard_normal(3), rng.standard_normal(3), np.zeros(3), np.ones(3)
+
+
+def test_batchnorm_unbiased_variance(rng):
+    x, gamma, beta, rm, rv = _bn_inputs(rng)
+    m = 8 * 4 * 4
+    mean = x.mean(axis=(0, 2, 3), keepdims=True)
+    var = x.var(axis=(0, 2, 3), keepdims=True) * m / (m - 1)
+    out = (x - mean) / np.sqrt(var + 1e-5) * gamma.reshape(1, 3, 1, 1) + beta.reshape(1, 3, 1, 1)
+    _, new_mean, new_var = batchnorm.batchnorm_forward(x, gamma, beta, rm, rv)
+    hints = diagnose(
+        batchnorm,
+        [Call("batchnorm_forward", (x, gamma, beta, rm, rv), {}, (out, new_mean, new_var))],
+    )
+    assert any("unbiased variance" in h for h in hints)
+
+
+def test_batchnorm_running_stats_not_updated(rng):
+    x, gamma, beta, rm, rv = _bn_inputs(rng)
+    out, _, _ = batchnorm.batchnorm_forward(x, gamma, beta, rm, rv)
+    call = Call("batchnorm_forward", (x, gamma, beta, rm, rv), {}, (out, rm.copy(), rv.copy()))
+    assert "your running statistics were not updated in training mode" in diagnose(
+        batchnorm, [call]
+    )
+
+
+def test_max_pool_tie_resolved_the_other_way():
+    x = np.zeros((1, 1, 4, 4))
+    x[0, 0, :2, :2] = 1.0  # a 2x2 window full of tied maxima
+    out, switches = pooling.max_pool_forward(x, 2)
+    last = switches.copy()
+    last[0, 0, 0, 0] = 5  # the last maximum of the first window (row 1, column 1)
+    hints = diagnose(pooling, [Call("max_pool_forward", (x, 2), {}, (out, last))])
+    assert any("resolve ties differently" in h for h in hints)
+
+
+def test_align_corners_confused(rng):
+    x = rng.standard_normal((1, 2, 5, 4))
+    wrong = interpolation.bilinear_resize(x, (7, 9), align_corners=True)
+    call = Call("bilinear_resize", (x, (7, 9)), {"align_corners": False}, wrong)
+    assert any("align_corners=True" in h for h in diagnose(interpolation, [call]))
+
+
+def test_missing_projection_shortcut(rng):
+    c = 3
+    x = rng.standard_normal((2, c, 5, 5))
+    params = {
+        "w1": rng.standard_normal((c, c, 3, 3)),
+        "gamma1": np.ones(c),
+        "beta1": np.zeros(c),
+        "w2": rng.standard_normal((c, c, 3, 3)),
+        "gamma2": np.ones(c),
+        "beta2": np.zeros(c),
+        "w_proj": rng.standard_normal((c, c, 1, 1)),
+        "gamma_proj": np.ones(c),
+        "beta_proj": np.zeros(c),
+    }
+    state = {
+        k: np.zeros(c) if k.startswith("mean") else np.ones(c)
+        for k in ("mean1", "var1", "mean2", "var2", "mean_proj", "var_proj")
+    }
+    identity = {k: v for k, v in params.items() if not k.endswith("_proj")}
+    identity_state = {k: v for k, v in state.items() if not k.endswith("_proj")}
+    wrong = residual.residual_block_forward(x, identity, identity_state)
+    call = Call("residual_block_forward", (x, params, state), {}, wrong)
+    assert any("projection shortcut" in h for h in diagnose(residual, [call]))
+
+
+def test_a_failing_diagnosis_never_raises(rng):
+    call = Call("conv_forward", ("not", "arrays"), {}, None)
+    assert diagnose(conv, [call]) == []
