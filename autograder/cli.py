@@ -8,11 +8,11 @@ autograder template [--check]                regenerate student_template/ from s
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 from autograder.assignments import UnknownAssignmentError, load_assignment
+from autograder.gradescope import write_results
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -23,6 +23,12 @@ def main(argv: list[str] | None = None) -> int:
     grade.add_argument("assignment", help="assignment name, for example conv")
     grade.add_argument("submission", type=Path, help="folder, zip, or <assignment>.py")
     grade.add_argument("--results", type=Path, default=Path("results.json"))
+
+    check = commands.add_parser("check", help="run an assignment's public tests on your work")
+    check.add_argument("assignment", help="assignment name, for example conv")
+    check.add_argument(
+        "path", type=Path, nargs="?", default=Path("."), help="your folder (default: here)"
+    )
 
     template = commands.add_parser("template", help="regenerate student_template/")
     template.add_argument(
@@ -35,6 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "grade":
         return _grade(args.assignment, args.submission, args.results)
+    if args.command == "check":
+        return _check(args.assignment, args.path)
     if args.command == "template":
         return _template(args.check)
     from autograder.demo import run_demo
@@ -56,8 +64,38 @@ def _grade(name: str, submission: Path, results: Path) -> int:
         return 2
     report = grade(assignment, submission.resolve())
     print(test_table(report))
-    results.write_text(json.dumps(report.to_gradescope(), indent=2), encoding="utf-8")
+    if not report.tests:
+        print(report.log[-4000:], file=sys.stderr)
+    write_results(report.to_gradescope(), results)
     print(f"results written to {results}")
+    return 0
+
+
+def _check(name: str, path: Path) -> int:
+    """The public suite only, through the same sandbox and with the same feedback."""
+    from autograder.assignments import Assignment
+    from autograder.grading import grade
+    from autograder.report import test_table
+
+    path = path.resolve()
+    folder = path.parent if path.is_file() else path
+    if not path.exists():
+        print(f"autograder: not found: {path}", file=sys.stderr)
+        return 2
+    try:
+        assignment = load_assignment(name)
+        test_paths = [assignment.public_dir]
+    except UnknownAssignmentError:
+        shipped = folder / "tests" / f"test_{name}_public.py"
+        if not shipped.is_file():
+            print(f"autograder: no public tests for {name!r}: expected {shipped}", file=sys.stderr)
+            return 2
+        assignment = Assignment(name=name, title=name, files=(f"{name}.py",), folder=folder)
+        test_paths = [shipped]
+    report = grade(assignment, path, test_paths=test_paths)
+    print(test_table(report, full_messages=True))
+    if not report.tests:
+        print(report.log[-4000:], file=sys.stderr)
     return 0
 
 

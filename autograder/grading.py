@@ -27,12 +27,19 @@ class GradeReport:
     execution_time: float = 0.0
     log: str = ""
 
+    isolation: str = ""
+
     def to_gradescope(self) -> dict[str, Any]:
         """The ``results.json`` payload Gradescope reads."""
+        output = f"{self.assignment}: {self.score:g} / {self.max_score:g} points"
+        if not self.tests:
+            output += "\ngrading did not complete; see the log of the grader"
+        if self.isolation and self.isolation != "full":
+            output += f"\nisolation of student code: {self.isolation}"
         return {
             "score": self.score,
-            "execution_time": self.execution_time,
-            "output": f"{self.assignment}: {self.score:g} / {self.max_score:g} points",
+            "execution_time": round(self.execution_time, 3),
+            "output": output,
             "tests": self.tests,
         }
 
@@ -42,14 +49,19 @@ def grade(
     submission: Path,
     suites: tuple[str, ...] = SUITES,
     timeout: float = 600.0,
+    test_paths: list[Path] | None = None,
+    extra_options: tuple[str, ...] = (),
 ) -> GradeReport:
     """Run the assignment's ``suites`` against ``submission`` and collect the per-test results.
 
-    The suites run in a child pytest process, so nothing the submission does at import time
-    can disturb the caller. A run that produces no results (it crashed, or timed out) yields
-    a report with score 0 and pytest's output in ``log``.
+    The suites run in a child pytest process (which itself runs the student's functions in a
+    sandbox), so nothing the submission does can disturb the caller. A run that produces no
+    results (it crashed, or timed out) yields a report with score 0 and pytest's output in
+    ``log``. ``test_paths`` replaces the assignment's suite folders (a student's copy of the
+    public tests, for example).
     """
-    suite_dirs = [str(assignment.folder / suite) for suite in suites]
+    paths = test_paths or [assignment.folder / suite for suite in suites]
+    suite_dirs = [str(path) for path in paths]
     with tempfile.TemporaryDirectory(prefix="grade-") as scratch:
         results_path = Path(scratch) / "results.json"
         command = [
@@ -66,6 +78,7 @@ def grade(
             "addopts=",
             "--no-header",
             "--tb=no",
+            *extra_options,
         ]
         try:
             completed = subprocess.run(
@@ -85,4 +98,5 @@ def grade(
         tests=payload["tests"],
         execution_time=float(payload["execution_time"]),
         log=log,
+        isolation=str(payload.get("isolation", "")),
     )

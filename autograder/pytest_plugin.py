@@ -36,13 +36,16 @@ import numpy as np
 import pytest
 
 from autograder.assignments import REPO_ROOT, SOLUTIONS_DIR, UnknownAssignmentError, load_assignment
-from autograder.student import StudentFunctions
+from autograder.hints import Call, diagnose
+from autograder.sandbox import Limits, Sandbox
+from autograder.student import InProcessFunctions, SandboxedFunctions, StudentError
 from autograder.submission import SubmissionError, collect_submission, content_digest
 
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
 
 _results_key = pytest.StashKey[dict[str, "TestResult"]]()
 _students_key = pytest.StashKey[dict[str, "LoadedSubmission"]]()
+_calls_key = pytest.StashKey[list[Call]]()
 
 
 @dataclass
@@ -59,10 +62,13 @@ class TestResult:
 
 @dataclass
 class LoadedSubmission:
-    """A submission's functions for one assignment and the digest that seeds its inputs."""
+    """A submission's files for one assignment, the digest that seeds its inputs, and the
+    sandbox its functions run in (``None`` when run in-process or when the file is missing)."""
 
-    functions: StudentFunctions
+    name: str
+    folder: Path
     digest: str
+    sandbox: Sandbox | None
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -73,6 +79,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="student submission: a folder shaped like student_template/, a zip, or <name>.py",
     )
     group.addoption("--results", default=None, help="write per-test results as JSON to this path")
+    group.addoption(
+        "--call-timeout",
+        type=float,
+        default=Limits().call_timeout,
+        help="wall-clock seconds one call of a student function may take (default %(default)s)",
+    )
+    group.addoption(
+        "--in-process",
+        action="store_true",
+        help="UNSAFE: import the submission into this process instead of the sandbox "
+        "(only for measuring the sandbox's overhead)",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -123,29 +141,64 @@ def _load_submission(request: pytest.FixtureRequest, name: str) -> LoadedSubmiss
         return cache[name]
     option = request.config.getoption("submission")
     source = Path(option) if option else Path(request.node.path).parent.parent
-    if source.is_dir() and (source / f"{name}.py").is_file():
-        folder = source
-    else:
-        try:
-            files: tuple[str, ...] = load_assignment(name).files
-        except UnknownAssignmentError:
-            files = (f"{name}.py",)
-        folder = Path(tempfile.mkdtemp(prefix=f"submission-{name}-"))
-        try:
-            collect_submission(source, files, folder)
-        except SubmissionError as error:
-            raise pytest.UsageError(str(error)) from error
+    try:
+        files: tuple[str, ...] = load_assignment(name).files
+    except UnknownAssignmentError:
+        files = _student_files_beside(source, name)
+    folder = Path(tempfile.mkdtemp(prefix=f"submission-{name}-"))
+    try:
+        collect_submission(source, files, folder)
+    except SubmissionError as error:
+        raise pytest.UsageError(str(error)) from error
     module_file = folder / f"{name}.py"
-    digest = content_digest(module_file) if module_file.is_file() else "missing"
-    loaded = LoadedSubmission(StudentFunctions(folder, name), digest)
+    present = module_file.is_file()
+    digest = content_digest(module_file) if present else "missing"
+    sandbox = None
+    if present and not request.config.getoption("in_process"):
+        results = request.config.getoption("results")
+        hide = (str(Path(results).resolve().parent),) if results else ()
+        sandbox = Sandbox(
+            folder, tuple(f for f in files if (folder / f).is_file()), name, hide=hide
+        )
+    loaded = LoadedSubmission(name, folder, digest, sandbox)
     cache[name] = loaded
     return loaded
 
 
+def _student_files_beside(source: Path, name: str) -> tuple[str, ...]:
+    """Without the kit's assignment config (a student's machine): the module and its siblings."""
+    folder = source if source.is_dir() else source.parent
+    siblings = sorted(
+        p.name
+        for p in folder.glob("*.py")
+        if p.stem.isidentifier() and p.name != "conftest.py" and not p.name.startswith("test_")
+    )
+    return tuple(dict.fromkeys([f"{name}.py", *siblings]))
+
+
+class _MissingModule:
+    """Stands in for the functions of a submission that lacks the assignment's file."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, function_name: str) -> Any:
+        if function_name.startswith("_"):
+            raise AttributeError(function_name)
+        raise StudentError(f"{self._name}.py was not found in the submission")
+
+
 @pytest.fixture
-def student(request: pytest.FixtureRequest) -> StudentFunctions:
+def student(request: pytest.FixtureRequest) -> Any:
     """The submission's functions: ``student.conv_forward(x, w, b, stride=2)``."""
-    return _load_submission(request, _assignment_name(request)).functions
+    loaded = _load_submission(request, _assignment_name(request))
+    calls: list[Call] = []
+    request.node.stash[_calls_key] = calls
+    if loaded.digest == "missing":
+        return _MissingModule(loaded.name)
+    if loaded.sandbox is None:
+        return InProcessFunctions(loaded.folder, loaded.name, calls)
+    return SandboxedFunctions(loaded.sandbox, calls)
 
 
 @pytest.fixture
@@ -183,11 +236,15 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         result.score, result.status = points, "passed"
     elif report.failed:
         result.score, result.status = 0.0, "failed"
-        result.output = result.output or _failure_message(report)
+        if not result.output:
+            result.output = _failure_message(report) + _hint_lines(item)
     elif report.skipped:
         result.score, result.status = 0.0, "failed"
         result.output = result.output or f"skipped: {_failure_message(report)}"
     return report
+
+
+MAX_MESSAGE = 2000
 
 
 def _failure_message(report: pytest.TestReport) -> str:
@@ -197,8 +254,33 @@ def _failure_message(report: pytest.TestReport) -> str:
         return str(longrepr[2]).removeprefix("Skipped: ")
     crash = getattr(longrepr, "reprcrash", None)
     if crash is not None:
-        return crash.message
-    return str(longrepr).strip().splitlines()[-1] if longrepr else ""
+        message = crash.message
+    else:
+        message = str(longrepr).strip().splitlines()[-1] if longrepr else ""
+    message = message.removeprefix("AssertionError: ")
+    if message.startswith("autograder.student.Student"):  # our wrapper of a failed call
+        message = message.split(": ", 1)[-1]
+    if len(message) > MAX_MESSAGE:
+        message = message[:MAX_MESSAGE] + " [...]"
+    return message
+
+
+def _hint_lines(item: pytest.Item) -> str:
+    """``\nhint: ...`` lines naming the likely bug, where the reference is available."""
+    calls = item.stash.get(_calls_key, [])
+    name_marker = item.get_closest_marker("assignment")
+    if not calls or name_marker is None:
+        return ""
+    name = str(name_marker.args[0])
+    if not (SOLUTIONS_DIR / f"{name}.py").is_file():
+        return ""
+    if str(REPO_ROOT) not in sys.path:
+        sys.path.append(str(REPO_ROOT))
+    try:
+        reference = importlib.import_module(f"solutions.{name}")
+    except ImportError:
+        return ""
+    return "".join(f"\nhint: {hint}" for hint in diagnose(reference, calls))
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -212,11 +294,19 @@ def graded_results(config: pytest.Config) -> list[TestResult]:
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
+    isolation = []
+    for loaded in session.config.stash.get(_students_key, {}).values():
+        if loaded.sandbox is not None:
+            loaded.sandbox.close()  # every child is dead before any result is written
+            isolation.append(loaded.sandbox.isolation)
     path = session.config.getoption("results")
     if not path:
         return
     results = graded_results(session.config)
+    if session.config.getoption("in_process"):
+        isolation.append("none: --in-process")
     payload = {
+        "isolation": next((i for i in isolation if i != "full"), "full" if isolation else ""),
         "score": sum(r.score for r in results),
         "max_score": sum(r.max_score for r in results),
         "execution_time": time.perf_counter() - session.config._autograder_started,  # type: ignore[attr-defined]

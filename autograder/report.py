@@ -7,16 +7,22 @@ from collections.abc import Iterable
 from autograder.grading import GradeReport
 
 
-def test_table(report: GradeReport, width: int = 100) -> str:
-    """One line per test: status, points and, for failures, the first line of the message."""
+def test_table(report: GradeReport, width: int = 100, full_messages: bool = False) -> str:
+    """One line per test: status, points and, for failures, the message.
+
+    The message is clipped to its first line unless ``full_messages`` (hints included).
+    """
     lines = [f"{report.assignment}  ({report.submission})"]
     for test in report.tests:
         mark = "PASS" if test["status"] == "passed" else "FAIL"
         points = f"{test['score']:g}/{test['max_score']:g}"
         lines.append(f"  {mark}  {points:>7}  {test['name']}")
         if test["status"] != "passed" and test.get("output"):
-            message = test["output"].splitlines()[0]
-            lines.append("                 " + _clip(message, width - 17))
+            if full_messages:
+                lines += ["                 " + line for line in test["output"].splitlines()]
+            else:
+                message = test["output"].splitlines()[0]
+                lines.append("                 " + _clip(message, width - 17))
     lines.append(f"  score: {report.score:g} / {report.max_score:g}")
     return "\n".join(lines)
 

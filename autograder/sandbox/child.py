@@ -1,0 +1,763 @@
+"""The sandboxed child: run by path as ``python -I -S child.py REQ_FD RESP_FD LIFE_FD``.
+
+Self-contained on purpose: it imports only the standard library, numpy, and the wire format
+file whose path the grader sends (loaded by path, never through the ``autograder`` package, so
+the grader's checkout need not be on ``sys.path``). Nothing here runs as a module of the grader.
+
+Processes::
+
+    outer   root (or the grader's user); never runs student code. Optionally unshares mount,
+            network, pid, ipc and uts namespaces and hides paths behind tmpfs mounts, then forks
+            the server and waits for it; it kills the server when the grader goes away (the
+            LIFE_FD pipe closes) and sweeps up what is left when the server dies.
+    server  drops to the student uid, sets rlimits, imports the student's module once, then
+            forks one worker per call and reports how the worker ended. In a pid namespace it
+            is pid 1: when it dies the kernel kills everything student code started.
+    worker  calls one function, checks that array arguments were not modified, and writes the
+            result (or the failure) as one frame on RESP_FD.
+
+Everything the grader reads from RESP_FD is treated as untrusted there: the server has run the
+student's import-time code, so it is no more trustworthy than a worker.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import importlib
+import importlib.util
+import inspect
+import json
+import os
+import resource
+import select
+import signal
+import stat
+import struct
+import sys
+import time
+import traceback
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWUTS = 0x04000000
+CLONE_NEWIPC = 0x08000000
+CLONE_NEWPID = 0x20000000
+CLONE_NEWNET = 0x40000000
+
+MS_RDONLY = 1
+MS_NOSUID = 2
+MS_NODEV = 4
+MS_NOEXEC = 8
+MS_REMOUNT = 32
+MS_NOATIME = 1024
+MS_NODIRATIME = 2048
+MS_BIND = 4096
+MS_REC = 16384
+MS_PRIVATE = 1 << 18
+MS_RELATIME = 1 << 21
+
+ST_FLAGS_TO_MS = (
+    (os.ST_NOSUID, MS_NOSUID),
+    (os.ST_NODEV, MS_NODEV),
+    (os.ST_NOEXEC, MS_NOEXEC),
+    (os.ST_NOATIME, MS_NOATIME),
+    (os.ST_NODIRATIME, MS_NODIRATIME),
+    (os.ST_RELATIME, MS_RELATIME),
+)
+
+PR_SET_PDEATHSIG = 1
+PR_SET_CHILD_SUBREAPER = 36
+PR_SET_NO_NEW_PRIVS = 38
+
+PRELOAD = ("decimal", "fractions", "statistics", "random", "zlib", "bz2", "lzma", "ctypes")
+"""Imported before the uid drop when the interpreter's folders are out of the student uid's
+reach and no mount namespace can bind them back (their C libraries are not on sys.path)."""
+
+FRAME_HEAD = struct.Struct("<4sQ")
+MAX_MESSAGE_CHARS = 4000
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        code = ctypes.get_errno()
+        raise OSError(code, f"{what}: {os.strerror(code)}")
+
+
+def _prctl(option: int, value: int) -> None:
+    _check(_libc.prctl(option, ctypes.c_ulong(value), 0, 0, 0), f"prctl({option})")
+
+
+def _mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None):
+    encode = lambda s: None if s is None else s.encode()  # noqa: E731
+    result = _libc.mount(
+        encode(source), encode(target), encode(fstype), ctypes.c_ulong(flags), encode(data)
+    )
+    _check(result, f"mount {target}")
+
+
+# ---------------------------------------------------------------- small I/O helpers
+
+
+def _read_exact(fd: int, count: int) -> bytes:
+    chunks = []
+    while count:
+        chunk = os.read(fd, min(count, 1 << 20))
+        if not chunk:
+            raise EOFError
+        chunks.append(chunk)
+        count -= len(chunk)
+    return b"".join(chunks)
+
+
+def _write_all(fd: int, data: bytes | memoryview) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def _read_frame(fd: int) -> bytes:
+    magic, length = FRAME_HEAD.unpack(_read_exact(fd, FRAME_HEAD.size))
+    if magic != b"AGS1":
+        raise EOFError
+    return _read_exact(fd, length)
+
+
+def _clip(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    return text if len(text) <= limit else text[: limit - 20] + "\n[... cut ...]"
+
+
+# ---------------------------------------------------------------- isolation setup (outer)
+
+
+def _unshare(report: dict) -> int:
+    """Enter new namespaces; returns the flags that worked (0 when none did)."""
+    attempts = (
+        CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS,
+        CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID,
+        CLONE_NEWNS | CLONE_NEWNET,
+    )
+    for flags in attempts:
+        if _libc.unshare(ctypes.c_int(flags)) == 0:
+            return flags
+        report["notes"].append(f"unshare failed: {os.strerror(ctypes.get_errno())}")
+    return 0
+
+
+def _mount_points() -> list[str]:
+    points = []
+    with open("/proc/self/mountinfo", encoding="utf-8", errors="replace") as handle:
+        for line in handle:
+            fields = line.split(" ")
+            if len(fields) > 4:
+                raw = fields[4]
+                points.append(
+                    raw.replace("\\040", " ")
+                    .replace("\\011", "\t")
+                    .replace("\\012", "\n")
+                    .replace("\\134", "\\")
+                )
+    return sorted(set(points), key=lambda p: (p.count("/"), p))
+
+
+def _remount_readonly(point: str) -> None:
+    flags = MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID
+    try:
+        existing = os.statvfs(point).f_flag
+    except OSError:
+        existing = 0
+    for st_flag, ms_flag in ST_FLAGS_TO_MS:
+        if existing & st_flag:
+            flags |= ms_flag
+    _mount(None, point, None, flags, None)
+
+
+def _inside(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
+def _needed_dirs(config: dict) -> list[str]:
+    """Folders student code must read: the interpreter's, numpy's, its own code (minimal set)."""
+    prefixes = [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix]
+    candidates = {os.path.realpath(p) for p in [*sys.path, *prefixes, config["code_dir"]] if p}
+    candidates = sorted(p for p in candidates if os.path.isdir(p))
+    minimal: list[str] = []
+    for path in candidates:
+        if not any(_inside(path, kept) for kept in minimal):
+            minimal.append(path)
+    return minimal
+
+
+def _untraversable(dirs: list[str], uid: int | None) -> list[str]:
+    """The topmost ancestor of each folder that ``uid`` may not search (masked, then rebound)."""
+    if uid is None:
+        return []
+    found = []
+    for path in dirs:
+        parts = path.strip("/").split("/")
+        for depth in range(1, len(parts)):
+            ancestor = "/" + "/".join(parts[:depth])
+            try:
+                info = os.stat(ancestor)
+            except OSError:
+                break
+            if not info.st_mode & stat.S_IXOTH and info.st_uid != uid:
+                found.append(ancestor)
+                break
+    return found
+
+
+def _reach_through_fds(uid: int) -> None:
+    """Let ``uid`` import from folders it may not reach (a Python under /root, as Miniforge on
+    Gradescope) without a mount namespace: keep each such ``sys.path`` folder open and import
+    through ``/proc/self/fd/N``, which skips the search checks of the folder's ancestors."""
+    reached = False
+    for index, path in enumerate(list(sys.path)):
+        if path.startswith("/") and os.path.isdir(path) and _untraversable([path], uid):
+            reached = True
+            try:
+                fd = os.open(path, os.O_PATH | os.O_DIRECTORY)
+            except OSError:
+                continue
+            alias = f"/proc/self/fd/{fd}"
+            sys.path[index] = alias
+            for module in list(sys.modules.values()):  # packages already imported (encodings)
+                search = getattr(module, "__path__", None)
+                if type(search) is list:
+                    search[:] = [
+                        alias + entry[len(path) :] if _inside(entry, path) else entry
+                        for entry in search
+                    ]
+    importlib.invalidate_caches()
+    if reached:  # extension modules whose shared libraries sit beside the interpreter
+        for name in PRELOAD:
+            try:
+                importlib.import_module(name)
+            except Exception:
+                continue
+
+
+def _setup_mounts(config: dict, report: dict) -> bool:
+    """Private mount tree: everything read-only, hidden paths behind empty tmpfs mounts.
+
+    The folders student code needs (the interpreter, numpy, its own code) are bound back
+    read-only under any mask that covers them, and its scratch folder becomes a size-limited
+    tmpfs owned by the student uid: the only writable place.
+    """
+    _mount(None, "/", None, MS_REC | MS_PRIVATE, None)
+    needed: dict[str, int] = {}
+    for path in config["ro_dirs"]:
+        try:
+            needed[path] = os.open(path, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+        except OSError as error:
+            report["notes"].append(f"cannot open {path}: {error.strerror}")
+    work = config["work_dir"]
+    all_ok = True
+    for point in _mount_points():
+        try:
+            _remount_readonly(point)
+        except OSError as error:
+            if point == "/":
+                all_ok = False
+                report["notes"].append(f"cannot make / read-only: {error.strerror}")
+    masks = sorted(set(config["masks"]), key=lambda p: (p.count("/"), p))
+    for mask in masks:
+        try:
+            info = os.lstat(mask)
+        except OSError:
+            continue
+        if stat.S_ISLNK(info.st_mode):
+            continue
+        try:
+            if stat.S_ISDIR(info.st_mode):
+                flags = MS_NOSUID | MS_NODEV | MS_NOEXEC
+                _mount("tmpfs", mask, "tmpfs", flags, "mode=0755,size=1m")
+                for path, fd in needed.items():
+                    if _inside(path, mask):  # bind it back (a hidden needed folder shows up
+                        os.makedirs(path, mode=0o755, exist_ok=True)  # as exposed)
+                        _mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC, None)
+                        _remount_readonly(path)
+                if _inside(work, mask):
+                    os.makedirs(work, mode=0o755, exist_ok=True)
+                _remount_readonly(mask)
+            else:
+                _mount("/dev/null", mask, None, MS_BIND, None)
+                _remount_readonly(mask)
+        except OSError as error:
+            all_ok = False
+            report["notes"].append(f"cannot hide {mask}: {error.strerror}")
+    owner = ""
+    if config["uid"] is not None:
+        owner = f",uid={config['uid']},gid={config['gid']}"
+    try:
+        _mount(
+            "tmpfs",
+            work,
+            "tmpfs",
+            MS_NOSUID | MS_NODEV | MS_NOEXEC,
+            f"mode=0700,size={config['scratch_bytes']}{owner}",
+        )
+    except OSError as error:
+        all_ok = False
+        report["notes"].append(f"cannot mount the scratch tmpfs: {error.strerror}")
+    for fd in needed.values():
+        os.close(fd)
+    return all_ok
+
+
+# ---------------------------------------------------------------- process sweeping
+
+
+def _children_of(pid: int) -> list[int]:
+    """Processes whose parent is ``pid`` (scans /proc; CONFIG_PROC_CHILDREN may be absent)."""
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as handle:
+                data = handle.read()
+        except OSError:
+            continue
+        fields = data[data.rfind(b")") + 2 :].split()
+        if len(fields) > 1 and int(fields[1]) == pid:
+            found.append(int(name))
+    return found
+
+
+def _reap_all() -> None:
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def _kill_descendants(me: int, limit: float = 5.0) -> None:
+    """Kill and reap every process reparented to ``me`` (a subreaper) until none is left.
+
+    Zombies count towards RLIMIT_NPROC, so this waits until they are reaped too.
+    """
+    end = time.monotonic() + limit
+    while True:
+        _reap_all()
+        children = _children_of(me)
+        if not children or time.monotonic() > end:
+            return
+        for pid in children:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        time.sleep(0.001)
+
+
+def _kill_namespace() -> None:
+    """As pid 1 of a pid namespace: kill every other process in it and reap them."""
+    deadline = time.monotonic() + 2.0
+    while time.monotonic() < deadline:
+        try:
+            os.kill(-1, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            time.sleep(0.001)
+
+
+def _sweep_uid(uid: int, gid: int) -> None:
+    """From root: kill every process of ``uid`` at once (kill(-1) as that uid is atomic)."""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.setgroups([])
+            os.setresgid(gid, gid, gid)
+            os.setresuid(uid, uid, uid)
+            os.kill(-1, signal.SIGKILL)
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+
+
+# ---------------------------------------------------------------- the outer process
+
+
+def main() -> None:
+    sys.dont_write_bytecode = True
+    req_fd, resp_fd, life_fd = (int(a) for a in sys.argv[1:4])
+    config = json.loads(_read_frame(req_fd))
+    report: dict = {"event": "setup", "notes": [], "namespaces": [], "uid": os.getuid()}
+    sys.path[:] = [os.path.realpath(p) for p in sys.path if p] + config["extra_path"]
+    spec = importlib.util.spec_from_file_location("_autograder_sandbox_wire", config["wire_path"])
+    wire = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(wire)
+    flags = 0
+    mounted = False
+    if config["namespaces"]:
+        flags = _unshare(report)
+        if flags & CLONE_NEWNS:
+            config["ro_dirs"] = _needed_dirs(config)
+            config["masks"] = config["masks"] + _untraversable(config["ro_dirs"], config["uid"])
+            try:
+                mounted = _setup_mounts(config, report)
+            except OSError as error:  # e.g. / cannot be made private: no mounts at all
+                report["notes"].append(f"mount setup failed: {error}")
+            report["mounts_ok"] = mounted
+    if not mounted and config["uid"] is not None:
+        _reach_through_fds(config["uid"])
+    report["namespaces"] = [
+        name
+        for bit, name in (
+            (CLONE_NEWNS, "mount"),
+            (CLONE_NEWNET, "net"),
+            (CLONE_NEWPID, "pid"),
+            (CLONE_NEWIPC, "ipc"),
+            (CLONE_NEWUTS, "uts"),
+        )
+        if flags & bit
+    ]
+    if not flags & CLONE_NEWPID:  # orphans of the server come to us, not to init
+        _prctl(PR_SET_CHILD_SUBREAPER, 1)
+    sync_r, sync_w = os.pipe()
+    server = os.fork()
+    if server == 0:
+        os.close(sync_w)
+        os.close(life_fd)
+        os.read(sync_r, 1)  # wait until the outer has announced us
+        os.close(sync_r)
+        try:
+            _server(config, report, wire, req_fd, resp_fd, bool(flags & CLONE_NEWPID))
+        except BaseException as failure:  # the server must end, only by _exit
+            try:
+                os.write(2, f"sandbox server failed: {failure!r}\n".encode())
+            finally:
+                os._exit(70)
+        os._exit(0)
+    os.close(sync_r)
+    _write_all(resp_fd, wire.message_frame({"event": "spawned", "server_pid": server}))
+    os.close(sync_w)
+    _outer_wait(config, server, life_fd, req_fd, resp_fd, bool(flags & CLONE_NEWPID))
+
+
+def _outer_wait(config, server: int, life_fd: int, req_fd: int, resp_fd: int, pidns: bool):
+    os.close(req_fd)
+    os.close(resp_fd)
+    null = os.open(os.devnull, os.O_RDWR)
+    os.dup2(null, 1)
+    os.dup2(null, 2)
+    os.close(null)
+    try:
+        pidfd = os.pidfd_open(server)
+    except (AttributeError, OSError):
+        pidfd = None
+    poller = select.poll()
+    poller.register(life_fd, select.POLLIN | select.POLLHUP)
+    if pidfd is not None:
+        poller.register(pidfd, select.POLLIN)
+    while True:
+        events = poller.poll(None if pidfd is not None else 50)
+        if any(fd == life_fd for fd, _ in events):  # the grader is gone or closed us
+            try:
+                os.kill(server, signal.SIGKILL)
+            except OSError:
+                pass
+            _, status = os.waitpid(server, 0)
+            break
+        pid, status = os.waitpid(server, os.WNOHANG)
+        if pid == server:
+            break
+    if not pidns:
+        if config["sweep_uid"]:
+            _sweep_uid(config["uid"], config["gid"])
+        _kill_descendants(os.getpid())
+    _reap_all()
+    if os.WIFSIGNALED(status):
+        os._exit(128 + os.WTERMSIG(status))
+    os._exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 70)
+
+
+# ---------------------------------------------------------------- the server process
+
+
+def _drop_privileges(config: dict, report: dict) -> None:
+    for name, value in config["rlimits"].items():
+        limit = getattr(resource, name)
+        resource.setrlimit(limit, (value, value))
+    cpu = config["server_cpu_seconds"]
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+    os.chdir(config["work_dir"])
+    os.umask(0o077)
+    uid, gid = config["uid"], config["gid"]
+    if uid is not None:
+        os.setgroups([])
+        os.setresgid(gid, gid, gid)
+        os.setresuid(uid, uid, uid)
+        if os.getresuid() != (uid, uid, uid) or os.getgroups():
+            raise RuntimeError("privileges were not dropped")
+        try:
+            os.setuid(0)
+        except PermissionError:
+            pass
+        else:
+            raise RuntimeError("privileges can be regained")
+    _prctl(PR_SET_NO_NEW_PRIVS, 1)
+    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    report["uid"] = os.getuid()
+
+
+def _probe(config: dict, report: dict) -> None:
+    """What student code can reach: run as the student uid, before any student code."""
+    exposed = []
+    for path, dev, ino in config["hide_ids"]:
+        try:
+            info = os.stat(path)
+        except OSError:
+            continue
+        if (info.st_dev, info.st_ino) != (dev, ino):
+            continue  # something else (a mask) sits there now
+        if os.access(path, os.R_OK) or (stat.S_ISDIR(info.st_mode) and os.access(path, os.X_OK)):
+            exposed.append(path)
+    report["exposed"] = exposed
+    writable = []
+    for path in ("/", "/tmp", "/var/tmp", "/dev/shm"):
+        if os.path.isdir(path) and os.access(path, os.W_OK):
+            try:
+                probe = os.path.join(path, f".autograder-probe-{os.getpid()}")
+                os.mkdir(probe)
+                os.rmdir(probe)
+                writable.append(path)
+            except OSError:
+                pass
+    report["writable"] = writable
+
+
+def _server(config, report, wire, req_fd: int, resp_fd: int, pidns: bool) -> None:
+    if pidns:
+        try:
+            _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None)
+        except OSError as error:
+            report["notes"].append(f"cannot mount /proc: {error.strerror}")
+    try:
+        _drop_privileges(config, report)
+    except (OSError, RuntimeError) as error:
+        report["fatal"] = f"cannot drop privileges: {error}"
+        _write_all(resp_fd, wire.message_frame(report))
+        return
+    if not pidns:
+        _prctl(PR_SET_CHILD_SUBREAPER, 1)
+    _probe(config, report)
+    report["pid1"] = os.getpid() == 1
+    _write_all(resp_fd, wire.message_frame(report))
+    sys.path.insert(0, config["code_dir"])
+    module_name = config["module"]
+    try:
+        module = importlib.import_module(module_name)
+    except BaseException as error:  # a broken submission must be reported
+        message = _describe_error(error, f"importing {module_name}.py failed:", config)
+        _flush_stdio()
+        _write_all(resp_fd, wire.message_frame({"event": "import_failed", "message": message}))
+        return
+    _flush_stdio()
+    _write_all(resp_fd, wire.message_frame({"event": "imported"}))
+    _serve(config, wire, module, req_fd, resp_fd, pidns)
+
+
+def _serve(config, wire, module, req_fd: int, resp_fd: int, pidns: bool) -> None:
+    fork, waitpid, write = os.fork, os.waitpid, _write_all
+    me = os.getpid()
+    while True:
+        try:
+            payload = _read_frame(req_fd)
+        except (EOFError, OSError):
+            return
+        header, blobs = wire.unpack_message(payload, max_bytes=1 << 62)
+        if header.get("op") != "call":
+            return
+        seq = header["seq"]
+        try:
+            args = wire.decode(header["args"], blobs, max_bytes=1 << 62)
+        except Exception as error:  # report, never die
+            failed = {"event": "failed", "seq": seq, "kind": "crashed", "message": str(error)}
+            write(resp_fd, wire.message_frame(failed))
+            write(resp_fd, wire.message_frame({"event": "exit", "seq": seq, "code": 0}))
+            continue
+        pid = _fork_patiently(fork)
+        if pid < 0:
+            failed = {
+                "event": "failed",
+                "seq": seq,
+                "kind": "crashed",
+                "message": "no process could be started for the call (process limit reached)",
+            }
+            write(resp_fd, wire.message_frame(failed))
+            write(resp_fd, wire.message_frame({"event": "exit", "seq": seq, "code": 0}))
+            continue
+        if pid == 0:
+            code = 0
+            try:
+                os.close(req_fd)  # stray processes must not steal later requests
+                _worker(config, wire, module, header["function"], args, seq, resp_fd)
+            except BaseException:  # never return into the server loop
+                code = 71
+            os._exit(code)
+        del args, blobs, payload
+        _, status = waitpid(pid, 0)
+        if pidns:
+            _kill_namespace()
+        else:
+            _kill_descendants(me)
+        if os.WIFSIGNALED(status):
+            done = {"event": "exit", "seq": seq, "signal": os.WTERMSIG(status)}
+        else:
+            done = {"event": "exit", "seq": seq, "code": os.WEXITSTATUS(status)}
+        write(resp_fd, wire.message_frame(done))
+
+
+def _fork_patiently(fork) -> int:
+    """fork(), retrying for a second while the process limit is full of dying processes."""
+    for _ in range(100):
+        try:
+            return fork()
+        except BlockingIOError:
+            _reap_all()
+            time.sleep(0.01)
+    return -1
+
+
+# ---------------------------------------------------------------- the worker process
+
+
+def _worker(config, wire, module, function_name: str, args, seq: int, resp_fd: int) -> None:
+    cpu = config["cpu_seconds"]
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+    positional, keywords = args
+    module_name = config["module"]
+
+    def send(header: dict, blobs=()) -> None:
+        _flush_stdio()
+        chunks = wire.frame(wire.pack_message({**header, "seq": seq}, list(blobs)))
+        for chunk in chunks:
+            _write_all(resp_fd, chunk)
+
+    def fail(kind: str, message: str) -> None:
+        send({"event": "failed", "kind": kind, "message": _clip(message)})
+
+    function = getattr(module, function_name, None)
+    if not callable(function):
+        fail(
+            "missing_function",
+            f"{module_name}.py has no function {function_name}(); "
+            f"keep the names and signatures of the template",
+        )
+        return
+    snapshots = [
+        (label, array, array.shape, array.dtype, array.tobytes())
+        for label, array in _label_arguments(function, positional, keywords)
+    ]
+    try:
+        result = function(*positional, **keywords)
+    except BaseException as error:  # SystemExit, KeyboardInterrupt included
+        fail("exception", _describe_error(error, f"{function_name} raised", config))
+        return
+    for label, array, shape, dtype, before in snapshots:
+        if array.shape != shape or array.dtype != dtype or array.tobytes() != before:
+            fail(
+                "modified_input",
+                f"{function_name}() modified its input {label} in place; "
+                f"functions must leave their inputs unchanged (work on copies)",
+            )
+            return
+    try:
+        tree, blobs = wire.encode(result, max_bytes=config["result_bytes"])
+    except wire.WireError as error:
+        fail("bad_result", _bad_result_message(function_name, result, str(error)))
+        return
+    send({"event": "result", "value": tree}, blobs)
+
+
+def _bad_result_message(function_name: str, result, detail: str) -> str:
+    advice = "return numpy arrays, tuples, lists, dicts or numbers"
+    if detail.startswith("value is a "):
+        return f"{function_name} returned a {type(result)!r}; {advice}"
+    if detail.startswith("value"):
+        detail = "result" + detail[len("value") :]
+    return f"{function_name} returned an unusable value: {detail}; {advice}"
+
+
+def _label_arguments(function, args, kwargs):
+    """Every ndarray among the arguments (inside dicts, lists and tuples too), with a label."""
+    try:
+        bound = inspect.signature(function).bind(*args, **kwargs).arguments
+    except (TypeError, ValueError):
+        bound = {f"argument {i}": a for i, a in enumerate(args)} | kwargs
+    for name, value in bound.items():
+        yield from _arrays_in(value, name)
+
+
+def _arrays_in(value, label: str):
+    import numpy as np
+
+    if type(value) is np.ndarray:
+        yield label, value
+    elif type(value) is dict:
+        for key, item in value.items():
+            yield from _arrays_in(item, f"{label}[{key!r}]")
+    elif type(value) in (list, tuple):
+        for index, item in enumerate(value):
+            yield from _arrays_in(item, f"{label}[{index}]")
+
+
+# ---------------------------------------------------------------- messages for students
+
+
+def _flush_stdio() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BaseException:  # the student may have replaced it
+            pass
+
+
+def _describe_error(error: BaseException, prefix: str, config: dict) -> str:
+    """``prefix ValueError: message`` plus the traceback lines from the student's files."""
+    code_dir = config["code_dir"].rstrip("/") + "/"
+    try:
+        text = str(error)
+    except BaseException:
+        text = "<the exception's message could not be shown>"
+    name = type(error).__name__
+    lines = [f"{prefix} {name}: {_clip(text, 1500)}" if text else f"{prefix} {name}"]
+    try:
+        frames = [
+            f for f in traceback.extract_tb(error.__traceback__) if f.filename.startswith(code_dir)
+        ]
+        if frames:
+            lines.append("Traceback (your code, most recent call last):")
+            for frame in frames[-20:]:
+                where = frame.filename[len(code_dir) :]
+                lines.append(f'  File "{where}", line {frame.lineno}, in {frame.name}')
+                if frame.line:
+                    lines.append(f"    {frame.line}")
+        if isinstance(error, SyntaxError) and error.filename:
+            where = str(error.filename).replace(code_dir, "")
+            lines.append(f'  File "{where}", line {error.lineno}')
+            if error.text:
+                lines.append(f"    {error.text.strip()}")
+    except BaseException:  # a message without traceback is still useful
+        pass
+    return _clip("\n".join(lines))
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except BaseException as failure:  # the grader reads the output on failure
+        sys.stderr.write(f"sandbox child failed: {failure!r}\n")
+        sys.stderr.flush()
+        os._exit(70)

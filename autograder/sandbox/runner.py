@@ -1,0 +1,784 @@
+"""Call a submission's functions in a child process: the grader never imports student code.
+
+::
+
+    with Sandbox(folder, ("conv.py",), "conv") as box:
+        box.isolation                      # "full" or "partial: <what is missing>"
+        y = box.call("conv_forward", (x, w, b), {"stride": 2}, timeout=10)
+
+``call`` returns the student's return value (decoded from the data-only wire format) or
+raises :class:`CallFailed` with a ``kind`` and a message written for the student. Nothing the
+child does (garbage on the pipes, dying, hanging, forking, flooding output) can crash or hang
+the grader: every read has a deadline, every message is validated, and on any doubt the child
+is killed (all of it: process group, pid namespace or uid sweep) and started again for the next
+call.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import select
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from autograder.sandbox import isolation, wire
+from autograder.sandbox.limits import Limits, human_bytes
+
+CHILD_PROGRAM = Path(__file__).with_name("child.py")
+WIRE_PROGRAM = Path(wire.__file__)
+MAX_SOURCE_BYTES = 2 * 1024 * 1024
+SETUP_TIMEOUT = 30.0
+PIPE_BYTES = 1 << 20
+
+KINDS = frozenset(
+    {
+        "timeout",
+        "crashed",
+        "exception",
+        "import_error",
+        "missing_function",
+        "bad_result",
+        "modified_input",
+    }
+)
+CHILD_KINDS = frozenset(
+    {"exception", "missing_function", "bad_result", "modified_input", "crashed"}
+)
+
+
+class CallFailed(Exception):
+    """A call into student code did not produce a usable result.
+
+    Attributes:
+        kind: one of ``timeout``, ``crashed``, ``exception``, ``import_error``,
+            ``missing_function``, ``bad_result``, ``modified_input``.
+        message: what happened, in words a student understands.
+        output: the student's captured stdout/stderr during the call (capped).
+    """
+
+    def __init__(self, kind: str, message: str, output: str = "") -> None:
+        if kind not in KINDS:
+            raise ValueError(f"unknown CallFailed kind {kind!r}")
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.output = output
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (CallFailed, (self.kind, self.message, self.output))
+
+    def __repr__(self) -> str:
+        return f"CallFailed({self.kind!r}, {self.message!r})"
+
+
+@dataclass
+class _Child:
+    """One running child (outer + server) and the grader's ends of its pipes."""
+
+    proc: subprocess.Popen[bytes]
+    req: int
+    resp: int
+    out: int
+    life: int
+    reader: wire.FrameReader
+    server_pid: int | None = None
+    pidns: bool = False
+    imported: bool = False
+    eof: bool = False
+    req_failed: bool = False
+    out_eof: bool = False
+    broken: str = ""
+    frames: list[tuple[dict[str, Any], list[Any]]] = field(default_factory=list)
+
+
+class Sandbox:
+    """Student functions run in a child process; see the module docstring.
+
+    Args:
+        submission_dir: the folder holding the student's files. Only ``files`` are copied out
+            of it (regular files, no links), so nothing else in it is ever importable.
+        files: the student file names the assignment needs, e.g. ``("conv.py",)``.
+        module: the module holding the graded functions (``"conv"``; ``conv.py`` in ``files``).
+        limits: time, memory, process, file and output limits.
+        hide: extra paths student code must not see (the results folder, ...); the grader's
+            checkout (holding ``solutions/`` and hidden suites) is always hidden.
+        namespaces: use mount/net/pid namespaces when the system allows (as root).
+        drop_privileges: when root, run student code as an unprivileged dedicated uid.
+    """
+
+    def __init__(
+        self,
+        submission_dir: Path | str,
+        files: tuple[str, ...] | list[str],
+        module: str,
+        limits: Limits = Limits(),  # noqa: B008 - frozen dataclass
+        *,
+        hide: tuple[Path | str, ...] | list[Path | str] = (),
+        namespaces: bool = True,
+        drop_privileges: bool = True,
+    ) -> None:
+        files = tuple(files)
+        for name in files:
+            if not _is_plain_name(name):
+                raise ValueError(f"student file names must be plain file names, got {name!r}")
+        if not module.isidentifier() or f"{module}.py" not in files:
+            raise ValueError(f"module {module!r} must be an identifier with {module}.py in files")
+        self.submission_dir = Path(submission_dir)
+        self.files = files
+        self.module = module
+        self.limits = limits
+        self.isolation = "partial: the sandbox has not been started"
+        self.last_output = ""
+        self.import_output = ""
+        self._hide = [str(h) for h in hide]
+        self._namespaces = namespaces
+        self._drop = drop_privileges
+        self._root = isolation.running_as_root()
+        self._account = isolation.student_account() if self._root and drop_privileges else None
+        self._base: Path | None = None
+        self._child: _Child | None = None
+        self._import_error: str | None = None
+        self._fatal: str | None = None
+        self._seq = 0
+        self._lock = threading.RLock()
+        self._closed = False
+        self._setup: dict[str, Any] = {}
+        self._started = False
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def __enter__(self) -> Sandbox:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def start(self) -> None:
+        """Copy the student's files and start the child (reports ``isolation``)."""
+        with self._lock:
+            if self._started:
+                return
+            self._started = True
+            self._prepare_files()
+            self._spawn()
+
+    def close(self) -> None:
+        """Kill the child and everything it started; remove the scratch folders."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._teardown()
+            if self._base is not None:
+                shutil.rmtree(self._base, ignore_errors=True)
+
+    def __del__(self) -> None:  # pragma: no cover - best effort for a forgotten close()
+        try:
+            if not self._closed:
+                self.close()
+        except Exception:
+            pass
+
+    # ------------------------------------------------------------------ calling
+
+    def call(
+        self,
+        function: str,
+        args: tuple[Any, ...] | list[Any] = (),
+        kwargs: dict[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> Any:
+        """Call ``module.function(*args, **kwargs)`` in the child and return its result.
+
+        Raises:
+            CallFailed: the call timed out, crashed, raised, returned something that is not a
+                wire value, modified an argument, or the module could not be imported.
+            wire.WireError: ``args``/``kwargs`` hold something that is not a wire value.
+        """
+        if not function.isidentifier() or function.startswith("_"):
+            raise ValueError(f"not a public function name: {function!r}")
+        kwargs = {} if kwargs is None else dict(kwargs)
+        timeout = self.limits.call_timeout if timeout is None else float(timeout)
+        tree, blobs = wire.encode((tuple(args), kwargs), max_bytes=1 << 62)
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("this Sandbox is closed")
+            self.start()
+            for attempt in range(2):
+                self.last_output = ""
+                self._ready()
+                child = self._child
+                assert child is not None
+                self._seq += 1
+                seq = self._seq
+                request = wire.frame(
+                    wire.pack_message(
+                        {"op": "call", "seq": seq, "function": function, "args": tree}, blobs
+                    )
+                )
+                output = _Output(self.limits.output_bytes)
+                deadline = time.monotonic() + timeout
+                try:
+                    self._pump(child, output, deadline, request, until=("exit", seq))
+                finally:
+                    self.last_output = output.text()
+                if attempt == 0 and child.req_failed and not child.frames:
+                    # the server was gone before it read the request (killed between calls,
+                    # e.g. by another sandbox's uid sweep): the call never started, start again
+                    self._teardown()
+                    continue
+                return self._outcome(child, function, seq, timeout, output)
+            raise AssertionError("unreachable")  # pragma: no cover
+
+    def function(self, name: str) -> Callable[..., Any]:
+        """``box.function("conv_forward")(x, w, b, stride=2)``: a call as a plain callable."""
+        if not name.isidentifier() or name.startswith("_"):
+            raise ValueError(f"not a public function name: {name!r}")
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            return self.call(name, args, kwargs)
+
+        call.__name__ = call.__qualname__ = name
+        return call
+
+    # ------------------------------------------------------------------ internals: start
+
+    def _prepare_files(self) -> None:
+        base = Path(tempfile.mkdtemp(prefix="autograder-sandbox-"))
+        self._base = base
+        code = base / "code"
+        work = base / "work"
+        code.mkdir(mode=0o755)
+        work.mkdir(mode=0o700)
+        os.chmod(base, 0o711)
+        os.chmod(code, 0o755)
+        for name in self.files:
+            _copy_student_file(self.submission_dir / name, code / name)
+        if self._account is not None:
+            os.chown(work, self._account.uid, self._account.gid)
+        if not (code / f"{self.module}.py").is_file():
+            self._import_error = f"{self.module}.py was not found in the submission"
+
+    def _config(self) -> dict[str, Any]:
+        assert self._base is not None
+        import autograder.assignments as assignments  # the checkout holding solutions/
+
+        root = assignments.REPO_ROOT
+        checkout = (
+            [root] if (root / "solutions").is_dir() or (root / "assignments").is_dir() else []
+        )
+        hidden = isolation.resolve_hidden([*checkout, *self._hide])
+        account = self._account
+        use_ns = self._namespaces and self._root and not isolation.namespaces_known_unavailable()
+        rlimits = self.limits.rlimits()
+        if account is None:  # RLIMIT_NPROC counts every process of our own uid
+            rlimits["RLIMIT_NPROC"] = isolation.process_count(os.getuid()) + rlimits["RLIMIT_NPROC"]
+        return {
+            "module": self.module,
+            "code_dir": os.path.realpath(self._base / "code"),
+            "work_dir": os.path.realpath(self._base / "work"),
+            "wire_path": str(WIRE_PROGRAM),
+            "extra_path": [os.path.realpath(Path(np.__file__).parent.parent)],
+            "uid": None if account is None else account.uid,
+            "gid": None if account is None else account.gid,
+            "sweep_uid": account is not None and account.dedicated,
+            "namespaces": use_ns,
+            "masks": [*hidden, *isolation.DEFAULT_MASKS],
+            "hide_ids": isolation.hide_ids(hidden),
+            "ro_dirs": [],
+            "rlimits": rlimits,
+            "cpu_seconds": self.limits.cpu_seconds,
+            "server_cpu_seconds": 4 * self.limits.cpu_seconds,
+            "scratch_bytes": self.limits.scratch_bytes,
+            "result_bytes": self.limits.result_bytes,
+        }
+
+    def _env(self) -> dict[str, str]:
+        assert self._base is not None
+        work = os.path.realpath(self._base / "work")
+        return {
+            "PATH": "/usr/bin:/bin",
+            "HOME": work,
+            "TMPDIR": work,
+            "LANG": "C.UTF-8",
+            "LC_ALL": "C.UTF-8",
+            **self.limits.thread_env(),
+        }
+
+    def _spawn(self) -> None:
+        """Start outer + server and read the setup report (no student code runs before it)."""
+        config = self._config()
+        pipes = [os.pipe() for _ in range(4)]
+        (req_r, req_w), (resp_r, resp_w), (out_r, out_w), (life_r, life_w) = pipes
+        try:
+            proc = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-I",
+                    "-S",
+                    str(CHILD_PROGRAM),
+                    *map(str, (req_r, resp_w, life_r)),
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=out_w,
+                stderr=out_w,
+                pass_fds=(req_r, resp_w, life_r),
+                env=self._env(),
+                cwd=str(self._base),
+                start_new_session=True,
+                close_fds=True,
+            )
+        except OSError as error:
+            for fd in (req_r, req_w, resp_r, resp_w, out_r, out_w, life_r, life_w):
+                os.close(fd)
+            self._fatal = f"the sandbox could not start: {error}"
+            self.isolation = f"partial: {self._fatal}"
+            return
+        for fd in (req_r, resp_w, out_w, life_r):
+            os.close(fd)
+        for fd in (req_w, resp_r, out_r):
+            os.set_blocking(fd, False)
+        for fd in (req_w, resp_r):  # fewer wake-ups for array-sized messages
+            try:
+                fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+            except (OSError, AttributeError):
+                pass
+        max_frame = self.limits.result_bytes + wire.MAX_JSON + (1 << 20)
+        child = _Child(proc, req_w, resp_r, out_r, life_w, wire.FrameReader(max_frame))
+        self._child = child
+        text = json.dumps(config).encode()
+        head = wire.FRAME_HEAD.pack(wire.FRAME_MAGIC, len(text))
+        output = _Output(self.limits.output_bytes)
+        deadline = time.monotonic() + SETUP_TIMEOUT
+        self._pump(child, output, deadline, [head, text], until=("setup", None))
+        setup = self._take(child, "setup")
+        spawned = self._take(child, "spawned")
+        if spawned is not None and type(spawned.get("server_pid")) is int:
+            child.server_pid = spawned["server_pid"]
+        if setup is None or "fatal" in setup:
+            reason = (setup or {}).get("fatal") or output.text().strip()[-2000:] or "no report"
+            self._teardown()
+            self._fatal = f"the sandbox could not start: {reason}"
+            self.isolation = f"partial: {self._fatal}"
+            return
+        self._setup = setup
+        spaces = setup.get("namespaces") or []
+        child.pidns = "pid" in spaces
+        if config["namespaces"]:
+            isolation.remember_namespaces("mount" in spaces)
+        self.isolation = isolation.describe(setup, root=self._root, account=self._account)
+
+    def _ready(self) -> None:
+        """Make sure a child with the student's module imported is running, or raise."""
+        if self._fatal is not None:
+            raise CallFailed("crashed", self._fatal)
+        if self._import_error is not None:
+            raise CallFailed("import_error", self._import_error)
+        child = self._child
+        if child is not None and (
+            child.eof
+            or child.broken
+            or child.proc.poll() is not None
+            or (child.server_pid is not None and not _alive(child.server_pid))
+        ):
+            self._teardown()
+            child = None
+        if child is None:
+            self._spawn()
+            if self._fatal is not None:
+                raise CallFailed("crashed", self._fatal)
+            child = self._child
+            assert child is not None
+        if child.imported:
+            return
+        output = _Output(self.limits.output_bytes)
+        timeout = self.limits.import_timeout
+        try:
+            until = ("imported|import_failed", None)
+            self._pump(child, output, time.monotonic() + timeout, None, until=until)
+        finally:
+            self.last_output = self.import_output = output.text()
+        failed = self._take(child, "import_failed")
+        if self._take(child, "imported") is not None:
+            child.imported = True
+            return
+        name = f"{self.module}.py"
+        if failed is not None and type(failed.get("message")) is str:
+            message = _clip(failed["message"])
+        elif child.broken:
+            message = f"importing {name} sent data the grader could not read ({child.broken})"
+        elif child.eof:
+            message = self._death_message(child, f"importing {name} ended the process")
+        else:
+            message = f"importing {name} did not finish within {timeout:g} s"
+        self._teardown()
+        self._import_error = message
+        raise CallFailed("import_error", message, self.last_output)
+
+    # ------------------------------------------------------------------ internals: I/O
+
+    def _pump(
+        self,
+        child: _Child,
+        output: _Output,
+        deadline: float,
+        send: list[bytes] | None,
+        until: tuple[str, int | None],
+    ) -> None:
+        """Write ``send``, read frames and output, until a frame ``until`` arrives.
+
+        Returns at that frame, at end of file on the result pipe, on garbage, or at the
+        deadline; never blocks past the deadline whatever the child does.
+        """
+        pending = [memoryview(c).cast("B") for c in send or [] if len(c)]
+        poller = select.poll()
+        if pending:
+            poller.register(child.req, select.POLLOUT)
+        if not child.eof:
+            poller.register(child.resp, select.POLLIN)
+        if not child.out_eof:
+            poller.register(child.out, select.POLLIN)
+        while not self._arrived(child, until) and not child.eof and not child.broken:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            try:
+                events = poller.poll(max(1, int(left * 1000) + 1))
+            except InterruptedError:  # pragma: no cover
+                continue
+            for fd, event in events:
+                if fd == child.out:
+                    if not output.drain(child.out):
+                        child.out_eof = True
+                        poller.unregister(child.out)
+                elif fd == child.resp:
+                    self._read_frames(child)
+                    if child.eof:
+                        poller.unregister(child.resp)
+                elif fd == child.req:
+                    if event & (select.POLLERR | select.POLLHUP):
+                        poller.unregister(child.req)
+                        pending = []
+                        child.req_failed = True
+                        continue
+                    try:
+                        while pending:
+                            written = os.write(child.req, pending[0])
+                            pending[0] = pending[0][written:]
+                            if not len(pending[0]):
+                                pending.pop(0)
+                    except BlockingIOError:
+                        pass
+                    except OSError:  # the child closed its end
+                        pending = []
+                        child.req_failed = True
+                    if not pending:
+                        poller.unregister(child.req)
+        if child.eof and not child.out_eof:  # collect the last words of a dying child
+            end = min(deadline, time.monotonic() + 0.2)
+            while time.monotonic() < end and output.drain(child.out, wait=end - time.monotonic()):
+                pass
+
+    def _read_frames(self, child: _Child) -> None:
+        reader = child.reader
+        try:
+            for _ in range(256):  # bounded, so a flood cannot keep the caller from its deadline
+                target = reader.buffer()
+                if target is None:
+                    data = os.read(child.resp, reader.wanted())
+                    if not data:
+                        child.eof = True
+                        return
+                    payload = reader.feed_head(data)
+                else:
+                    count = os.readv(child.resp, [target])
+                    if count == 0:
+                        child.eof = True
+                        return
+                    payload = reader.advanced(count)
+                if payload is not None:
+                    header, blobs = wire.unpack_message(payload, max_bytes=self.limits.result_bytes)
+                    child.frames.append((header, blobs))
+                    if len(child.frames) > 64:
+                        child.broken = "too many messages"
+                        return
+        except BlockingIOError:
+            return
+        except wire.WireError as error:
+            child.broken = str(error)
+        except OSError as error:
+            child.broken = f"reading the result pipe failed: {error}"
+            child.eof = True
+
+    @staticmethod
+    def _arrived(child: _Child, until: tuple[str, int | None]) -> bool:
+        events, seq = until
+        return any(
+            h.get("event") in events.split("|") and (seq is None or h.get("seq") == seq)
+            for h, _ in child.frames
+        )
+
+    @staticmethod
+    def _take(child: _Child, event: str) -> dict[str, Any] | None:
+        for index, (header, _) in enumerate(child.frames):
+            if header.get("event") == event:
+                del child.frames[index]
+                return header
+        return None
+
+    # ------------------------------------------------------------------ internals: outcome
+
+    def _outcome(
+        self, child: _Child, function: str, seq: int, timeout: float, output: _Output
+    ) -> Any:
+        mine = [(h, b) for h, b in child.frames if h.get("seq") == seq]
+        child.frames = []  # stale frames of earlier calls go too
+        printed = output.text()
+        exits = [h for h, _ in mine if h.get("event") == "exit"]
+        answers = [(h, b) for h, b in mine if h.get("event") in ("result", "failed")]
+        if child.broken:
+            reason = child.broken
+            self._teardown()
+            raise CallFailed(
+                "bad_result", f"{function} sent data the grader could not read ({reason})", printed
+            )
+        if not exits:
+            if child.eof:
+                message = self._death_message(child, f"the process running {self.module}.py died")
+                self._teardown()
+                raise CallFailed("crashed", message, printed)
+            self._teardown()
+            raise CallFailed("timeout", f"{function} did not finish within {timeout:g} s", printed)
+        status = exits[0]
+        signal_number = status.get("signal")
+        if type(signal_number) is int:
+            raise CallFailed("crashed", self._signal_message(signal_number), printed)
+        code = status.get("code")
+        if not answers and code == 0:
+            raise CallFailed(
+                "crashed",
+                f"{function} ended its process (exit status 0) without returning a value; "
+                f"graded functions must return (do not call os._exit or exit)",
+                printed,
+            )
+        if not answers:
+            raise CallFailed(
+                "crashed",
+                f"the process running {self.module}.py ended with status {code} "
+                f"before {function} sent a result",
+                printed,
+            )
+        if code != 0:
+            raise CallFailed(
+                "crashed", f"the process running {self.module}.py ended with status {code}", printed
+            )
+        if len(answers) > 1:
+            raise CallFailed("bad_result", f"{function} sent more than one result", printed)
+        header, blobs = answers[0]
+        if header.get("event") == "failed":
+            kind = header.get("kind")
+            message = header.get("message")
+            if kind not in CHILD_KINDS or type(message) is not str:
+                raise CallFailed("bad_result", f"{function} sent an unreadable failure", printed)
+            raise CallFailed(kind, _clip(message), printed)
+        try:
+            return wire.decode(header.get("value"), blobs, max_bytes=self.limits.result_bytes)
+        except wire.WireError as error:
+            raise CallFailed(
+                "bad_result",
+                f"{function} returned an unusable value ({error}); "
+                f"return numpy arrays, tuples, lists, dicts or numbers",
+                printed,
+            ) from None
+
+    def _signal_message(self, number: int) -> str:
+        name = f"{self.module}.py"
+        limits = self.limits
+        if number == signal.SIGKILL:
+            return (
+                f"the process running {name} was killed "
+                f"(signal 9, memory limit {limits.memory_text}?)"
+            )
+        if number == signal.SIGXCPU:
+            return (
+                f"the process running {name} used more than {limits.cpu_seconds} s of CPU time "
+                f"and was stopped (signal {number})"
+            )
+        if number == signal.SIGXFSZ:
+            return (
+                f"the process running {name} wrote a file larger than "
+                f"{human_bytes(limits.file_bytes)} and was stopped (signal {number})"
+            )
+        try:
+            label = signal.Signals(number).name
+        except ValueError:
+            label = "unknown signal"
+        return f"the process running {name} crashed (signal {number}, {label})"
+
+    def _death_message(self, child: _Child, prefix: str) -> str:
+        try:
+            code = child.proc.wait(timeout=2.0)
+        except subprocess.TimeoutExpired:
+            return f"{prefix} (no exit status)"
+        if code > 128:
+            return self._signal_message(code - 128)
+        return f"{prefix} (exit status {code})"
+
+    # ------------------------------------------------------------------ internals: teardown
+
+    def _teardown(self) -> None:
+        """Kill the child and everything it started; never raises, never hangs."""
+        child, self._child = self._child, None
+        if child is None:
+            return
+        proc = child.proc
+        if proc.poll() is None and child.server_pid and _parent_of(child.server_pid) == proc.pid:
+            try:
+                os.kill(child.server_pid, signal.SIGKILL)
+            except OSError:
+                pass
+        for fd in (child.life, child.req):
+            _close(fd)
+        try:
+            proc.wait(timeout=3.0)
+            clean = True
+        except subprocess.TimeoutExpired:
+            clean = False
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except OSError:
+                pass
+            try:
+                proc.wait(timeout=3.0)
+            except subprocess.TimeoutExpired:  # pragma: no cover - unkillable (D state)
+                pass
+        if not clean and self._account is not None and not child.pidns:
+            isolation.sweep_uid(self._account)
+        for fd in (child.resp, child.out):
+            _close(fd)
+
+
+class _Output:
+    """The student's stdout/stderr for one call: the first ``cap`` bytes, the rest dropped."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self.data = bytearray()
+        self.dropped = 0
+
+    def drain(self, fd: int, wait: float = 0.0) -> bool:
+        """Read what is there; False at end of file."""
+        if wait > 0:
+            poller = select.poll()
+            poller.register(fd, select.POLLIN)
+            if not poller.poll(max(1, int(wait * 1000))):
+                return True
+        try:
+            for _ in range(64):  # bounded, so a flood cannot keep the caller from its deadline
+                chunk = os.read(fd, 1 << 16)
+                if not chunk:
+                    return False
+                room = self.cap - len(self.data)
+                if room > 0:
+                    self.data += chunk[:room]
+                self.dropped += max(0, len(chunk) - max(room, 0))
+            return True
+        except BlockingIOError:
+            return True
+        except OSError:
+            return False
+
+    def text(self) -> str:
+        text = self.data.decode("utf-8", errors="replace")
+        if self.dropped:
+            text += f"\n[... {self.dropped} more bytes of output dropped ...]"
+        return text
+
+
+def _is_plain_name(name: str) -> bool:
+    return (
+        bool(name)
+        and "/" not in name
+        and "\\" not in name
+        and "\0" not in name
+        and name not in (".", "..")
+        and not name.startswith(".")
+    )
+
+
+def _copy_student_file(source: Path, target: Path) -> None:
+    """Copy one regular file (never through a link), if it exists; cap its size."""
+    try:
+        fd = os.open(source, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_SOURCE_BYTES:
+            return
+        data = b""
+        while len(data) <= MAX_SOURCE_BYTES:
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
+                break
+            data += chunk
+        if len(data) > MAX_SOURCE_BYTES:
+            return
+    finally:
+        os.close(fd)
+    out = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(out, view) :]
+    finally:
+        os.close(out)
+    os.chmod(target, 0o644)
+
+
+def _parent_of(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            data = handle.read()
+        return int(data[data.rfind(b")") + 2 :].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie counts as dead)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            data = handle.read()
+    except OSError:
+        return False
+    return data[data.rfind(b")") + 2 : data.rfind(b")") + 3] not in (b"Z", b"X")
+
+
+def _close(fd: int) -> None:
+    try:
+        os.close(fd)
+    except OSError:
+        pass
+
+
+def _clip(text: str, limit: int = 4000) -> str:
+    return text if len(text) <= limit else text[: limit - 20] + "\n[... cut ...]"

@@ -1,0 +1,88 @@
+"""Sandbox overhead: per-call cost of a trivial function, array transfer, and start-up time.
+
+    python benchmarks/bench_sandbox.py [--calls N] [--starts N] [--modes full,no-ns,no-drop]
+
+For each isolation mode (``full``: the defaults, namespaces and uid drop where the system
+allows; ``no-ns``: no namespaces; ``no-drop``: neither namespaces nor uid drop, as for a
+non-root grader) it prints medians of:
+
+* ``start``: ``Sandbox.__enter__`` plus the first call (spawn, setup, numpy and student import);
+* ``call``: one call of ``add(1)`` through the sandbox, and the direct in-process call;
+* ``1 MiB``: one call of ``add(x)`` with a 1 MiB float64 array in and out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from autograder.sandbox import Sandbox
+
+STUDENT = "import numpy as np\n\n\ndef add(a, b=1):\n    return a + b\n"
+
+MODES = {
+    "full": {},
+    "no-ns": {"namespaces": False},
+    "no-drop": {"namespaces": False, "drop_privileges": False},
+}
+
+
+def add(a, b=1):
+    return a + b
+
+
+def median_time(function, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=200)
+    parser.add_argument("--starts", type=int, default=10)
+    parser.add_argument("--modes", default=",".join(MODES))
+    options = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-sandbox-") as name:
+        folder = Path(name)
+        (folder / "conv.py").write_text(STUDENT)
+        run(folder, options)
+
+
+def run(folder: Path, options: argparse.Namespace) -> None:
+    x = np.random.default_rng(0).standard_normal(1 << 17)  # 1 MiB
+    direct = median_time(lambda: add(1), options.calls)
+    print(f"direct in-process call of add(1): {direct * 1e6:.2f} us")
+    print(f"{'mode':8} {'start':>9} {'call':>9} {'1 MiB':>9}  isolation")
+    for mode in options.modes.split(","):
+        settings = MODES[mode]
+
+        def start_and_call(settings=settings):
+            with Sandbox(folder, ("conv.py",), "conv", **settings) as box:
+                box.call("add", (1,))
+
+        start = median_time(start_and_call, options.starts)
+        with Sandbox(folder, ("conv.py",), "conv", **settings) as box:
+            box.call("add", (1,))
+            call = median_time(lambda box=box: box.call("add", (1,)), options.calls)
+            array = median_time(lambda box=box: box.call("add", (x,)), max(10, options.calls // 4))
+            described = box.isolation
+        print(
+            f"{mode:8} {start * 1e3:7.1f}ms {call * 1e3:7.2f}ms {array * 1e3:7.2f}ms  "
+            f"{described[:100]}"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,294 @@
+"""Hostile and broken submissions, graded end to end: each costs only what it broke.
+
+Every case is the reference ``conv.py`` with one attack: inside ``conv_backward`` (the suite's
+``test_backward`` must score 0 with a message while the two forward tests still pass; an
+attack that also returns the right answer, such as a daemon it leaves behind, keeps its point
+but must be contained), at
+import time (every test scores 0 with a message), or as extra files beside ``conv.py`` (which
+must be ignored). For each case the grader must finish in bounded time and write a valid
+results file, the feedback must not contain the hidden suite or the reference, and no process
+of the submission may survive.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from autograder.assignments import SOLUTIONS_DIR, load_assignment
+from autograder.grading import grade
+from autograder.sandbox import isolation
+from autograder.stubgen import find_blocks, solution_submission_files
+
+SUITE = Path(__file__).parent / "redteam" / "suite_conv.py"
+CANARY = "CANARY-HIDDEN-SUITE-5d1e"
+SECRET = "GRADER-SECRET-83c1"
+CALL_TIMEOUT = 2.0
+
+
+@dataclass(frozen=True)
+class Attack:
+    name: str
+    where: str  # "backward", "import" or "files"
+    code: str = ""
+    files: dict[str, str] = field(default_factory=dict)
+    needs_full_isolation: bool = False
+    right_answer: bool = False  # the attack also returns the right answer, which still counts
+
+
+BACKWARD = "backward"
+IMPORT = "import"
+FILES = "files"
+
+ATTACKS = [
+    # --- honest bugs -------------------------------------------------------------------------
+    Attack("wrong-shape", BACKWARD, "dx, dw, db = _right(dout, x, w, **kw)\nreturn dx[:1], dw, db"),
+    Attack(
+        "wrong-dtype",
+        BACKWARD,
+        "dx, dw, db = _right(dout, x, w, **kw)\nreturn dx.astype(np.float32), dw, db",
+    ),
+    Attack("nan", BACKWARD, "dx, dw, db = _right(dout, x, w, **kw)\nreturn dx * np.nan, dw, db"),
+    Attack("scalar-broadcasts", BACKWARD, "return 0.0, 0.0, 0.0"),
+    Attack("returns-none", BACKWARD, "return None"),
+    Attack("mutates-input", BACKWARD, "x *= 2\nreturn _right(dout, x, w, **kw)"),
+    Attack("raises", BACKWARD, "raise RuntimeError('my bug')"),
+    Attack(
+        "state-across-calls",
+        BACKWARD,
+        "global _SEEN\ntry:\n    return _SEEN\nexcept NameError:\n    _SEEN = (np.zeros_like(x), np.zeros_like(w), np.zeros(w.shape[0]))\n    return _SEEN",
+    ),
+    Attack("syntax-error", IMPORT, "def broken(:\n    pass"),
+    # --- comparison spoofing -----------------------------------------------------------------
+    Attack(
+        "eq-always-true",
+        BACKWARD,
+        "class Anything:\n    def __eq__(self, other):\n        return True\n    __array_priority__ = 1000\nreturn Anything(), Anything(), Anything()",
+    ),
+    Attack(
+        "ndarray-subclass-ufunc",
+        BACKWARD,
+        "class Liar(np.ndarray):\n    def __array_ufunc__(self, *a, **k):\n        return True\ndx, dw, db = _right(dout, x, w, **kw)\nreturn np.zeros_like(dx).view(Liar), dw, db",
+    ),
+    Attack(
+        "ndarray-subclass-function",
+        BACKWARD,
+        "class Liar(np.ndarray):\n    def __array_function__(self, *a, **k):\n        return True\ndx, dw, db = _right(dout, x, w, **kw)\nreturn np.zeros_like(dx).view(Liar), dw, db",
+    ),
+    Attack(
+        "float-subclass",
+        BACKWARD,
+        "class F(float):\n    def __eq__(self, o):\n        return True\n    def __sub__(self, o):\n        return 0.0\nreturn F(0), F(0), F(0)",
+    ),
+    # --- leaks -----------------------------------------------------------------------------
+    Attack(
+        "import-reference",
+        BACKWARD,
+        "import solutions.conv as r\nreturn r.conv_backward(dout, x, w, **kw)",
+        needs_full_isolation=True,
+    ),
+    Attack(
+        "read-reference-file",
+        BACKWARD,
+        f"src = open({str(SOLUTIONS_DIR / 'conv.py')!r}).read()\nraise RuntimeError(src[:3000])",
+        needs_full_isolation=True,
+    ),
+    Attack(
+        "read-hidden-suite",
+        BACKWARD,
+        f"raise RuntimeError(open({str(SUITE)!r}).read())",
+        needs_full_isolation=True,
+    ),
+    Attack(
+        "walk-the-stack",
+        BACKWARD,
+        "import inspect\nfound = [repr(f.frame.f_locals)[:500] for f in inspect.stack()]\nraise RuntimeError(' '.join(found))",
+    ),
+    Attack(
+        "gc-objects",
+        BACKWARD,
+        "import gc\nnames = [getattr(o, '__name__', '') for o in gc.get_objects() if callable(o)]\nif 'conv_backward' in names and any('pytest' in n for n in names):\n    raise RuntimeError('found the grader')\nraise RuntimeError('nothing found')",
+    ),
+    Attack(
+        "environment",
+        BACKWARD,
+        "import os\nraise RuntimeError(repr(dict(os.environ)))",
+    ),
+    Attack(
+        "proc-environ",
+        BACKWARD,
+        "import os\nout = []\nfor pid in os.listdir('/proc'):\n    try:\n        out.append(open(f'/proc/{pid}/environ', 'rb').read().decode(errors='replace'))\n        out.append(open(f'/proc/{pid}/cmdline', 'rb').read().decode(errors='replace'))\n    except Exception:\n        pass\nraise RuntimeError(' '.join(out))",
+    ),
+    # --- forged results ----------------------------------------------------------------------
+    Attack(
+        "print-results-json",
+        BACKWARD,
+        'print(\'{"score": 100, "tests": [{"name": "test_backward", "score": 1, "max_score": 1}]}\')\nraise RuntimeError(\'no\')',
+    ),
+    Attack(
+        "write-results-files",
+        BACKWARD,
+        "import os\nfor p in ('results.json', '/autograder/results/results.json', '/tmp/results.json'):\n    try:\n        open(p, 'w').write('{\"score\": 100}')\n    except Exception:\n        pass\nraise RuntimeError('no')",
+    ),
+    Attack(
+        "atexit-writer",
+        IMPORT,
+        "import atexit\natexit.register(lambda: open('results.json', 'w').write('{\"score\": 100}'))\nimport os\nos._exit(0)",
+    ),
+    Attack("sys-exit-0", BACKWARD, "import sys\nsys.exit(0)"),
+    Attack("os-exit-0", BACKWARD, "import os\nos._exit(0)"),
+    Attack("os-exit-at-import", IMPORT, "import os\nos._exit(0)"),
+    Attack("pytest-skip", BACKWARD, "import pytest\npytest.skip('not graded')"),
+    Attack("pytest-exit", IMPORT, "import pytest\npytest.exit('done', returncode=0)"),
+    Attack(
+        "shipped-files",
+        FILES,
+        files={
+            "conftest.py": "import pytest\ndef pytest_collection_modifyitems(items):\n    items.clear()\n",
+            "pytest.ini": "[pytest]\naddopts = -p no:autograder\n",
+            "numpy.py": "raise SystemExit('fake numpy')\n",
+            "sitecustomize.py": "import os\nos._exit(0)\n",
+        },
+    ),
+    # --- exhaustion --------------------------------------------------------------------------
+    Attack("infinite-loop", BACKWARD, "while True:\n    pass"),
+    Attack("sleep-forever", BACKWARD, "import time\ntime.sleep(10**6)"),
+    Attack("hang-at-import", IMPORT, "while True:\n    pass"),
+    Attack(
+        "endless-threads",
+        BACKWARD,
+        "import threading, time\nfor _ in range(4):\n    threading.Thread(target=lambda: time.sleep(10**6)).start()\nreturn _right(dout, x, w, **kw)",
+        right_answer=True,
+    ),
+    Attack(
+        "ignore-sigterm-disarm-alarm",
+        BACKWARD,
+        "import signal\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\nsignal.signal(signal.SIGALRM, signal.SIG_IGN)\nsignal.alarm(0)\nwhile True:\n    pass",
+    ),
+    Attack(
+        "memory-bomb", BACKWARD, "hog = []\nwhile True:\n    hog.append(bytearray(100 * 2**20))"
+    ),
+    Attack(
+        "fork-bomb",
+        BACKWARD,
+        "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass",
+    ),
+    Attack(
+        "setsid-daemon",
+        BACKWARD,
+        "import os, time\nif os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n        time.sleep(10**6)\n    os._exit(0)\nreturn _right(dout, x, w, **kw)",
+        right_answer=True,
+    ),
+    Attack(
+        "huge-stdout",
+        BACKWARD,
+        "import sys\nfor _ in range(10**5):\n    sys.stdout.write('x' * 1000 + '\\n')\nreturn _right(dout, x, w, **kw)",
+        right_answer=True,
+    ),
+    Attack(
+        "fill-the-disk",
+        BACKWARD,
+        "with open('big.bin', 'wb') as f:\n    while True:\n        f.write(b'0' * 2**20)",
+    ),
+    # --- tampering with the output channel ---------------------------------------------------
+    Attack(
+        "forge-frames-on-every-fd",
+        BACKWARD,
+        'import os\nfor fd in range(3, 64):\n    try:\n        os.write(fd, b\'\\x00\\x00\\x00\\x10{"event": "result"}\' + b\'\\x93NUMPY\\x01\\x00\' + b\'{"descr": "|O"}\')\n    except OSError:\n        pass\nreturn _right(dout, x, w, **kw)',
+    ),
+    Attack(
+        "symlink-and-fifo-in-scratch",
+        BACKWARD,
+        "import os\nfor name in ('results.json', 'result.npy'):\n    try:\n        os.symlink('/etc/passwd', name)\n    except OSError:\n        pass\ntry:\n    os.mkfifo('out.npy')\nexcept OSError:\n    pass\nraise RuntimeError('no')",
+    ),
+]
+
+
+def _submission(attack: Attack, folder: Path) -> Path:
+    reference = solution_submission_files(SOLUTIONS_DIR, ["conv"])["conv.py"]
+    folder.mkdir(parents=True, exist_ok=True)
+    if attack.where == BACKWARD:
+        body = textwrap.indent(attack.code, "    ")
+        source = (
+            reference
+            + "\n\n_right = conv_backward\n\n\n"
+            + "def conv_backward(dout, x, w, stride=1, padding=0, dilation=1, groups=1):\n"
+            + "    kw = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)\n"
+            + body
+            + "\n"
+        )
+    elif attack.where == IMPORT:
+        source = reference + "\n\n" + attack.code + "\n"
+    else:
+        source = reference
+    (folder / "conv.py").write_text(source)
+    for name, text in attack.files.items():
+        (folder / name).write_text(text)
+    return folder
+
+
+def _student_processes() -> int:
+    """How many processes run as the sandbox's student account (0 when not root)."""
+    if not isolation.running_as_root():
+        return 0
+    return isolation.process_count(isolation.student_account().uid)
+
+
+@pytest.mark.parametrize("attack", ATTACKS, ids=[a.name for a in ATTACKS])
+def test_hostile_submission_costs_only_what_it_broke(attack, tmp_path, monkeypatch):
+    monkeypatch.setenv("AUTOGRADER_TEST_SECRET", SECRET)
+    submission = _submission(attack, tmp_path / "submission")
+    assignment = load_assignment("conv")
+    started = time.monotonic()
+    report = grade(
+        assignment,
+        submission,
+        test_paths=[SUITE],
+        timeout=120,
+        extra_options=(f"--call-timeout={CALL_TIMEOUT}",),
+    )
+    elapsed = time.monotonic() - started
+    assert elapsed < 60, f"grading took {elapsed:.0f} s"
+    full = report.isolation == "full"
+    if attack.needs_full_isolation and not full:
+        pytest.skip(f"this attack is only stopped by full isolation; here: {report.isolation}")
+    tests = {t["name"].split("::")[1]: t for t in report.tests}
+    assert set(tests) == {"test_forward", "test_backward", "test_forward_again"}, report.log[-3000:]
+
+    if attack.where == FILES:
+        assert report.score == report.max_score == 3, tests
+    elif attack.where == IMPORT:
+        assert report.score == 0
+        for test in tests.values():
+            assert test["status"] == "failed" and test["output"], test
+    else:
+        backward = tests["test_backward"]
+        if attack.right_answer:
+            assert backward["status"] == "passed", backward
+        else:
+            assert backward["score"] == 0 and backward["status"] == "failed"
+            assert backward["output"].strip()
+        assert tests["test_forward"]["status"] == "passed", tests["test_forward"]
+        assert tests["test_forward_again"]["status"] == "passed", tests["test_forward_again"]
+
+    feedback = json.dumps(report.to_gradescope())
+    assert CANARY not in feedback
+    assert SECRET not in feedback
+    solution = (SOLUTIONS_DIR / "conv.py").read_text().splitlines()
+    secret_lines = set()
+    for block in find_blocks("\n".join(solution)):
+        secret_lines |= {line.strip() for line in solution[block.begin + 1 : block.end]}
+    secret_lines = {line for line in secret_lines if len(line) > 30}
+    leaked = [line for line in secret_lines if line in feedback]
+    if full:
+        assert not leaked, leaked[:3]
+    assert _student_processes() == 0, "processes of the submission survived grading"
+
+
+def test_there_are_enough_red_team_cases():
+    assert len(ATTACKS) >= 35

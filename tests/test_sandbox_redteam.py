@@ -1,0 +1,659 @@
+"""Attacks on the grader through the sandbox (see FACTS.md, "How Python graders get cheated").
+
+Every attack must end in a ``CallFailed`` or a harmless value: never a crash or hang of the
+grader. Attacks that only full isolation stops (reading the reference, the network, ...) are
+asserted when ``box.isolation == "full"`` and skipped with the reason otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import textwrap
+import time
+import uuid
+
+import numpy as np
+import pytest
+
+from autograder.assignments import REPO_ROOT
+from autograder.sandbox import CallFailed, Limits, Sandbox, wire
+from autograder.sandbox import isolation as iso
+
+ROOT = os.geteuid() == 0
+
+ATTACKS = r"""
+import ctypes
+import json
+import os
+import signal
+import socket
+import struct
+import sys
+import time
+
+import numpy as np
+
+
+def add(a, b=1):
+    return a + b
+
+
+def infinite_loop():
+    while True:
+        pass
+
+
+def sleep_forever():
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGALRM, signal.SIG_IGN)
+    signal.alarm(0)
+    while True:
+        try:
+            time.sleep(1000)
+        except BaseException:
+            pass
+
+
+def hard_exit():
+    os._exit(0)
+
+
+def sys_exit():
+    sys.exit(0)
+
+
+def base_exception():
+    class Escape(BaseException):
+        pass
+    raise Escape("caught you")
+
+
+def segfault():
+    ctypes.string_at(0)
+
+
+def recurse():
+    return recurse()
+
+
+def fork_bomb():
+    while True:
+        try:
+            os.fork()
+        except OSError:
+            pass
+
+
+def daemon(marker):
+    r, w = os.pipe()
+    if os.fork() == 0:
+        os.setsid()
+        if os.fork() == 0:
+            os.write(w, str(os.getpid()).encode())
+            os.close(w)
+            os.execv("/bin/sleep", ["sleep", marker])
+        os._exit(0)
+    os.close(w)
+    pid = int(os.read(r, 100))
+    os.wait()
+    return pid
+
+
+def is_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def memory_hog():
+    blocks = []
+    while True:
+        blocks.append(np.empty(1 << 26))  # 512 MiB of address space each
+
+
+def big_file():
+    chunk = b"\0" * (1 << 20)
+    with open("big.bin", "wb") as handle:
+        for _ in range(1024):
+            handle.write(chunk)
+    return os.path.getsize("big.bin")
+
+
+def write_outside(path):
+    with open(path, "w") as handle:
+        handle.write("pwned")
+    return "written"
+
+
+def read_path(path):
+    if os.path.isdir(path):
+        return sorted(os.listdir(path))
+    with open(path, "rb") as handle:
+        return handle.read(200).decode("latin-1")
+
+
+def connect(port):
+    with socket.create_connection(("127.0.0.1", port), timeout=2) as conn:
+        conn.sendall(b"stolen")
+    return "connected"
+
+
+def environ_search(needle):
+    found = []
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                with open(f"/proc/{pid}/environ", "rb") as handle:
+                    if needle.encode() in handle.read():
+                        found.append(pid)
+            except OSError:
+                continue
+    return found
+
+
+def kill_everything():
+    try:
+        os.kill(os.getppid(), signal.SIGKILL)
+    except OSError:
+        pass
+    try:
+        os.kill(-1, signal.SIGKILL)
+    except OSError:
+        pass
+    return "still here"
+
+
+class Sneaky(np.ndarray):
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        return True
+
+    def __eq__(self, other):
+        return True
+
+
+def sneaky_array(x):
+    return np.zeros_like(x).view(Sneaky)
+
+
+class AlwaysEqual:
+    def __eq__(self, other):
+        return True
+
+    __hash__ = None
+
+
+def always_equal():
+    return AlwaysEqual()
+
+
+class Duck:
+    def __array_function__(self, *args, **kwargs):
+        return True
+
+    def __array__(self, dtype=None, copy=None):
+        return np.zeros(3)
+
+
+def duck():
+    return [1, {"w": Duck()}]
+
+
+def object_array():
+    return np.array([AlwaysEqual(), 1], dtype=object)
+
+
+def float_subclass():
+    class F(float):
+        def __eq__(self, other):
+            return True
+    return F(1.0)
+
+
+def too_big():
+    return np.zeros(1 << 20)
+
+
+def monkeypatch_numpy(x):
+    np.allclose = lambda *a, **k: True
+    np.array_equal = lambda *a, **k: True
+    np.testing.assert_allclose = lambda *a, **k: None
+    return x * 0
+
+
+def _result_fd():
+    import fcntl
+    import stat
+    for fd in range(3, 64):
+        try:
+            mode = os.fstat(fd).st_mode
+            flags = fcntl.fcntl(fd, fcntl.F_GETFL)
+        except OSError:
+            continue
+        if stat.S_ISFIFO(mode) and flags & os.O_ACCMODE == os.O_WRONLY:
+            return fd
+    raise RuntimeError("no result pipe")
+
+
+def _frame(header, blobs):
+    text = json.dumps(header).encode()
+    body = struct.pack("<I", len(text)) + text + struct.pack("<I", len(blobs))
+    for blob in blobs:
+        body += struct.pack("<Q", len(blob)) + blob
+    return b"AGS1" + struct.pack("<Q", len(body)) + body
+
+
+def _seq():
+    frame = sys._getframe(1)
+    while frame is not None and "seq" not in frame.f_locals:
+        frame = frame.f_back
+    return frame.f_locals["seq"]
+
+
+def forge(kind):
+    fd = _result_fd()
+    seq = _seq()
+    if kind == "garbage":
+        data = b"HTTP/1.1 200 OK\r\n\r\n" * 10
+    elif kind == "huge_length":
+        data = b"AGS1" + struct.pack("<Q", 10**15)
+    else:
+        data = _frame({"event": "result", "seq": seq, "value": {"A": 0}}, [FORGED[kind]])
+    os.write(fd, data)
+    os._exit(0)
+
+
+def fake_stdout():
+    sys.stdout.write(json.dumps({"event": "result", "value": 42, "score": 100}) + "\n")
+    sys.stdout.flush()
+    os.write(1, _frame({"event": "result", "seq": _seq(), "value": 42}, []))
+    return -1
+
+
+def flood():
+    while True:
+        os.write(1, b"x" * 65536)
+
+
+def multi_flood():
+    for _ in range(3):
+        os.fork()  # 8 writers
+    while True:
+        os.write(1, b"y" * 65536)
+
+
+def frame_flood():
+    fd = _result_fd()
+    noise = _frame({"event": "noise", "seq": -1}, [])
+    os.fork()
+    os.fork()
+    while True:
+        os.write(fd, noise * 100)
+
+
+def close_pipes():
+    os.closerange(3, 256)
+    return 1
+"""
+
+
+def _npy(header: str, payload: bytes) -> bytes:
+    text = (header + "\n").encode()
+    return b"\x93NUMPY\x01\x00" + len(text).to_bytes(2, "little") + text + payload
+
+
+FORGED_NPY = {
+    "huge_shape": _npy(
+        "{'descr': '<f8', 'fortran_order': False, 'shape': (1000000, 1000000), }", b"\0" * 8
+    ),
+    "object_pickle": _npy(
+        "{'descr': '|O', 'fortran_order': False, 'shape': (), }",
+        b"\x80\x04\x95\x00cos\nsystem\n(S'true'\ntR.",
+    ),
+    "extra_key": _npy("{'descr': '<f8', 'fortran_order': False, 'shape': (1,), 'x': 1}", b"\0" * 8),
+    "shape_mismatch": _npy("{'descr': '<f8', 'fortran_order': False, 'shape': (3,), }", b"\0" * 8),
+}
+
+
+def attack_source() -> str:
+    return ATTACKS + f"\nFORGED = {FORGED_NPY!r}\n"
+
+
+def make(folder, source):
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "conv.py").write_text(textwrap.dedent(source))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def box(tmp_path_factory):
+    folder = make(tmp_path_factory.mktemp("redteam") / "sub", attack_source())
+    limits = Limits(call_timeout=1.0, import_timeout=5.0, result_bytes=1 << 20)
+    with Sandbox(folder, ("conv.py",), "conv", limits) as sandbox:
+        yield sandbox
+
+
+def needs_full(box):
+    if box.isolation != "full":
+        pytest.skip(f"needs full isolation; here: {box.isolation}")
+
+
+def fails(box, function, *args, kinds=None, **kwargs):
+    with pytest.raises(CallFailed) as info:
+        box.call(function, args, kwargs)
+    if kinds is not None:
+        assert info.value.kind in kinds, info.value
+    return info.value
+
+
+def still_works(box):
+    assert box.call("add", (41,)) == 42
+
+
+# ---------------------------------------------------------------- hangs, exits, crashes
+
+
+def test_infinite_loop_times_out(box):
+    start = time.perf_counter()
+    failure = fails(box, "infinite_loop", kinds={"timeout"})
+    assert failure.message == "infinite_loop did not finish within 1 s"
+    assert time.perf_counter() - start < 4
+    still_works(box)
+
+
+def test_sleeping_forever_while_ignoring_signals_times_out(box):
+    fails(box, "sleep_forever", kinds={"timeout"})
+    still_works(box)
+
+
+def test_os_exit_in_the_function(box):
+    failure = fails(box, "hard_exit", kinds={"crashed"})
+    assert "without returning" in failure.message
+    still_works(box)
+
+
+def test_sys_exit_and_base_exceptions_are_reported(box):
+    assert "sys_exit raised SystemExit" in fails(box, "sys_exit", kinds={"exception"}).message
+    failure = fails(box, "base_exception", kinds={"exception"})
+    assert "Escape: caught you" in failure.message
+    still_works(box)
+
+
+def test_segfault_and_recursion(box):
+    failure = fails(box, "segfault", kinds={"crashed"})
+    assert "signal 11" in failure.message
+    assert "RecursionError" in fails(box, "recurse", kinds={"exception"}).message
+    still_works(box)
+
+
+def test_killing_the_parent_and_everything(box):
+    try:
+        box.call("kill_everything")
+    except CallFailed as failure:
+        assert failure.kind in {"crashed", "timeout"}
+    still_works(box)
+
+
+@pytest.mark.skipif(not ROOT, reason="kill(-1) as the grader's own uid would end the grader")
+def test_killing_everything_without_namespaces_restarts_the_server(tmp_path):
+    folder = make(tmp_path / "sub", attack_source())
+    with Sandbox(folder, ("conv.py",), "conv", Limits(call_timeout=2), namespaces=False) as box:
+        try:
+            box.call("kill_everything")
+        except CallFailed as failure:
+            assert failure.kind == "crashed"
+        still_works(box)
+
+
+def test_closing_the_result_pipe(box):
+    fails(box, "close_pipes", kinds={"crashed"})
+    still_works(box)
+
+
+def test_output_flood_is_capped(box):
+    fails(box, "flood", kinds={"timeout"})
+    assert len(box.last_output) < box.limits.output_bytes + 200
+    still_works(box)
+
+
+def test_floods_from_many_processes_cannot_stall_the_grader(box):
+    start = time.perf_counter()
+    fails(box, "multi_flood", kinds={"timeout"})
+    fails(box, "frame_flood", kinds={"bad_result", "timeout"})
+    assert time.perf_counter() - start < 8
+    still_works(box)
+
+
+def test_os_exit_at_import_costs_one_failure(tmp_path):
+    folder = make(tmp_path / "sub", "import os\nos._exit(0)\n")
+    with Sandbox(folder, ("conv.py",), "conv") as sandbox:
+        first = fails(sandbox, "f", kinds={"import_error"})
+        assert "importing conv.py ended the process" in first.message
+        start = time.perf_counter()
+        assert fails(sandbox, "g", kinds={"import_error"}).message == first.message
+        assert time.perf_counter() - start < 0.05
+
+
+def test_hang_at_import_costs_one_timeout(tmp_path):
+    folder = make(tmp_path / "sub", "while True:\n    pass\n")
+    with Sandbox(folder, ("conv.py",), "conv", Limits(import_timeout=1.0)) as sandbox:
+        start = time.perf_counter()
+        first = fails(sandbox, "f", kinds={"import_error"})
+        assert first.message == "importing conv.py did not finish within 1 s"
+        assert fails(sandbox, "f", kinds={"import_error"}).message == first.message
+        assert time.perf_counter() - start < 4
+
+
+def test_import_time_sys_exit(tmp_path):
+    folder = make(tmp_path / "sub", "import sys\nsys.exit(0)\n")
+    with Sandbox(folder, ("conv.py",), "conv") as sandbox:
+        assert "SystemExit" in fails(sandbox, "f", kinds={"import_error"}).message
+
+
+# ---------------------------------------------------------------- processes
+
+
+def _host_processes_with(marker: str) -> list[int]:
+    found = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/cmdline", "rb") as handle:
+                    if marker.encode() in handle.read():
+                        found.append(int(name))
+            except OSError:
+                continue
+    return found
+
+
+@pytest.mark.parametrize("namespaces", [True, False], ids=["namespaces", "no-namespaces"])
+def test_double_forked_daemon_is_gone_after_the_call(tmp_path, namespaces):
+    folder = make(tmp_path / "sub", attack_source())
+    marker = f"{900 + uuid.uuid4().int % 99}.{uuid.uuid4().int % 10**6:06d}"
+    with Sandbox(folder, ("conv.py",), "conv", namespaces=namespaces) as sandbox:
+        pid = sandbox.call("daemon", (marker,))
+        assert _host_processes_with(f"sleep\0{marker}") == []
+        assert sandbox.call("is_alive", (pid,)) is False
+
+
+def _uid_processes(uid: int) -> list[int]:
+    found = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                if os.stat(f"/proc/{name}").st_uid == uid:
+                    found.append(int(name))
+            except OSError:
+                continue
+    return found
+
+
+@pytest.mark.skipif(not ROOT, reason="RLIMIT_NPROC holds only for a dropped, non-root uid")
+@pytest.mark.parametrize("namespaces", [True, False], ids=["namespaces", "no-namespaces"])
+def test_fork_bomb_is_contained_and_swept(tmp_path, namespaces):
+    account = iso.student_account()
+    folder = make(tmp_path / "sub", attack_source())
+    limits = Limits(call_timeout=1.0, max_processes=32)
+    with Sandbox(folder, ("conv.py",), "conv", limits, namespaces=namespaces) as sandbox:
+        fails(sandbox, "fork_bomb", kinds={"timeout", "crashed", "bad_result", "exception"})
+        still_works(sandbox)
+    deadline = time.monotonic() + 3
+    # processes of other live sandboxes of this test run may remain; a bomb would leave ~32
+    while len(_uid_processes(account.uid)) > 4 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(_uid_processes(account.uid)) <= 4
+
+
+# ---------------------------------------------------------------- resources
+
+
+def test_memory_hog_hits_the_address_space_limit(box):
+    failure = fails(box, "memory_hog", kinds={"exception", "crashed"})
+    assert "MemoryError" in failure.message or "memory" in failure.message
+    still_works(box)
+
+
+def test_big_file_hits_the_file_size_limit(box):
+    failure = fails(box, "big_file", kinds={"exception", "crashed"})
+    assert "File too large" in failure.message or "No space" in failure.message
+    still_works(box)
+
+
+def test_oversized_result_is_refused(box):
+    failure = fails(box, "too_big", kinds={"bad_result"})
+    assert "larger than" in failure.message
+
+
+# ---------------------------------------------------------------- what student code can reach
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        str(REPO_ROOT / "solutions" / "conv.py"),
+        str(REPO_ROOT / "assignments" / "conv" / "hidden"),
+        str(REPO_ROOT / "autograder" / "sandbox" / "runner.py"),
+    ],
+)
+def test_grader_files_are_hidden(box, path):
+    if not os.path.exists(path):
+        pytest.skip(f"{path} is not in this checkout")
+    needs_full(box)
+    fails(box, "read_path", path, kinds={"exception"})
+
+
+def test_results_folder_is_hidden(tmp_path):
+    results = tmp_path / "results"
+    results.mkdir()
+    (results / "results.json").write_text('{"score": 0}')
+    folder = make(tmp_path / "sub", attack_source())
+    with Sandbox(folder, ("conv.py",), "conv", hide=(results,)) as sandbox:
+        needs_full(sandbox)
+        fails(sandbox, "read_path", str(results / "results.json"), kinds={"exception"})
+
+
+def test_hide_works_inside_folders_bound_back_for_student_code(tmp_path):
+    pytest_dir = os.path.dirname(pytest.__file__)
+    folder = make(tmp_path / "sub", attack_source())
+    with Sandbox(folder, ("conv.py",), "conv", hide=(pytest_dir,)) as sandbox:
+        needs_full(sandbox)
+        try:
+            assert sandbox.call("read_path", (pytest_dir,)) == []
+        except CallFailed as failure:
+            assert failure.kind == "exception"
+        assert isinstance(sandbox.call("read_path", (np.__file__,)), str)  # numpy still there
+
+
+def test_no_writes_outside_the_scratch_folder(box, tmp_path):
+    needs_full(box)
+    for path in ("/tmp/pwned", "/var/tmp/pwned", "/dev/shm/pwned", str(REPO_ROOT / "pwned")):
+        fails(box, "write_outside", path, kinds={"exception"})
+        assert not os.path.exists(path)
+
+
+def test_no_network(box):
+    needs_full(box)
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    server.settimeout(0.2)
+    try:
+        fails(box, "connect", server.getsockname()[1], kinds={"exception"})
+        with pytest.raises(TimeoutError):
+            server.accept()
+    finally:
+        server.close()
+
+
+@pytest.mark.skipif(not ROOT, reason="without a uid drop, student code shares the grader's uid")
+def test_grader_environment_is_not_readable(box):
+    with open("/proc/self/environ", "rb") as handle:
+        entries = [e.decode(errors="replace") for e in handle.read().split(b"\0") if e]
+    ours = [e for e in entries if "=" in e and len(e.split("=", 1)[1]) >= 6]
+    ours = [e for e in ours if not e.startswith(("PATH=", "HOME=", "LANG=", "LC_ALL=", "TMPDIR="))]
+    if not ours:
+        pytest.skip("the grader's environment has nothing distinctive")
+    assert box.call("environ_search", (ours[0],)) == []
+
+
+# ---------------------------------------------------------------- results that lie
+
+
+@pytest.mark.parametrize(
+    ("function", "words"),
+    [
+        ("always_equal", "AlwaysEqual"),
+        ("duck", "Duck"),
+        ("object_array", "dtype object"),
+        ("float_subclass", "F'"),
+    ],
+)
+def test_objects_that_are_not_data_are_refused(box, function, words):
+    failure = fails(box, function, kinds={"bad_result"})
+    assert words in failure.message
+    assert "return numpy arrays, tuples, lists, dicts or numbers" in failure.message
+
+
+def test_ndarray_subclass_is_refused(box):
+    failure = fails(box, "sneaky_array", np.ones(3), kinds={"bad_result"})
+    assert failure.message == (
+        "sneaky_array returned a <class 'conv.Sneaky'>; "
+        "return numpy arrays, tuples, lists, dicts or numbers"
+    )
+
+
+@pytest.mark.parametrize("kind", sorted(FORGED_NPY))
+def test_forged_npy_on_the_result_pipe(box, kind):
+    failure = fails(box, "forge", kind, kinds={"bad_result"})
+    assert "unusable value" in failure.message
+    still_works(box)
+
+
+@pytest.mark.parametrize("kind", ["garbage", "huge_length"])
+def test_garbage_on_the_result_pipe(box, kind):
+    failure = fails(box, "forge", kind, kinds={"bad_result"})
+    assert "could not read" in failure.message
+    still_works(box)
+
+
+def test_fake_results_on_stdout_are_only_output(box):
+    assert box.call("fake_stdout") == -1
+    assert '"score": 100' in box.last_output
+
+
+def test_monkeypatching_numpy_in_the_child_does_not_reach_the_grader(box):
+    x = np.arange(1.0, 4.0)
+    got = box.call("monkeypatch_numpy", (x,))
+    assert type(got) is np.ndarray
+    assert not np.allclose(got, x)
+    assert not np.array_equal(got, x)
+
+
+def test_grader_wire_module_is_untouched(box):
+    box.call("monkeypatch_numpy", (np.ones(2),))
+    tree, blobs = wire.encode(np.ones(2))
+    assert np.array_equal(wire.decode(tree, blobs), np.ones(2))

@@ -1,0 +1,398 @@
+"""Calling student functions through the sandbox: values, failures, files, env, output."""
+
+from __future__ import annotations
+
+import os
+import textwrap
+import time
+
+import numpy as np
+import pytest
+
+from autograder.sandbox import CallFailed, Limits, Sandbox, WireError
+
+STUDENT = """
+import os
+import sys
+import numpy as np
+
+CALLS = 0
+
+
+def add(a, b=1):
+    return a + b
+
+
+def echo(*args, **kwargs):
+    return [args, kwargs]
+
+
+def total(x):
+    return x.sum()
+
+
+def nested():
+    return {"t": (1, 2.5, "s", None, True), "l": [np.zeros((2, 0)), np.int32(7)]}
+
+
+def boom(x):
+    def inner(y):
+        raise ValueError(f"bad shape {y}")
+    return inner(x)
+
+
+def scale_in_place(x, factor=2.0):
+    x *= factor
+    return x
+
+
+def modify_nested(xs):
+    xs[1][0] = 99
+    return 0
+
+
+def counter():
+    global CALLS
+    CALLS += 1
+    return CALLS
+
+
+def environment():
+    return {
+        "env": dict(os.environ),
+        "cwd": os.getcwd(),
+        "uid": os.getuid(),
+        "path": list(sys.path),
+        "grader_modules": sorted(m for m in sys.modules if m.startswith("autograder")),
+        "numpy": np.__file__,
+    }
+
+
+def read_stdin():
+    return sys.stdin.read()
+
+
+def shout(n):
+    print("x" * n)
+    print("to stderr", file=sys.stderr)
+    return n
+
+
+def sleepy(seconds):
+    import time
+    time.sleep(seconds)
+    return seconds
+
+
+def import_helper():
+    import helper
+    return helper.VALUE
+
+
+def write_scratch():
+    with open("notes.txt", "w") as handle:
+        handle.write("ok")
+    return open("notes.txt").read()
+
+
+def matmul(a, b):
+    return a @ b
+
+
+print("hello from import")
+
+
+def stdlib():
+    import fractions
+    import json
+    import socket
+    return str(fractions.Fraction(1, 3))
+
+
+NOT_A_FUNCTION = 3
+"""
+
+
+def make_submission(folder, source=STUDENT, name="conv.py", extra=None):
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_text(textwrap.dedent(source))
+    for file_name, text in (extra or {}).items():
+        (folder / file_name).write_text(text)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def box(tmp_path_factory):
+    folder = make_submission(tmp_path_factory.mktemp("runner") / "sub")
+    with Sandbox(folder, ("conv.py",), "conv", Limits(call_timeout=20)) as sandbox:
+        yield sandbox
+
+
+def test_isolation_is_reported(box):
+    assert box.isolation == "full" or box.isolation.startswith("partial: ")
+    if os.geteuid() == 0:
+        print("isolation as root:", box.isolation)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32", "float16", "int64", "int8", "uint8"])
+def test_arrays_in_and_out_keep_their_dtype(box, dtype):
+    x = np.arange(12).reshape(3, 4).astype(dtype)
+    one = np.ones((), dtype=dtype)
+    got = box.call("add", (x,), {"b": one})
+    assert type(got) is np.ndarray and got.dtype == np.dtype(dtype)
+    assert np.array_equal(got, x + one)
+
+
+def test_bool_arrays_and_numpy_scalars(box):
+    mask = np.array([True, False, True])
+    got = box.call("echo", (mask,))
+    assert got[0][0].dtype == np.bool_ and np.array_equal(got[0][0], mask)
+    result = box.call("total", (np.arange(5.0, dtype=np.float32),))
+    assert type(result) is np.float32 and result == 10.0
+    assert type(box.call("total", (np.arange(5),))) is np.int64
+
+
+def test_positional_keyword_and_container_arguments(box):
+    got = box.call("echo", (1, "two", [3.0, None]), {"k": (np.ones(2), {"z": False})})
+    args, kwargs = got
+    assert args == (1, "two", [3.0, None])
+    assert type(kwargs["k"]) is tuple and np.array_equal(kwargs["k"][0], np.ones(2))
+    assert kwargs["k"][1] == {"z": False}
+
+
+def test_nested_results(box):
+    got = box.call("nested")
+    assert got["t"] == (1, 2.5, "s", None, True)
+    assert got["l"][0].shape == (2, 0) and type(got["l"][1]) is np.int32
+
+
+def test_exceptions_carry_the_students_message_and_own_traceback(box):
+    with pytest.raises(CallFailed) as info:
+        box.call("boom", (3,))
+    failure = info.value
+    assert failure.kind == "exception"
+    assert failure.message.startswith("boom raised ValueError: bad shape 3")
+    assert 'File "conv.py", line' in failure.message and "in inner" in failure.message
+    assert "child.py" not in failure.message and "autograder" not in failure.message
+
+
+def test_missing_and_non_callable_functions(box):
+    for name in ("no_such_function", "NOT_A_FUNCTION"):
+        with pytest.raises(CallFailed) as info:
+            box.call(name)
+        assert info.value.kind == "missing_function"
+        assert f"conv.py has no function {name}()" in info.value.message
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_blas_works_under_the_limits(tmp_path, threads):
+    folder = make_submission(tmp_path / "sub")
+    a = np.random.default_rng(0).standard_normal((300, 300))
+    with Sandbox(folder, ("conv.py",), "conv", Limits(threads=threads)) as sandbox:
+        assert np.allclose(sandbox.call("matmul", (a, a)), a @ a)
+        assert "hello from import" in sandbox.import_output
+
+
+def test_function_gives_a_plain_callable(box):
+    add = box.function("add")
+    assert add.__name__ == "add" and add(1, b=2) == 3
+
+
+def test_full_isolation_when_root_and_namespaces_work(box):
+    if os.geteuid() != 0:
+        assert "not root" in box.isolation
+    elif "mount" in box._setup.get("namespaces", []):
+        assert box.isolation == "full"
+
+
+def test_private_names_are_refused(box):
+    with pytest.raises(ValueError, match="public"):
+        box.call("_secret")
+
+
+def test_modified_input_is_detected_and_the_graders_copy_is_untouched(box):
+    x = np.ones(4)
+    with pytest.raises(CallFailed) as info:
+        box.call("scale_in_place", (x,))
+    assert info.value.kind == "modified_input"
+    assert "modified its input x in place" in info.value.message
+    assert np.array_equal(x, np.ones(4))
+    with pytest.raises(CallFailed) as info:
+        box.call("modify_nested", ([np.zeros(2), np.zeros(3)],))
+    assert info.value.kind == "modified_input" and "xs[1]" in info.value.message
+
+
+def test_each_call_runs_in_a_fresh_worker(box):
+    assert [box.call("counter") for _ in range(3)] == [1, 1, 1]
+
+
+def test_scratch_folder_is_the_writable_cwd(box):
+    assert box.call("write_scratch") == "ok"
+
+
+def test_arguments_that_are_not_wire_values_are_a_grader_error(box):
+    with pytest.raises(WireError):
+        box.call("echo", (object(),))
+
+
+def test_environment_is_scrubbed(tmp_path):
+    os.environ["AUTOGRADER_TEST_SECRET"] = "hunter2"
+    try:
+        with Sandbox(make_submission(tmp_path / "sub"), ("conv.py",), "conv") as sandbox:
+            seen = sandbox.call("environment")
+    finally:
+        del os.environ["AUTOGRADER_TEST_SECRET"]
+    env = seen["env"]
+    assert "AUTOGRADER_TEST_SECRET" not in env
+    assert not any("hunter2" in v for v in env.values())
+    assert env["PATH"] == "/usr/bin:/bin"
+    assert env["HOME"] == seen["cwd"] and env["LANG"] == "C.UTF-8"
+    assert env["OPENBLAS_NUM_THREADS"] == "1"
+    assert not any(key.startswith(("PYTHON", "PYTEST", "VIRTUAL_ENV")) for key in env)
+    assert seen["grader_modules"] == []
+    assert not any(p.rstrip("/").endswith("/work/main") for p in seen["path"])
+    assert str(tmp_path) not in seen["cwd"]
+    if os.geteuid() == 0:
+        assert seen["uid"] != 0
+
+
+def test_stdin_is_empty(box):
+    assert box.call("read_stdin") == ""
+
+
+def test_output_is_captured_and_capped(tmp_path):
+    folder = make_submission(tmp_path / "sub")
+    limits = Limits(output_bytes=1000)
+    with Sandbox(folder, ("conv.py",), "conv", limits) as sandbox:
+        assert sandbox.call("shout", (10,)) == 10
+        assert "x" * 10 in sandbox.last_output and "to stderr" in sandbox.last_output
+        assert sandbox.call("shout", (1_000_000,)) == 1_000_000
+        assert len(sandbox.last_output) < 1200
+        assert "more bytes of output dropped" in sandbox.last_output
+        assert sandbox.call("shout", (1,)) == 1
+        assert "x" * 2 not in sandbox.last_output
+
+
+def test_only_whitelisted_files_are_importable(tmp_path):
+    marker = tmp_path / "sitecustomize-ran"
+    evil = f"open({str(marker)!r}, 'w').write('ran')\nraise SystemExit('evil')\n"
+    folder = make_submission(
+        tmp_path / "sub",
+        extra={
+            "numpy.py": evil,
+            "sitecustomize.py": evil,
+            "usercustomize.py": evil,
+            "conftest.py": evil,
+            "helper.py": "VALUE = 1\n",
+        },
+    )
+    with Sandbox(folder, ("conv.py",), "conv") as sandbox:
+        seen = sandbox.call("environment")
+        assert seen["numpy"].endswith("numpy/__init__.py")
+        assert not seen["numpy"].startswith(str(folder))
+        with pytest.raises(CallFailed) as info:
+            sandbox.call("import_helper")
+        assert info.value.kind == "exception" and "No module named 'helper'" in info.value.message
+    assert not marker.exists()
+    with Sandbox(folder, ("conv.py", "helper.py"), "conv") as sandbox:
+        assert sandbox.call("import_helper") == 1
+
+
+def test_symlinked_student_file_is_not_followed(tmp_path):
+    folder = tmp_path / "sub"
+    folder.mkdir()
+    (folder / "conv.py").symlink_to("/etc/passwd")
+    with Sandbox(folder, ("conv.py",), "conv") as sandbox:
+        with pytest.raises(CallFailed) as info:
+            sandbox.call("anything")
+        assert info.value.kind == "import_error" and "not found" in info.value.message
+
+
+def test_syntax_error_fails_once_then_is_cached(tmp_path):
+    folder = make_submission(tmp_path / "sub", "def f(:\n    return 1\n")
+    with Sandbox(folder, ("conv.py",), "conv") as sandbox:
+        with pytest.raises(CallFailed) as first:
+            sandbox.call("f")
+        assert first.value.kind == "import_error"
+        assert "importing conv.py failed: SyntaxError" in first.value.message
+        assert 'File "conv.py", line 1' in first.value.message
+        start = time.perf_counter()
+        with pytest.raises(CallFailed) as second:
+            sandbox.call("f")
+        assert time.perf_counter() - start < 0.05
+        assert second.value.kind == "import_error"
+        assert second.value.message == first.value.message
+
+
+def test_import_time_exception_names_the_line(tmp_path):
+    folder = make_submission(tmp_path / "sub", "import numpy as np\nX = 1 / 0\n")
+    with Sandbox(folder, ("conv.py",), "conv") as sandbox:
+        with pytest.raises(CallFailed) as info:
+            sandbox.call("f")
+    assert info.value.kind == "import_error"
+    assert "ZeroDivisionError: division by zero" in info.value.message
+    assert 'File "conv.py", line 2, in <module>' in info.value.message
+
+
+def test_missing_module_file(tmp_path):
+    folder = tmp_path / "empty"
+    folder.mkdir()
+    with Sandbox(folder, ("conv.py",), "conv") as sandbox:
+        with pytest.raises(CallFailed) as info:
+            sandbox.call("f")
+    assert info.value.kind == "import_error"
+    assert info.value.message == "conv.py was not found in the submission"
+
+
+def test_timeout_then_recovery(tmp_path):
+    folder = make_submission(tmp_path / "sub")
+    with Sandbox(folder, ("conv.py",), "conv") as sandbox:
+        start = time.perf_counter()
+        with pytest.raises(CallFailed) as info:
+            sandbox.call("sleepy", (30,), timeout=0.5)
+        assert time.perf_counter() - start < 5
+        assert info.value.kind == "timeout"
+        assert info.value.message == "sleepy did not finish within 0.5 s"
+        assert sandbox.call("add", (1,)) == 2
+
+
+def test_closed_sandbox_refuses_calls(tmp_path):
+    sandbox = Sandbox(make_submission(tmp_path / "sub"), ("conv.py",), "conv")
+    with sandbox:
+        assert sandbox.call("add", (1,)) == 2
+    with pytest.raises(RuntimeError, match="closed"):
+        sandbox.call("add", (1,))
+
+
+def test_bad_constructor_arguments(tmp_path):
+    with pytest.raises(ValueError):
+        Sandbox(tmp_path, ("../conv.py",), "conv")
+    with pytest.raises(ValueError):
+        Sandbox(tmp_path, ("conv.py",), "pooling")
+
+
+@pytest.mark.parametrize(
+    "mode",
+    [
+        {"namespaces": False},
+        {"namespaces": False, "drop_privileges": False},
+    ],
+    ids=["no-namespaces", "no-namespaces-no-uid-drop"],
+)
+def test_degraded_modes_still_work_and_say_so(tmp_path, mode):
+    folder = make_submission(tmp_path / "sub")
+    with Sandbox(folder, ("conv.py",), "conv", **mode) as sandbox:
+        assert sandbox.isolation.startswith("partial: ")
+        assert "namespaces" in sandbox.isolation
+        assert np.array_equal(sandbox.call("add", (np.arange(3),)), np.arange(1, 4))
+        with pytest.raises(CallFailed) as info:
+            sandbox.call("boom", (1,))
+        assert info.value.kind == "exception"
+        with pytest.raises(CallFailed) as info:
+            sandbox.call("sleepy", (30,), timeout=0.5)
+        assert info.value.kind == "timeout"
+        assert sandbox.call("counter") == 1
+        seen = sandbox.call("environment")
+        if os.geteuid() == 0 and mode.get("drop_privileges", True):
+            assert seen["uid"] != 0
+        assert sandbox.call("stdlib") == "1/3"  # modules imported after the uid drop
