@@ -36,3 +36,88 @@ def numeric_gradient(
         flat[i] = original
         grad_flat[i] = (plus - minus) / (2 * h)
     return grad
+
+
+def numeric_gradient_at(
+    f: Callable[[np.ndarray], np.ndarray],
+    x: np.ndarray,
+    dout: np.ndarray,
+    indices: np.ndarray,
+    h: float = 1e-6,
+) -> np.ndarray:
+    """Like :func:`numeric_gradient`, at the flat positions ``indices`` of ``x`` only.
+
+    Returns:
+        float64 array shaped like ``indices``: the gradient at ``x.flat[indices]``. Costs
+        ``2 * len(indices)`` calls of ``f``.
+    """
+    x = np.array(x, dtype=np.float64)
+    dout = np.asarray(dout, dtype=np.float64)
+    flat = x.reshape(-1)
+    values = np.zeros(len(indices))
+    for k, i in enumerate(indices):
+        original = flat[i]
+        flat[i] = original + h
+        plus = float(np.sum(np.asarray(f(x.copy())) * dout))
+        flat[i] = original - h
+        minus = float(np.sum(np.asarray(f(x.copy())) * dout))
+        flat[i] = original
+        values[k] = (plus - minus) / (2 * h)
+    return values
+
+
+def assert_gradient_close(
+    analytic: object,
+    f: Callable[[np.ndarray], np.ndarray],
+    x: np.ndarray,
+    dout: np.ndarray,
+    name: str = "gradient",
+    *,
+    samples: int | None = 24,
+    rtol: float = 1e-6,
+    atol_scale: float = 1e-6,
+    h: float = 1e-6,
+) -> None:
+    """Check an analytic gradient against central differences of ``f`` at sampled positions.
+
+    Args:
+        analytic: the gradient of ``sum(f(x) * dout)`` with respect to ``x`` to check; must be
+            a numpy.ndarray with the shape and dtype of ``x``.
+        f, x, dout, h: as in :func:`numeric_gradient`.
+        samples: how many positions of ``x`` to check (all of them if ``None`` or if ``x`` has
+            fewer). Positions are drawn without replacement, always including the first and
+            last element, from a generator seeded by ``x``'s shape, so a run is repeatable.
+        rtol, atol_scale: tolerance, relative to each sampled value and to the largest one.
+
+    Raises:
+        AssertionError: naming the first position (as an index into ``x``) where they differ.
+    """
+    x = np.asarray(x)
+    if type(analytic) is not np.ndarray or analytic.shape != x.shape:
+        shape = getattr(analytic, "shape", None)
+        raise AssertionError(
+            f"{name}: expected a numpy.ndarray of shape {x.shape}, got "
+            f"{type(analytic).__name__} of shape {shape}"
+        )
+    if analytic.dtype != x.dtype:
+        raise AssertionError(f"{name}: expected dtype {x.dtype}, got dtype {analytic.dtype}")
+    if samples is None or x.size <= samples:
+        indices = np.arange(x.size)
+    else:
+        generator = np.random.default_rng(list(x.shape))
+        inner = generator.choice(np.arange(1, x.size - 1), size=samples - 2, replace=False)
+        indices = np.sort(np.concatenate([[0, x.size - 1], inner]))
+    numeric = numeric_gradient_at(f, x, dout, indices, h)
+    sampled = np.asarray(analytic, dtype=np.float64).reshape(-1)[indices]
+    scale = float(np.max(np.abs(numeric), initial=0.0))
+    error = np.abs(sampled - numeric)
+    bad = ~(error <= atol_scale * scale + rtol * np.abs(numeric))  # NaN counts as bad
+    if not bad.any():
+        return
+    first = int(np.argmax(bad))
+    position = tuple(int(i) for i in np.unravel_index(int(indices[first]), x.shape))
+    raise AssertionError(
+        f"{name}: differs from the numeric gradient at {int(bad.sum())} of {len(indices)} "
+        f"checked positions (rtol={rtol:g}, atol={atol_scale:g} * max|numeric|); first at "
+        f"{name}[{position}]: numeric {numeric[first]:.6g}, yours {sampled[first]:.6g}"
+    )

@@ -35,3 +35,35 @@ def test_the_input_is_never_modified():
     numeric_gradient(f, x, np.ones((2, 3)))
     np.testing.assert_array_equal(x, before)
     assert not any(seen)
+
+
+def test_sampled_check_passes_a_right_gradient_and_names_a_wrong_position():
+    import pytest
+
+    from autograder.gradcheck import assert_gradient_close
+
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((5, 7))
+    dout = rng.standard_normal((5, 7))
+    right = np.cos(x) * dout
+    assert_gradient_close(right, np.sin, x, dout, name="dx", samples=10)
+    wrong = right.copy()
+    wrong[-1, -1] += 1.0  # the last element is always checked
+    with pytest.raises(AssertionError, match=r"first at dx\[\(4, 6\)\]"):
+        assert_gradient_close(wrong, np.sin, x, dout, name="dx", samples=10)
+    with pytest.raises(AssertionError, match="expected dtype float64"):
+        assert_gradient_close(right.astype(np.float32), np.sin, x, dout, name="dx")
+
+
+def test_sampled_check_calls_the_function_twice_per_sampled_position():
+    from autograder.gradcheck import assert_gradient_close
+
+    calls = []
+    x = np.linspace(0, 1, 100)
+
+    def f(z):
+        calls.append(1)
+        return z**2
+
+    assert_gradient_close(2 * x, f, x, np.ones(100), samples=12)
+    assert len(calls) == 24
