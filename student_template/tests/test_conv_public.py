@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from autograder.compare import assert_close
-from autograder.gradcheck import numeric_gradient
+from autograder.gradcheck import assert_gradient_close
 
 pytestmark = [pytest.mark.assignment("conv")]
 
@@ -158,12 +158,15 @@ def test_backward_matches_numeric_gradients(student, rng, case):
     grads = student.conv_backward(dout, x, w, **kw)
     assert isinstance(grads, tuple) and len(grads) == 3, "conv_backward returns (dx, dw, db)"
     dx, dw, db = grads
-    num_dx = numeric_gradient(lambda v: student.conv_forward(v, w, b, **kw), x, dout)
-    num_dw = numeric_gradient(lambda v: student.conv_forward(x, v, b, **kw), w, dout)
-    num_db = numeric_gradient(lambda v: student.conv_forward(x, w, v, **kw), b, dout)
-    assert_close(dx, num_dx, name="dx", **GRAD_TOL)
-    assert_close(dw, num_dw, name="dw", **GRAD_TOL)
-    assert_close(db, num_db, name="db", **GRAD_TOL)
+    assert_gradient_close(
+        dx, lambda v: student.conv_forward(v, w, b, **kw), x, dout, name="dx", **GRAD_TOL
+    )
+    assert_gradient_close(
+        dw, lambda v: student.conv_forward(x, v, b, **kw), w, dout, name="dw", **GRAD_TOL
+    )
+    assert_gradient_close(
+        db, lambda v: student.conv_forward(x, w, v, **kw), b, dout, name="db", **GRAD_TOL
+    )
 
 
 @pytest.mark.points(2)
@@ -185,15 +188,15 @@ def test_depthwise_separable_forward_and_numeric_gradients(student, rng):
 
     dout = rng.standard_normal(out.shape)
     grads = student.depthwise_separable_backward(dout, x, w_dw, w_pw, b_dw, **kw)
-    numeric = {
-        "dx": numeric_gradient(lambda v: forward(x=v), x, dout),
-        "dw_depthwise": numeric_gradient(lambda v: forward(w_dw=v), w_dw, dout),
-        "db_depthwise": numeric_gradient(lambda v: forward(b_dw=v), b_dw, dout),
-        "dw_pointwise": numeric_gradient(lambda v: forward(w_pw=v), w_pw, dout),
-        "db_pointwise": numeric_gradient(lambda v: forward(b_pw=v), b_pw, dout),
+    checks = {
+        "dx": (lambda v: forward(x=v), x),
+        "dw_depthwise": (lambda v: forward(w_dw=v), w_dw),
+        "db_depthwise": (lambda v: forward(b_dw=v), b_dw),
+        "dw_pointwise": (lambda v: forward(w_pw=v), w_pw),
+        "db_pointwise": (lambda v: forward(b_pw=v), b_pw),
     }
-    assert isinstance(grads, dict) and set(grads) == set(numeric), (
-        f"depthwise_separable_backward returns a dict with keys {sorted(numeric)}"
+    assert isinstance(grads, dict) and set(grads) == set(checks), (
+        f"depthwise_separable_backward returns a dict with keys {sorted(checks)}"
     )
-    for name, expected in numeric.items():
-        assert_close(grads[name], expected, name=name, **GRAD_TOL)
+    for name, (f, value) in checks.items():
+        assert_gradient_close(grads[name], f, value, dout, name=name, **GRAD_TOL)
