@@ -3,7 +3,6 @@
 CANARY-HIDDEN-SUITE-5d1e: this line must never reach a student's feedback.
 """
 
-import numpy as np
 import pytest
 
 from autograder.compare import assert_close
@@ -27,7 +26,7 @@ def test_forward(student, reference, rng):
 
 @pytest.mark.points(1)
 def test_backward(student, reference, rng):
-    x, w, b = _inputs(rng)
+    x, w, _ = _inputs(rng)
     dout = rng.standard_normal((2, 4, 6, 5))
     expected = reference.conv_backward(dout, x, w, padding=1)
     result = student.conv_backward(dout, x, w, padding=1)
@@ -38,6 +37,6 @@ def test_backward(student, reference, rng):
 
 @pytest.mark.points(1)
 def test_forward_again(student, reference, rng):
-    x, w, b = _inputs(rng)
+    x, w, _ = _inputs(rng)
     expected = reference.conv_forward(x, w, None, stride=2)
     assert_close(student.conv_forward(x, w, None, stride=2), expected, name="out")
