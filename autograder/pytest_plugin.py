@@ -27,6 +27,7 @@ import importlib
 import json
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -69,6 +70,20 @@ class LoadedSubmission:
     folder: Path
     digest: str
     sandbox: Sandbox | None
+    last_test_file: Path | None = None
+    last_test_failed: bool = False
+
+    def needs_fresh_worker(self, test_file: Path) -> bool:
+        """Whether the next test must start from the freshly imported module.
+
+        A test starts fresh when it opens a new test file or follows a failed test, so state
+        a broken call left behind costs that test alone. Tests of one file that pass share the
+        worker (as they would share one process in an in-process grader): restarting it for
+        every test would double the grading time of a typical submission.
+        """
+        fresh = self.last_test_failed or self.last_test_file != test_file
+        self.last_test_file, self.last_test_failed = test_file, False
+        return fresh
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -136,11 +151,16 @@ def _assignment_name(request: pytest.FixtureRequest) -> str:
 
 
 def _load_submission(request: pytest.FixtureRequest, name: str) -> LoadedSubmission:
-    cache = request.config.stash[_students_key]
+    return _submission_for(request.config, name, Path(request.node.path))
+
+
+def _submission_for(config: pytest.Config, name: str, test_file: Path) -> LoadedSubmission:
+    """The submission's files for assignment ``name`` (read once per session)."""
+    cache = config.stash[_students_key]
     if name in cache:
         return cache[name]
-    option = request.config.getoption("submission")
-    source = Path(option) if option else Path(request.node.path).parent.parent
+    option = config.getoption("submission")
+    source = Path(option) if option else test_file.parent.parent
     try:
         files: tuple[str, ...] = load_assignment(name).files
     except UnknownAssignmentError:
@@ -154,8 +174,8 @@ def _load_submission(request: pytest.FixtureRequest, name: str) -> LoadedSubmiss
     present = module_file.is_file()
     digest = content_digest(module_file) if present else "missing"
     sandbox = None
-    if present and not request.config.getoption("in_process"):
-        results = request.config.getoption("results")
+    if present and not config.getoption("in_process"):
+        results = config.getoption("results")
         hide = (str(Path(results).resolve().parent),) if results else ()
         sandbox = Sandbox(
             folder, tuple(f for f in files if (folder / f).is_file()), name, hide=hide
@@ -198,6 +218,8 @@ def student(request: pytest.FixtureRequest) -> Any:
         return _MissingModule(loaded.name)
     if loaded.sandbox is None:
         return InProcessFunctions(loaded.folder, loaded.name, calls)
+    if loaded.needs_fresh_worker(Path(request.node.path)):
+        loaded.sandbox.reset()
     return SandboxedFunctions(loaded.sandbox, calls)
 
 
@@ -236,12 +258,21 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         result.score, result.status = points, "passed"
     elif report.failed:
         result.score, result.status = 0.0, "failed"
+        _mark_failed(item)
         if not result.output:
             result.output = _failure_message(report) + _hint_lines(item)
     elif report.skipped:
         result.score, result.status = 0.0, "failed"
         result.output = result.output or f"skipped: {_failure_message(report)}"
     return report
+
+
+def _mark_failed(item: pytest.Item) -> None:
+    """The next test of this assignment starts from a fresh worker."""
+    marker = item.get_closest_marker("assignment")
+    loaded = item.config.stash[_students_key].get(str(marker.args[0])) if marker.args else None
+    if loaded is not None:
+        loaded.last_test_failed = True
 
 
 MAX_MESSAGE = 2000
@@ -286,6 +317,38 @@ def _hint_lines(item: pytest.Item) -> str:
 def pytest_sessionstart(session: pytest.Session) -> None:
     session.config.stash[_results_key] = {}
     session.config._autograder_started = time.perf_counter()  # type: ignore[attr-defined]
+    if session.config.getoption("submission"):
+        for path in session.config.args:  # suites of the kit: assignments/<name>/<suite>
+            config_file = Path(path).resolve().parent / "assignment.toml"
+            if config_file.is_file():
+                _start_early(session.config, config_file.parent.name, Path(path))
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start each assignment's sandbox, if not started yet, while pytest gets ready to run."""
+    for item in session.items:
+        marker = item.get_closest_marker("assignment")
+        if marker is not None and marker.args:
+            _start_early(session.config, str(marker.args[0]), Path(item.path))
+
+
+def _start_early(config: pytest.Config, name: str, test_file: Path) -> None:
+    """Start the sandbox of assignment ``name`` in the background (once per session)."""
+    if name in config.stash[_students_key]:
+        return
+    try:
+        loaded = _submission_for(config, name, test_file)
+    except pytest.UsageError:
+        return  # reported again, properly, by the first test that needs it
+    if loaded.sandbox is not None:
+        threading.Thread(target=_start_quietly, args=(loaded.sandbox,), daemon=True).start()
+
+
+def _start_quietly(sandbox: Sandbox) -> None:
+    try:
+        sandbox.start()
+    except Exception:  # the first call reports what went wrong
+        pass
 
 
 def graded_results(config: pytest.Config) -> list[TestResult]:

@@ -7,8 +7,12 @@ allows; ``no-ns``: no namespaces; ``no-drop``: neither namespaces nor uid drop, 
 non-root grader) it prints medians of:
 
 * ``start``: ``Sandbox.__enter__`` plus the first call (spawn, setup, numpy and student import);
-* ``call``: one call of ``add(1)`` through the sandbox, and the direct in-process call;
-* ``1 MiB``: one call of ``add(x)`` with a 1 MiB float64 array in and out.
+* ``reused``: one call of ``add(1)`` sent to the running worker (how calls within a test run);
+* ``fresh``: ``reset()`` plus one call of ``add(1)``: the worker ends (and what it left running
+  is swept), the next call forks a new one (what a test's first call costs);
+* ``1 MiB``: one call of ``add(x)`` with a 1 MiB float64 array in and out (reused worker);
+
+next to the direct in-process call of ``add(1)``.
 """
 
 from __future__ import annotations
@@ -50,7 +54,7 @@ def median_time(function, repeats: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--calls", type=int, default=200)
+    parser.add_argument("--calls", type=int, default=1000)
     parser.add_argument("--starts", type=int, default=10)
     parser.add_argument("--modes", default=",".join(MODES))
     options = parser.parse_args()
@@ -64,7 +68,7 @@ def run(folder: Path, options: argparse.Namespace) -> None:
     x = np.random.default_rng(0).standard_normal(1 << 17)  # 1 MiB
     direct = median_time(lambda: add(1), options.calls)
     print(f"direct in-process call of add(1): {direct * 1e6:.2f} us")
-    print(f"{'mode':8} {'start':>9} {'call':>9} {'1 MiB':>9}  isolation")
+    print(f"{'mode':8} {'start':>9} {'reused':>9} {'fresh':>9} {'1 MiB':>9}  isolation")
     for mode in options.modes.split(","):
         settings = MODES[mode]
 
@@ -75,12 +79,18 @@ def run(folder: Path, options: argparse.Namespace) -> None:
         start = median_time(start_and_call, options.starts)
         with Sandbox(folder, ("conv.py",), "conv", **settings) as box:
             box.call("add", (1,))
-            call = median_time(lambda box=box: box.call("add", (1,)), options.calls)
+            reused = median_time(lambda box=box: box.call("add", (1,)), options.calls)
+
+            def fresh(box=box):
+                box.reset()
+                box.call("add", (1,))
+
+            new = median_time(fresh, max(20, options.calls // 10))
             array = median_time(lambda box=box: box.call("add", (x,)), max(10, options.calls // 4))
             described = box.isolation
         print(
-            f"{mode:8} {start * 1e3:7.1f}ms {call * 1e3:7.2f}ms {array * 1e3:7.2f}ms  "
-            f"{described[:100]}"
+            f"{mode:8} {start * 1e3:7.1f}ms {reused * 1e3:7.3f}ms {new * 1e3:7.2f}ms "
+            f"{array * 1e3:7.2f}ms  {described[:90]}"
         )
 
 

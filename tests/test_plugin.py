@@ -145,3 +145,51 @@ def test_a_graded_test_without_points_is_a_usage_error(pytester):
 def test_score_line_in_the_terminal(pytester):
     outcome, _ = _run(pytester, GOOD)
     outcome.stdout.fnmatch_lines(["*score 3 / 6.5 (2/5 tests)*"])
+
+
+STATEFUL = textwrap.dedent(
+    """
+    import numpy as np
+
+    CALLS = []
+
+    def count():
+        CALLS.append(1)
+        return np.array(len(CALLS))
+    """
+)
+
+STATE_SUITE = textwrap.dedent(
+    """
+    import pytest
+
+    pytestmark = [pytest.mark.assignment("toy"), pytest.mark.points(1)]
+
+    def test_first(student):
+        assert int(student.count()) == 1
+
+    def test_shares_the_worker_of_a_passing_test(student):
+        assert int(student.count()) == 2
+
+    def test_fails(student):
+        assert int(student.count()) == 0
+
+    def test_after_a_failure_starts_fresh(student):
+        assert int(student.count()) == 1
+    """
+)
+
+
+def test_fresh_worker_per_test_file_and_after_a_failure(pytester):
+    pytester.makepyfile(test_state_a=STATE_SUITE, test_state_b=STATE_SUITE)
+    submission = pytester.path / "submission"
+    submission.mkdir()
+    (submission / "toy.py").write_text(STATEFUL)
+    results = pytester.path / "results.json"
+    pytester.runpytest_subprocess(f"--submission={submission}", f"--results={results}")
+    status = {t["name"]: t["status"] for t in json.loads(results.read_text())["tests"]}
+    for file in ("test_state_a", "test_state_b"):  # the second file starts fresh too
+        assert status[f"{file}::test_first"] == "passed"
+        assert status[f"{file}::test_shares_the_worker_of_a_passing_test"] == "passed"
+        assert status[f"{file}::test_fails"] == "failed"
+        assert status[f"{file}::test_after_a_failure_starts_fresh"] == "passed"

@@ -330,11 +330,17 @@ def make(folder, source):
 
 
 @pytest.fixture(scope="module")
-def box(tmp_path_factory):
+def shared_box(tmp_path_factory):
     folder = make(tmp_path_factory.mktemp("redteam") / "sub", attack_source())
     limits = Limits(call_timeout=1.0, import_timeout=5.0, result_bytes=1 << 20)
     with Sandbox(folder, ("conv.py",), "conv", limits) as sandbox:
         yield sandbox
+
+
+@pytest.fixture
+def box(shared_box):
+    shared_box.reset()  # as the pytest plugin does before each test
+    return shared_box
 
 
 def needs_full(box):
@@ -395,6 +401,18 @@ def test_killing_the_parent_and_everything(box):
         box.call("kill_everything")
     except CallFailed as failure:
         assert failure.kind in {"crashed", "timeout"}
+    still_works(box)
+    box.reset()
+    still_works(box)
+
+
+def test_crash_after_calls_in_the_same_worker(box):
+    still_works(box)
+    still_works(box)
+    fails(box, "segfault", kinds={"crashed"})
+    still_works(box)
+    fails(box, "hard_exit", kinds={"crashed"})
+    fails(box, "infinite_loop", kinds={"timeout"})
     still_works(box)
 
 
@@ -470,14 +488,50 @@ def _host_processes_with(marker: str) -> list[int]:
     return found
 
 
+def _marker() -> str:
+    return f"{900 + uuid.uuid4().int % 99}.{uuid.uuid4().int % 10**6:06d}"
+
+
+def _wait_for(marker: str) -> list[int]:
+    deadline = time.monotonic() + 3
+    while not (found := _host_processes_with(f"sleep\0{marker}")) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return found
+
+
 @pytest.mark.parametrize("namespaces", [True, False], ids=["namespaces", "no-namespaces"])
-def test_double_forked_daemon_is_gone_after_the_call(tmp_path, namespaces):
+def test_double_forked_daemon_is_gone_after_reset(tmp_path, namespaces):
     folder = make(tmp_path / "sub", attack_source())
-    marker = f"{900 + uuid.uuid4().int % 99}.{uuid.uuid4().int % 10**6:06d}"
+    marker = _marker()
     with Sandbox(folder, ("conv.py",), "conv", namespaces=namespaces) as sandbox:
         pid = sandbox.call("daemon", (marker,))
+        assert _wait_for(marker), "the daemon runs until the worker is reset"
+        assert sandbox.call("is_alive", (pid,)) is True
+        sandbox.reset()
         assert _host_processes_with(f"sleep\0{marker}") == []
         assert sandbox.call("is_alive", (pid,)) is False
+
+
+@pytest.mark.parametrize("namespaces", [True, False], ids=["namespaces", "no-namespaces"])
+def test_double_forked_daemon_is_gone_after_close(tmp_path, namespaces):
+    folder = make(tmp_path / "sub", attack_source())
+    marker = _marker()
+    with Sandbox(folder, ("conv.py",), "conv", namespaces=namespaces) as sandbox:
+        sandbox.call("daemon", (marker,))
+        assert _wait_for(marker)
+    assert _host_processes_with(f"sleep\0{marker}") == []
+
+
+@pytest.mark.parametrize("namespaces", [True, False], ids=["namespaces", "no-namespaces"])
+def test_double_forked_daemon_is_gone_after_a_crash(tmp_path, namespaces):
+    folder = make(tmp_path / "sub", attack_source())
+    marker = _marker()
+    with Sandbox(folder, ("conv.py",), "conv", namespaces=namespaces) as sandbox:
+        sandbox.call("daemon", (marker,))
+        assert _wait_for(marker)
+        fails(sandbox, "hard_exit", kinds={"crashed"})
+        assert _host_processes_with(f"sleep\0{marker}") == []
+        still_works(sandbox)
 
 
 def _uid_processes(uid: int) -> list[int]:

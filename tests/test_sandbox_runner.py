@@ -1,4 +1,5 @@
-"""Calling student functions through the sandbox: values, failures, files, env, output."""
+"""Calling student functions through the sandbox: values, failures, files, env, output,
+and the reused worker (state carries between calls until ``reset``)."""
 
 from __future__ import annotations
 
@@ -55,6 +56,48 @@ def counter():
     global CALLS
     CALLS += 1
     return CALLS
+
+
+def crash():
+    os._exit(3)
+
+
+def segfault():
+    import ctypes
+    ctypes.string_at(0)
+
+
+def twin():
+    # a forked copy returning into the worker must neither answer nor serve later calls
+    pid = os.fork()
+    return "parent" if pid else "child"
+
+
+def spawn_sleeper():
+    import subprocess
+    return subprocess.Popen(["sleep", "300"]).pid
+
+
+def is_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def pid():
+    return os.getpid()
+
+
+def burn(seconds):
+    import time
+    end = time.process_time() + seconds
+    while time.process_time() < end:
+        pass
+    return seconds
 
 
 def environment():
@@ -122,10 +165,16 @@ def make_submission(folder, source=STUDENT, name="conv.py", extra=None):
 
 
 @pytest.fixture(scope="module")
-def box(tmp_path_factory):
+def shared_box(tmp_path_factory):
     folder = make_submission(tmp_path_factory.mktemp("runner") / "sub")
     with Sandbox(folder, ("conv.py",), "conv", Limits(call_timeout=20)) as sandbox:
         yield sandbox
+
+
+@pytest.fixture
+def box(shared_box):
+    shared_box.reset()  # as the pytest plugin does before each test
+    return shared_box
 
 
 def test_isolation_is_reported(box):
@@ -222,8 +271,119 @@ def test_modified_input_is_detected_and_the_graders_copy_is_untouched(box):
     assert info.value.kind == "modified_input" and "xs[1]" in info.value.message
 
 
-def test_each_call_runs_in_a_fresh_worker(box):
-    assert [box.call("counter") for _ in range(3)] == [1, 1, 1]
+def test_state_carries_between_calls_until_reset(box):
+    assert [box.call("counter") for _ in range(3)] == [1, 2, 3]
+    worker = box.call("pid")
+    assert box.call("pid") == worker
+    box.reset()
+    assert [box.call("counter") for _ in range(2)] == [1, 2]
+    assert box.call("pid") != worker
+    box.reset()
+    box.reset()  # nothing runs: a no-op
+    assert box.call("counter") == 1
+
+
+def test_reset_when_nothing_runs_is_cheap(box):
+    start = time.perf_counter()
+    for _ in range(100):
+        box.reset()
+    assert time.perf_counter() - start < 0.05
+
+
+def test_reset_before_start_and_after_close_is_a_no_op(tmp_path):
+    sandbox = Sandbox(make_submission(tmp_path / "sub"), ("conv.py",), "conv")
+    sandbox.reset()
+    with sandbox:
+        sandbox.reset()
+        assert sandbox.call("counter") == 1
+    sandbox.reset()
+
+
+@pytest.mark.parametrize(
+    ("function", "words"),
+    [("crash", "ended with status 3"), ("segfault", "signal 11")],
+)
+def test_a_crash_fails_that_call_and_the_next_call_gets_a_fresh_worker(box, function, words):
+    assert box.call("counter") == 1
+    assert box.call("counter") == 2
+    worker = box.call("pid")
+    with pytest.raises(CallFailed) as info:
+        box.call(function)
+    assert info.value.kind == "crashed" and words in info.value.message
+    assert box.call("counter") == 1  # forked anew from the freshly imported module
+    assert box.call("pid") != worker
+    box.reset()  # the crashed worker is gone already: nothing to end
+    assert box.call("counter") == 1
+
+
+def test_exceptions_keep_the_worker_and_its_state(box):
+    assert box.call("counter") == 1
+    with pytest.raises(CallFailed):
+        box.call("boom", (1,))
+    with pytest.raises(CallFailed):
+        box.call("scale_in_place", (np.ones(2),))
+    assert box.call("counter") == 2
+
+
+def test_a_forked_copy_of_the_worker_neither_answers_nor_serves(box):
+    assert box.call("twin") == "parent"
+    worker = box.call("pid")
+    assert [box.call("pid") for _ in range(20)] == [worker] * 20
+    box.reset()
+    assert box.call("counter") == 1
+
+
+def test_processes_left_running_live_until_reset(box):
+    sleeper = box.call("spawn_sleeper")
+    assert box.call("is_alive", (sleeper,)) is True
+    box.reset()
+    assert box.call("is_alive", (sleeper,)) is False
+
+
+def _children(pid):
+    found = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/stat", "rb") as handle:
+                    data = handle.read()
+            except OSError:
+                continue
+            if int(data[data.rfind(b")") + 2 :].split()[1]) == pid:
+                found.append(int(name))
+    return found
+
+
+def _kill_worker(sandbox):
+    server = sandbox._child.server_pid
+    workers = _children(server)
+    assert len(workers) == 1
+    os.kill(workers[0], 9)
+    deadline = time.monotonic() + 2
+    while _children(server) in ([], workers) and time.monotonic() < deadline:
+        time.sleep(0.005)  # until the server has forked the next one
+
+
+@pytest.mark.parametrize("then", ["call", "reset"])
+def test_a_worker_killed_between_calls_is_replaced(box, then):
+    assert [box.call("counter") for _ in range(2)] == [1, 2]
+    _kill_worker(box)
+    if then == "reset":
+        box.reset()  # the server answers for the worker that is gone
+    assert box.call("counter") == 1
+    assert box.call("counter") == 2
+
+
+def test_cpu_limit_counts_all_calls_of_one_worker(tmp_path):
+    folder = make_submission(tmp_path / "sub")
+    with Sandbox(folder, ("conv.py",), "conv", Limits(cpu_seconds=1)) as sandbox:
+        with pytest.raises(CallFailed) as info:
+            for _ in range(10):
+                sandbox.call("burn", (0.3,))
+        assert info.value.kind == "crashed" and "CPU time" in info.value.message
+        assert sandbox.call("burn", (0.3,)) == 0.3  # a new worker: a new budget
+        sandbox.reset()
+        assert sandbox.call("burn", (0.3,)) == 0.3
 
 
 def test_scratch_folder_is_the_writable_cwd(box):
@@ -271,6 +431,10 @@ def test_output_is_captured_and_capped(tmp_path):
         assert "more bytes of output dropped" in sandbox.last_output
         assert sandbox.call("shout", (1,)) == 1
         assert "x" * 2 not in sandbox.last_output
+        assert "more bytes of output dropped" not in sandbox.last_output
+        sandbox.reset()
+        assert sandbox.call("shout", (3,)) == 3
+        assert "xxx" in sandbox.last_output and "xxxx" not in sandbox.last_output
 
 
 def test_only_whitelisted_files_are_importable(tmp_path):
@@ -356,6 +520,20 @@ def test_timeout_then_recovery(tmp_path):
         assert sandbox.call("add", (1,)) == 2
 
 
+def test_timeout_ends_the_worker_and_its_state(tmp_path):
+    folder = make_submission(tmp_path / "sub")
+    with Sandbox(folder, ("conv.py",), "conv") as sandbox:
+        assert [sandbox.call("counter") for _ in range(2)] == [1, 2]
+        sleeper = sandbox.call("spawn_sleeper")
+        with pytest.raises(CallFailed) as info:
+            sandbox.call("sleepy", (30,), timeout=0.5)
+        assert info.value.kind == "timeout"
+        assert sandbox.call("counter") == 1
+        assert sandbox.call("is_alive", (sleeper,)) is False
+        sandbox.reset()
+        assert sandbox.call("counter") == 1
+
+
 def test_closed_sandbox_refuses_calls(tmp_path):
     sandbox = Sandbox(make_submission(tmp_path / "sub"), ("conv.py",), "conv")
     with sandbox:
@@ -391,6 +569,12 @@ def test_degraded_modes_still_work_and_say_so(tmp_path, mode):
         with pytest.raises(CallFailed) as info:
             sandbox.call("sleepy", (30,), timeout=0.5)
         assert info.value.kind == "timeout"
+        assert [sandbox.call("counter") for _ in range(2)] == [1, 2]
+        sandbox.reset()
+        assert sandbox.call("counter") == 1
+        with pytest.raises(CallFailed) as info:
+            sandbox.call("crash")
+        assert info.value.kind == "crashed"
         assert sandbox.call("counter") == 1
         seen = sandbox.call("environment")
         if os.geteuid() == 0 and mode.get("drop_privileges", True):

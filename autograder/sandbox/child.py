@@ -11,10 +11,25 @@ Processes::
             the server and waits for it; it kills the server when the grader goes away (the
             LIFE_FD pipe closes) and sweeps up what is left when the server dies.
     server  drops to the student uid, sets rlimits, imports the student's module once, then
-            forks one worker per call and reports how the worker ended. In a pid namespace it
-            is pid 1: when it dies the kernel kills everything student code started.
-    worker  calls one function, checks that array arguments were not modified, and writes the
-            result (or the failure) as one frame on RESP_FD.
+            forks a worker and waits for it to end; then it kills whatever the worker left
+            behind, reports how the worker ended (an ``exit`` frame naming the last request
+            the worker took) and forks the next worker at once, so that a fresh worker is
+            ready before the grader's next call. In a pid namespace it is pid 1: when it dies
+            the kernel kills everything student code started.
+    worker  serves calls until it is told to end: it reads the grader's requests from REQ_FD
+            itself (one round trip per call, no fork). For each call it checks that array
+            arguments were not modified and writes the result (or the failure) as one frame
+            on RESP_FD. It ends on an ``end`` request (``Sandbox.reset``), when REQ_FD closes,
+            or by dying; the module state it built up lives until then, as it would in one
+            process. Its RLIMIT_CPU counts all its calls together (a backstop; the grader's
+            wall-clock deadline per call is the real bound).
+
+The worker writes the sequence number of each request it takes into a page shared with the
+server (``READING`` while it is half-way through one), so the server's ``exit`` frame says
+which call the worker died in, and a worker that died half-way through a request ends the
+server (the request pipe is out of step) instead of leaving the next worker to read the rest of
+a frame as a new one. Only when no worker can be forked does the server read a request itself
+(and refuse it).
 
 Everything the grader reads from RESP_FD is treated as untrusted there: the server has run the
 student's import-time code, so it is no more trustworthy than a worker.
@@ -27,6 +42,7 @@ import importlib
 import importlib.util
 import inspect
 import json
+import mmap
 import os
 import resource
 import select
@@ -74,6 +90,15 @@ reach and no mount namespace can bind them back (their C libraries are not on sy
 
 FRAME_HEAD = struct.Struct("<4sQ")
 MAX_MESSAGE_CHARS = 4000
+MARK = struct.Struct("<q")
+READING = -1
+"""In the shared page: the worker has read part of a request (it dies there: pipe out of step)."""
+NONE = -2
+"""In the shared page: the worker has not taken a request yet."""
+
+# Bound before any student code runs: the worker loop keeps using these whatever the student's
+# module does to ``os`` (it may rebind os.read or os._exit; it only hurts its own calls then).
+_os_read, _os_write, _os_exit, _os_getpid = os.read, os.write, os._exit, os.getpid
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -102,7 +127,7 @@ def _mount(source: str | None, target: str, fstype: str | None, flags: int, data
 def _read_exact(fd: int, count: int) -> bytes:
     chunks = []
     while count:
-        chunk = os.read(fd, min(count, 1 << 20))
+        chunk = _os_read(fd, min(count, 1 << 20))
         if not chunk:
             raise EOFError
         chunks.append(chunk)
@@ -113,12 +138,30 @@ def _read_exact(fd: int, count: int) -> bytes:
 def _write_all(fd: int, data: bytes | memoryview) -> None:
     view = memoryview(data)
     while view:
-        written = os.write(fd, view)
+        written = _os_write(fd, view)
         view = view[written:]
 
 
-def _read_frame(fd: int) -> bytes:
+def _write_chunks(fd: int, chunks) -> None:
+    """Write a frame's chunks in order, small ones joined (one wake-up of the reader, not 4)."""
+    small = bytearray()
+    for chunk in chunks:
+        if len(chunk) < 1 << 16:
+            small += chunk
+            continue
+        if small:
+            _write_all(fd, small)
+            small = bytearray()
+        _write_all(fd, chunk)
+    if small:
+        _write_all(fd, small)
+
+
+def _read_frame(fd: int, mark: mmap.mmap | None = None) -> bytes:
+    """One request frame's payload; ``mark`` (the worker's shared page) says READING meanwhile."""
     magic, length = FRAME_HEAD.unpack(_read_exact(fd, FRAME_HEAD.size))
+    if mark is not None:
+        MARK.pack_into(mark, 0, READING)
     if magic != b"AGS1":
         raise EOFError
     return _read_exact(fd, length)
@@ -326,24 +369,28 @@ def _children_of(pid: int) -> list[int]:
     return found
 
 
-def _reap_all() -> None:
+def _reap_all() -> bool:
+    """Reap the children that have ended; whether any child (running) is left."""
     while True:
         try:
             pid, _ = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
-            return
+            return False
         if pid == 0:
-            return
+            return True
 
 
 def _kill_descendants(me: int, limit: float = 5.0) -> None:
     """Kill and reap every process reparented to ``me`` (a subreaper) until none is left.
 
-    Zombies count towards RLIMIT_NPROC, so this waits until they are reaped too.
+    Zombies count towards RLIMIT_NPROC, so this waits until they are reaped too. With no
+    child left (waitpid says ECHILD) no descendant is left either: orphans are reparented to
+    ``me`` before their parent can be reaped. So /proc is scanned only when there are some.
     """
     end = time.monotonic() + limit
     while True:
-        _reap_all()
+        if not _reap_all():
+            return
         children = _children_of(me)
         if not children or time.monotonic() > end:
             return
@@ -569,54 +616,59 @@ def _server(config, report, wire, req_fd: int, resp_fd: int, pidns: bool) -> Non
 
 
 def _serve(config, wire, module, req_fd: int, resp_fd: int, pidns: bool) -> None:
+    """Keep one worker forked (ahead of the call it will serve); report how each one ended."""
     fork, waitpid, write = os.fork, os.waitpid, _write_all
     me = os.getpid()
+    os.set_inheritable(req_fd, False)  # programs student code runs get no request pipe
+    mark = mmap.mmap(-1, MARK.size)  # shared with each worker: the last request it took
     while True:
-        try:
-            payload = _read_frame(req_fd)
-        except (EOFError, OSError):
-            return
-        header, blobs = wire.unpack_message(payload, max_bytes=1 << 62)
-        if header.get("op") != "call":
-            return
-        seq = header["seq"]
-        try:
-            args = wire.decode(header["args"], blobs, max_bytes=1 << 62)
-        except Exception as error:  # report, never die
-            failed = {"event": "failed", "seq": seq, "kind": "crashed", "message": str(error)}
-            write(resp_fd, wire.message_frame(failed))
-            write(resp_fd, wire.message_frame({"event": "exit", "seq": seq, "code": 0}))
-            continue
+        MARK.pack_into(mark, 0, NONE)
         pid = _fork_patiently(fork)
-        if pid < 0:
-            failed = {
-                "event": "failed",
-                "seq": seq,
-                "kind": "crashed",
-                "message": "no process could be started for the call (process limit reached)",
-            }
-            write(resp_fd, wire.message_frame(failed))
-            write(resp_fd, wire.message_frame({"event": "exit", "seq": seq, "code": 0}))
+        if pid < 0:  # answer one request without a worker, then try again
+            if not _refuse(wire, req_fd, resp_fd):
+                return
             continue
         if pid == 0:
             code = 0
             try:
-                os.close(req_fd)  # stray processes must not steal later requests
-                _worker(config, wire, module, header["function"], args, seq, resp_fd)
+                _work(config, wire, module, req_fd, resp_fd, mark)
             except BaseException:  # never return into the server loop
                 code = 71
-            os._exit(code)
-        del args, blobs, payload
+            _os_exit(code)
         _, status = waitpid(pid, 0)
+        (last,) = MARK.unpack_from(mark)
         if pidns:
             _kill_namespace()
         else:
             _kill_descendants(me)
+        if last == READING:  # the rest of that request is still in the pipe: cannot go on
+            return
+        if last == NONE:  # killed before it took a request: nobody waits for news of it
+            continue
         if os.WIFSIGNALED(status):
-            done = {"event": "exit", "seq": seq, "signal": os.WTERMSIG(status)}
+            done = {"event": "exit", "seq": last, "signal": os.WTERMSIG(status)}
         else:
-            done = {"event": "exit", "seq": seq, "code": os.WEXITSTATUS(status)}
+            done = {"event": "exit", "seq": last, "code": os.WEXITSTATUS(status)}
         write(resp_fd, wire.message_frame(done))
+
+
+def _refuse(wire, req_fd: int, resp_fd: int) -> bool:
+    """No worker could be forked: read one request and say so; False when the grader is gone."""
+    try:
+        header, _ = wire.unpack_message(_read_frame(req_fd), max_bytes=1 << 62)
+    except (EOFError, OSError):
+        return False
+    seq = header.get("seq")
+    if type(seq) is not int:
+        return False
+    if header.get("op") == "call":
+        message = "no process could be started for the call (process limit reached)"
+        failed = {"event": "failed", "seq": seq, "kind": "crashed", "message": message}
+        _write_all(resp_fd, wire.message_frame(failed))
+        _write_all(resp_fd, wire.message_frame({"event": "exit", "seq": seq, "code": 0}))
+    else:
+        _write_all(resp_fd, wire.message_frame({"event": "ended", "seq": seq}))
+    return True
 
 
 def _fork_patiently(fork) -> int:
@@ -633,17 +685,49 @@ def _fork_patiently(fork) -> int:
 # ---------------------------------------------------------------- the worker process
 
 
-def _worker(config, wire, module, function_name: str, args, seq: int, resp_fd: int) -> None:
+def _work(config, wire, module, req_fd: int, resp_fd: int, mark) -> None:
+    """The worker: serve the grader's calls, one after another, until ``end``.
+
+    RLIMIT_CPU is set once: it bounds the CPU time of all the calls this worker serves (until
+    the grader resets the sandbox), not of each call.
+    """
     cpu = config["cpu_seconds"]
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+    me = _os_getpid()
+    while True:
+        try:
+            payload = _read_frame(req_fd, mark)
+        except (EOFError, OSError):  # the grader is gone (or sent garbage): end
+            return
+        header, blobs = wire.unpack_message(payload, max_bytes=1 << 62)
+        seq = header.get("seq")
+        if type(seq) is not int:
+            return
+        MARK.pack_into(mark, 0, seq)
+        if header.get("op") != "call":  # "end": the server sweeps up and reports
+            return
+        try:
+            args = wire.decode(header["args"], blobs, max_bytes=1 << 62)
+        except Exception as error:  # report, never die
+            failed = {"event": "failed", "seq": seq, "kind": "crashed", "message": str(error)}
+            _flush_stdio()
+            _write_all(resp_fd, wire.message_frame(failed))
+            continue
+        del payload, blobs
+        _worker(config, wire, module, header["function"], args, seq, resp_fd, me)
+        del header, args
+
+
+def _worker(
+    config, wire, module, function_name: str, args, seq: int, resp_fd: int, me: int
+) -> None:
+    """One call: run it, check the inputs, send the result or the failure (one frame)."""
     positional, keywords = args
     module_name = config["module"]
 
     def send(header: dict, blobs=()) -> None:
         _flush_stdio()
-        chunks = wire.frame(wire.pack_message({**header, "seq": seq}, list(blobs)))
-        for chunk in chunks:
-            _write_all(resp_fd, chunk)
+        _write_chunks(resp_fd, wire.frame(wire.pack_message({**header, "seq": seq}, list(blobs))))
 
     def fail(kind: str, message: str) -> None:
         send({"event": "failed", "kind": kind, "message": _clip(message)})
@@ -663,8 +747,12 @@ def _worker(config, wire, module, function_name: str, args, seq: int, resp_fd: i
     try:
         result = function(*positional, **keywords)
     except BaseException as error:  # SystemExit, KeyboardInterrupt included
+        if _os_getpid() != me:  # a process the student forked: it must not answer or serve
+            _os_exit(0)
         fail("exception", _describe_error(error, f"{function_name} raised", config))
         return
+    if _os_getpid() != me:
+        _os_exit(0)
     for label, array, shape, dtype, before in snapshots:
         if array.shape != shape or array.dtype != dtype or array.tobytes() != before:
             fail(

@@ -5,6 +5,7 @@
     with Sandbox(folder, ("conv.py",), "conv") as box:
         box.isolation                      # "full" or "partial: <what is missing>"
         y = box.call("conv_forward", (x, w, b), {"stride": 2}, timeout=10)
+        box.reset()                        # the next call starts from the freshly imported module
 
 ``call`` returns the student's return value (decoded from the data-only wire format) or
 raises :class:`CallFailed` with a ``kind`` and a message written for the student. Nothing the
@@ -12,6 +13,17 @@ child does (garbage on the pipes, dying, hanging, forking, flooding output) can 
 the grader: every read has a deadline, every message is validated, and on any doubt the child
 is killed (all of it: process group, pid namespace or uid sweep) and started again for the next
 call.
+
+Workers: the child imports the student's module once, in a server process; the first call after
+``start`` or ``reset`` forks a worker from it, and later calls go to that same worker (one round
+trip, no fork), so module state (globals, caches) carries from call to call as it would in one
+process. ``reset()`` ends the worker and kills everything it started (daemons included) before
+it returns; the pytest plugin calls it before each test. A call that crashes the worker (exit,
+signal) fails and the next call gets a new worker forked from the server; a call that times out
+or sends garbage kills the whole child (the next call starts it again and imports anew).
+Processes student code leaves running are swept when the worker ends (reset, crash), not after
+each call. ``Limits.cpu_seconds`` (RLIMIT_CPU) bounds the CPU time of one worker, i.e. of all
+calls between two resets together; the wall-clock timeout of each call is the primary bound.
 """
 
 from __future__ import annotations
@@ -42,6 +54,9 @@ CHILD_PROGRAM = Path(__file__).with_name("child.py")
 WIRE_PROGRAM = Path(wire.__file__)
 MAX_SOURCE_BYTES = 2 * 1024 * 1024
 SETUP_TIMEOUT = 30.0
+RESET_TIMEOUT = 10.0
+"""How long ``reset`` waits for the worker to end and its leftovers to be killed (the child's
+sweep gives up after 5 s); past it the whole child is killed instead."""
 PIPE_BYTES = 1 << 20
 
 KINDS = frozenset(
@@ -101,6 +116,7 @@ class _Child:
     server_pid: int | None = None
     pidns: bool = False
     imported: bool = False
+    worker: bool = False  # a worker may be running (a call was sent since its last exit)
     eof: bool = False
     req_failed: bool = False
     out_eof: bool = False
@@ -190,6 +206,34 @@ class Sandbox:
             if self._base is not None:
                 shutil.rmtree(self._base, ignore_errors=True)
 
+    def reset(self) -> None:
+        """End the current worker: the next call starts from the freshly imported module.
+
+        Kills the worker and every process it started (a ``setsid`` daemon too) before it
+        returns. Cheap when no worker runs (nothing was called since the last reset, or the
+        last call crashed it); a no-op before ``start`` and after ``close``. When the worker
+        does not end in time the whole child is killed (the next call starts it again).
+        """
+        with self._lock:
+            child = self._child
+            if self._closed or child is None or not child.worker:
+                return
+            child.worker = False
+            if child.eof or child.broken or child.req_failed:
+                self._teardown()
+                return
+            self._seq += 1
+            seq = self._seq
+            request = wire.frame(wire.pack_message({"op": "end", "seq": seq}, []))
+            output = _Output(self.limits.output_bytes)
+            until = ("exit|ended", seq)
+            deadline = time.monotonic() + RESET_TIMEOUT
+            self._pump(child, output, deadline, request, until=until)
+            if not self._arrived(child, until) or child.broken:
+                self._teardown()
+                return
+            child.frames = []
+
     def __del__(self) -> None:  # pragma: no cover - best effort for a forgotten close()
         try:
             if not self._closed:
@@ -229,20 +273,28 @@ class Sandbox:
                 assert child is not None
                 self._seq += 1
                 seq = self._seq
-                request = wire.frame(
-                    wire.pack_message(
-                        {"op": "call", "seq": seq, "function": function, "args": tree}, blobs
+                request = _coalesce(
+                    wire.frame(
+                        wire.pack_message(
+                            {"op": "call", "seq": seq, "function": function, "args": tree}, blobs
+                        )
                     )
                 )
                 output = _Output(self.limits.output_bytes)
                 deadline = time.monotonic() + timeout
+                child.frames = []  # stale frames of earlier calls (a late exit, ...) go
+                child.worker = True
                 try:
-                    self._pump(child, output, deadline, request, until=("exit", seq))
+                    # the worker answers (result|failed), or the server says it ended (exit)
+                    self._pump(child, output, deadline, request, until=("result|failed|exit", seq))
+                    if not child.out_eof:  # what it printed just before it answered
+                        output.drain(child.out)
                 finally:
                     self.last_output = output.text()
-                if attempt == 0 and child.req_failed and not child.frames:
-                    # the server was gone before it read the request (killed between calls,
-                    # e.g. by another sandbox's uid sweep): the call never started, start again
+                mine = any(header.get("seq") == seq for header, _ in child.frames)
+                if attempt == 0 and child.req_failed and not mine:
+                    # nobody was left to read the request (server and worker killed between
+                    # calls, e.g. by another sandbox's uid sweep): the call never started
                     self._teardown()
                     continue
                 return self._outcome(child, function, seq, timeout, output)
@@ -321,6 +373,9 @@ class Sandbox:
             "LANG": "C.UTF-8",
             "LC_ALL": "C.UTF-8",
             **self.limits.thread_env(),
+            "MALLOC_TRIM_THRESHOLD_": str(256 << 20),
+            "MALLOC_MMAP_THRESHOLD_": str(32 << 20),
+            "MALLOC_TOP_PAD_": str(64 << 20),
         }
 
     def _spawn(self) -> None:
@@ -530,9 +585,12 @@ class Sandbox:
 
     @staticmethod
     def _arrived(child: _Child, until: tuple[str, int | None]) -> bool:
+        if not child.frames:
+            return False
         events, seq = until
+        names = events.split("|")
         return any(
-            h.get("event") in events.split("|") and (seq is None or h.get("seq") == seq)
+            h.get("event") in names and (seq is None or h.get("seq") == seq)
             for h, _ in child.frames
         )
 
@@ -560,35 +618,33 @@ class Sandbox:
             raise CallFailed(
                 "bad_result", f"{function} sent data the grader could not read ({reason})", printed
             )
-        if not exits:
+        if exits:  # the worker ended during this call; the next call forks a new one
+            child.worker = False
+        if not answers and not exits:
             if child.eof:
                 message = self._death_message(child, f"the process running {self.module}.py died")
                 self._teardown()
                 raise CallFailed("crashed", message, printed)
             self._teardown()
             raise CallFailed("timeout", f"{function} did not finish within {timeout:g} s", printed)
-        status = exits[0]
-        signal_number = status.get("signal")
-        if type(signal_number) is int:
-            raise CallFailed("crashed", self._signal_message(signal_number), printed)
-        code = status.get("code")
-        if not answers and code == 0:
-            raise CallFailed(
-                "crashed",
-                f"{function} ended its process (exit status 0) without returning a value; "
-                f"graded functions must return (do not call os._exit or exit)",
-                printed,
-            )
         if not answers:
+            status = exits[0]
+            signal_number = status.get("signal")
+            if type(signal_number) is int:
+                raise CallFailed("crashed", self._signal_message(signal_number), printed)
+            code = status.get("code")
+            if code == 0:
+                raise CallFailed(
+                    "crashed",
+                    f"{function} ended its process (exit status 0) without returning a value; "
+                    f"graded functions must return (do not call os._exit or exit)",
+                    printed,
+                )
             raise CallFailed(
                 "crashed",
                 f"the process running {self.module}.py ended with status {code} "
                 f"before {function} sent a result",
                 printed,
-            )
-        if code != 0:
-            raise CallFailed(
-                "crashed", f"the process running {self.module}.py ended with status {code}", printed
             )
         if len(answers) > 1:
             raise CallFailed("bad_result", f"{function} sent more than one result", printed)
@@ -711,6 +767,23 @@ class _Output:
         if self.dropped:
             text += f"\n[... {self.dropped} more bytes of output dropped ...]"
         return text
+
+
+def _coalesce(chunks: list[bytes]) -> list[bytes]:
+    """Join a message's small chunks (the reader wakes once for them, not once each)."""
+    joined: list[bytes] = []
+    small = bytearray()
+    for chunk in chunks:
+        if len(chunk) < 1 << 16:
+            small += chunk
+            continue
+        if small:
+            joined.append(small)
+            small = bytearray()
+        joined.append(chunk)
+    if small:
+        joined.append(small)
+    return joined
 
 
 def _is_plain_name(name: str) -> bool:

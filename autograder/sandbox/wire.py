@@ -26,9 +26,9 @@ pipe is ``b"AGS1" | u64 payload length | payload``.
 
 from __future__ import annotations
 
-import ast
 import json
 import math
+import re
 import struct
 from collections.abc import Iterator
 from typing import Any
@@ -42,7 +42,10 @@ U64 = struct.Struct("<Q")
 
 NPY_MAGIC = b"\x93NUMPY"
 NPY_HEADER_MAX = 4096
-NPY_KEYS = frozenset({"descr", "fortran_order", "shape"})
+NPY_HEADER = re.compile(
+    r"\{'descr': '([^']{1,8})', 'fortran_order': (True|False), 'shape': \(([^()]{0,400})\),? ?\}"
+)
+"""The only header text accepted: what numpy (and :func:`npy_bytes`) write, parsed without eval."""
 ALLOWED_DESCR = frozenset(
     {"|b1", "|i1", "<i2", "<i4", "<i8", "|u1", "<u2", "<u4", "<u8", "<f2", "<f4", "<f8"}
 )
@@ -256,21 +259,25 @@ def parse_npy(blob: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> np.ndarray:
         raise WireError(".npy header is not ASCII") from error
     if not text.endswith("\n"):
         raise WireError(".npy header does not end with a newline")
-    try:
-        header = ast.literal_eval(text.strip())
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError) as error:
-        raise WireError(".npy header is not a literal dict") from error
-    if type(header) is not dict or set(header) != NPY_KEYS:
-        raise WireError(".npy header must have exactly the keys descr, fortran_order, shape")
-    descr, fortran, shape = header["descr"], header["fortran_order"], header["shape"]
-    if type(descr) is not str or descr not in ALLOWED_DESCR:
+    match = NPY_HEADER.fullmatch(text.rstrip(" \n"))
+    if match is None:
+        raise WireError(
+            ".npy header must be exactly {'descr': ..., 'fortran_order': ..., 'shape': (...)}"
+        )
+    descr, fortran_text, shape_text = match.groups()
+    if descr not in ALLOWED_DESCR:
         raise WireError(f".npy dtype {descr!r} is not allowed")
-    if type(fortran) is not bool:
-        raise WireError(".npy fortran_order must be True or False")
-    if type(shape) is not tuple or len(shape) > MAX_NDIM:
+    fortran = fortran_text == "True"
+    sizes = [part.strip() for part in shape_text.split(",")] if shape_text.strip() else []
+    if sizes and sizes[-1] == "" and len(sizes) > 1:
+        sizes.pop()  # "(3,)"
+    if len(sizes) > MAX_NDIM:
         raise WireError(".npy shape must be a tuple of at most 32 sizes")
-    if not all(type(n) is int and n >= 0 for n in shape):
-        raise WireError(".npy shape must hold non-negative integers")
+    if not all(part.isdigit() and part.isascii() for part in sizes) or (
+        len(sizes) == 1 and not shape_text.rstrip().endswith(",")
+    ):
+        raise WireError(".npy shape must be a tuple of non-negative integers")
+    shape = tuple(int(part) for part in sizes)
     dtype = np.dtype(descr)
     size = math.prod(shape) * dtype.itemsize
     payload = view[10 + header_len :]
