@@ -12,6 +12,7 @@ The reference solution is ``solutions/<name>.py``.
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +22,11 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+KIT_HOME_VARIABLE = "AUTOGRADER_HOME"
+"""Environment variable naming the folder that holds ``assignments/`` and ``solutions/`` when the
+kit is installed as a package (as in a Gradescope autograder); by default, the checkout."""
+
+REPO_ROOT = Path(os.environ.get(KIT_HOME_VARIABLE) or Path(__file__).resolve().parent.parent)
 ASSIGNMENTS_DIR = REPO_ROOT / "assignments"
 SOLUTIONS_DIR = REPO_ROOT / "solutions"
 TEMPLATE_DIR = REPO_ROOT / "student_template"

@@ -2,7 +2,10 @@
 
 autograder demo                              grade the bundled example submissions
 autograder grade <assignment> <submission>   grade one submission [--results PATH]
+autograder grade-all <assignment> <dir>      grade a class [--out DIR] [--jobs N] [--regrade]
 autograder template [--check]                regenerate student_template/ from solutions/
+autograder build [<assignment>...] [--out DIR]
+                                             student.zip and Gradescope autograder.zip
 """
 
 from __future__ import annotations
@@ -24,6 +27,15 @@ def main(argv: list[str] | None = None) -> int:
     grade.add_argument("submission", type=Path, help="folder, zip, or <assignment>.py")
     grade.add_argument("--results", type=Path, default=Path("results.json"))
 
+    grade_all = commands.add_parser(
+        "grade-all", help="grade a class: a Gradescope export or a folder of submissions"
+    )
+    grade_all.add_argument("assignment", help="assignment name, for example conv")
+    grade_all.add_argument("submissions", type=Path, help="the class's folder")
+    grade_all.add_argument("--out", type=Path, help="output folder (default: grades/<assignment>)")
+    grade_all.add_argument("--jobs", type=int, help="submissions graded at once (default: CPUs)")
+    grade_all.add_argument("--regrade", action="store_true", help="regrade stored results too")
+
     check = commands.add_parser("check", help="run an assignment's public tests on your work")
     check.add_argument("assignment", help="assignment name, for example conv")
     check.add_argument(
@@ -35,16 +47,28 @@ def main(argv: list[str] | None = None) -> int:
         "--check", action="store_true", help="only report whether it is up to date"
     )
 
+    build = commands.add_parser(
+        "build", help="write each assignment's student.zip and Gradescope autograder.zip"
+    )
+    build.add_argument("assignments", nargs="*", help="assignment names (default: all)")
+    build.add_argument("--out", type=Path, default=Path("dist"), help="output folder")
+
     demo = commands.add_parser("demo", help="grade the bundled example submissions")
     demo.add_argument("--verbose", action="store_true", help="print every test of every run")
 
     args = parser.parse_args(argv)
     if args.command == "grade":
         return _grade(args.assignment, args.submission, args.results)
+    if args.command == "grade-all":
+        from autograder.grade_all import run_grade_all
+
+        return run_grade_all(args.assignment, args.submissions, args.out, args.jobs, args.regrade)
     if args.command == "check":
         return _check(args.assignment, args.path)
     if args.command == "template":
         return _template(args.check)
+    if args.command == "build":
+        return _build(args.assignments, args.out)
     from autograder.demo import run_demo
 
     return run_demo(verbose=args.verbose)
@@ -96,6 +120,23 @@ def _check(name: str, path: Path) -> int:
     print(test_table(report, full_messages=True))
     if not report.tests:
         print(report.log[-4000:], file=sys.stderr)
+    return 0
+
+
+def _build(names: list[str], out: Path) -> int:
+    from autograder.build import build
+    from autograder.bundle import BuildError
+
+    try:
+        built = build(names, out)
+    except UnknownAssignmentError as error:
+        print(f"autograder: {error}", file=sys.stderr)
+        return 2
+    except BuildError as error:
+        print(f"autograder build: {error}", file=sys.stderr)
+        return 1
+    for item in built:
+        print(f"built {item.name}: {item.student_zip}, {item.autograder_zip}")
     return 0
 
 

@@ -1,0 +1,57 @@
+"""``autograder build``: per assignment, the student bundle and the Gradescope autograder zip.
+
+    <out>/<name>/student.zip       what students download (see autograder.bundle)
+    <out>/<name>/autograder.zip    what Gradescope runs (see autograder.otter_package)
+    <out>/wheels/                  the kit's wheel, built once, shipped inside both
+
+Before anything is written, each student bundle is scanned for reference and hidden-test code
+(the wheel inside it too): a leak stops the build.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from autograder.assignments import Assignment, load_assignment
+from autograder.bundle import BuildError, build_kit_wheel, build_student_bundle
+from autograder.leaks import scan_archive, secret_lines
+
+
+@dataclass(frozen=True)
+class BuiltAssignment:
+    """Where one assignment's artefacts were written."""
+
+    name: str
+    student_zip: Path
+    autograder_zip: Path | None
+
+
+def build(names: list[str], out: Path, *, with_autograder: bool = True) -> list[BuiltAssignment]:
+    """Build ``names`` (all of them when empty) into ``out``.
+
+    Raises:
+        UnknownAssignmentError: a name the kit does not have.
+        BuildError: the wheel or otter failed, or a bundle would leak solution code.
+    """
+    from autograder.assignments import assignment_names
+
+    assignments: list[Assignment] = [load_assignment(n) for n in names or assignment_names()]
+    wheel = build_kit_wheel(out / "wheels")
+    secrets = secret_lines()
+    built = []
+    for assignment in assignments:
+        folder = out / assignment.name
+        student_zip = build_student_bundle(assignment, wheel, folder / "student.zip")
+        leaks = scan_archive(student_zip, secrets)
+        if leaks:
+            student_zip.unlink()
+            shown = "\n".join(f"  {leak.where}: {leak.line}" for leak in leaks[:20])
+            raise BuildError(f"{assignment.name}: the student bundle would leak:\n{shown}")
+        autograder_zip = None
+        if with_autograder:
+            from autograder.otter_package import build_autograder_zip
+
+            autograder_zip = build_autograder_zip(assignment, wheel, folder / "autograder.zip")
+        built.append(BuiltAssignment(assignment.name, student_zip, autograder_zip))
+    return built
