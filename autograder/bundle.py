@@ -35,6 +35,7 @@ class BuildError(RuntimeError):
 
 def build_kit_wheel(destination: Path) -> Path:
     """Build the kit's wheel from the checkout into ``destination``; return its path."""
+    destination = destination.resolve()
     destination.mkdir(parents=True, exist_ok=True)
     for old in destination.glob(WHEEL_GLOB):
         old.unlink()

@@ -53,8 +53,11 @@ def main(argv: list[str] | None = None) -> int:
     build.add_argument("assignments", nargs="*", help="assignment names (default: all)")
     build.add_argument("--out", type=Path, default=Path("dist"), help="output folder")
 
-    demo = commands.add_parser("demo", help="grade the bundled example submissions")
+    demo = commands.add_parser(
+        "demo", help="build every assignment and grade the bundled example submissions"
+    )
     demo.add_argument("--verbose", action="store_true", help="print every test of every run")
+    demo.add_argument("--out", type=Path, default=Path("dist"), help="where to build")
 
     args = parser.parse_args(argv)
     if args.command == "grade":
@@ -71,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         return _build(args.assignments, args.out)
     from autograder.demo import run_demo
 
-    return run_demo(verbose=args.verbose)
+    return run_demo(verbose=args.verbose, out=args.out)
 
 
 def _grade(name: str, submission: Path, results: Path) -> int:
