@@ -194,6 +194,17 @@ def test_otter_round_trip_survives_a_submission_that_attacks_the_grader(conv_aut
     assert possible > 0 and score == 0 and payload["score"] == 0
 
 
+def test_uploading_the_handout_notebook_too_changes_nothing(conv_autograder, tmp_path):
+    """Otter takes a lone notebook as the submission; the handout's name is the placeholder's."""
+    files = solution_submission_files(SOLUTIONS_DIR, ["conv"])
+    files["conv_handout.ipynb"] = '{"cells": [{"cell_type": "code", "source": "1/0"}]}'
+    submission = _zip_folder(files, tmp_path / "with-handout.zip")
+    payload, results = _otter_grade(conv_autograder, submission, tmp_path)
+    score, possible = _scores(payload)
+    assert possible > 0 and score == possible
+    assert "1/0" not in "\n".join(cell.source for cell in results.notebook.cells)
+
+
 def test_otter_round_trip_multi_file_assignment_from_a_zip(tmp_path):
     (built,) = build(["residual"], tmp_path / "build")
     assignment = load_assignment("residual")
