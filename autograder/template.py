@@ -1,23 +1,40 @@
-"""Keep ``student_template/`` equal to what the generator makes from ``solutions/``."""
+"""Keep ``student_template/`` equal to what the generators make.
+
+Stubs come from ``solutions/``, public tests from ``assignments/<name>/public/``, and handout
+notebooks from ``assignments/<name>/handout.md`` (see ``autograder.handouts``).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from autograder.assignments import SOLUTIONS_DIR, TEMPLATE_DIR, all_assignments
+from autograder.handouts import handout_files
 from autograder.stubgen import template_files, write_files
 
 
 def expected_template() -> dict[str, str]:
     """``{relative path: text}`` of the template the generator makes now."""
     public_dirs = {a.name: a.public_dir for a in all_assignments()}
-    return template_files(SOLUTIONS_DIR, public_dirs)
+    files = template_files(SOLUTIONS_DIR, public_dirs)
+    files.update(handout_files())
+    return files
+
+
+def _generated_paths(folder: Path) -> list[Path]:
+    """Files of ``folder`` that are generator output by their name (stubs, tests, handouts)."""
+    return (
+        sorted(folder.glob("*.py"))
+        + sorted(folder.glob("tests/test_*.py"))
+        + sorted(folder.glob("*_handout.ipynb"))
+    )
 
 
 def write_template(destination: Path = TEMPLATE_DIR) -> None:
-    """Regenerate the stubs and public tests of ``destination`` (other files are kept)."""
-    for stale in (destination / "tests").glob("test_*.py"):
-        stale.unlink()
+    """Regenerate the stubs, public tests and handouts of ``destination`` (other files are kept)."""
+    stale = [*(destination / "tests").glob("test_*.py"), *destination.glob("*_handout.ipynb")]
+    for path in stale:
+        path.unlink()
     write_files(expected_template(), destination)
 
 
@@ -32,7 +49,7 @@ def check_template(folder: Path = TEMPLATE_DIR) -> list[str]:
         elif path.read_text(encoding="utf-8") != text:
             problems.append(f"differs: {relative}")
     generated_kinds = {p for p in expected}
-    for path in sorted(folder.glob("*.py")) + sorted(folder.glob("tests/test_*.py")):
+    for path in _generated_paths(folder):
         relative = path.relative_to(folder).as_posix()
         if relative not in generated_kinds:
             problems.append(f"not generated: {relative}")
