@@ -6,6 +6,11 @@ from collections.abc import Callable
 
 import numpy as np
 
+from autograder.student import map_batched
+
+POINTS_PER_BATCH = 128
+"""At most this many perturbed copies of ``x`` are built (and their calls batched) at once."""
+
 
 def numeric_gradient(
     f: Callable[[np.ndarray], np.ndarray], x: np.ndarray, dout: np.ndarray, h: float = 1e-6
@@ -14,6 +19,8 @@ def numeric_gradient(
 
     Args:
         f: a function of one array; called with perturbed copies of ``x``, never ``x`` itself.
+            When it calls a student function (``lambda v: student.conv_forward(v, w, b)``),
+            those calls go to the sandbox in batches (see :func:`autograder.student.map_batched`).
         x: float64 array of any shape (float32 is too coarse for finite differences).
         dout: upstream gradient, shaped like ``f(x)``.
         h: step size.
@@ -23,19 +30,7 @@ def numeric_gradient(
         element ``i``, where ``L(z) = sum(f(z) * dout)``. Costs ``2 * x.size`` calls of ``f``.
     """
     x = np.array(x, dtype=np.float64)
-    dout = np.asarray(dout, dtype=np.float64)
-    grad = np.zeros_like(x)
-    flat = x.reshape(-1)
-    grad_flat = grad.reshape(-1)
-    for i in range(flat.size):
-        original = flat[i]
-        flat[i] = original + h
-        plus = float(np.sum(np.asarray(f(x.copy())) * dout))
-        flat[i] = original - h
-        minus = float(np.sum(np.asarray(f(x.copy())) * dout))
-        flat[i] = original
-        grad_flat[i] = (plus - minus) / (2 * h)
-    return grad
+    return numeric_gradient_at(f, x, dout, np.arange(x.size), h).reshape(x.shape)
 
 
 def numeric_gradient_at(
@@ -49,20 +44,28 @@ def numeric_gradient_at(
 
     Returns:
         float64 array shaped like ``indices``: the gradient at ``x.flat[indices]``. Costs
-        ``2 * len(indices)`` calls of ``f``.
+        ``2 * len(indices)`` calls of ``f``, in the order ``x + h e_i``, ``x - h e_i`` for each
+        ``i`` in turn.
     """
     x = np.array(x, dtype=np.float64)
     dout = np.asarray(dout, dtype=np.float64)
     flat = x.reshape(-1)
     values = np.zeros(len(indices))
-    for k, i in enumerate(indices):
-        original = flat[i]
-        flat[i] = original + h
-        plus = float(np.sum(np.asarray(f(x.copy())) * dout))
-        flat[i] = original - h
-        minus = float(np.sum(np.asarray(f(x.copy())) * dout))
-        flat[i] = original
-        values[k] = (plus - minus) / (2 * h)
+    step = max(1, POINTS_PER_BATCH // 2)
+    for start in range(0, len(indices), step):
+        points = []
+        for i in indices[start : start + step]:
+            original = flat[i]
+            flat[i] = original + h
+            points.append(x.copy())
+            flat[i] = original - h
+            points.append(x.copy())
+            flat[i] = original
+        outputs = map_batched(f, points)
+        for k in range(len(points) // 2):
+            plus = float(np.sum(np.asarray(outputs[2 * k]) * dout))
+            minus = float(np.sum(np.asarray(outputs[2 * k + 1]) * dout))
+            values[start + k] = (plus - minus) / (2 * h)
     return values
 
 

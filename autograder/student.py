@@ -8,6 +8,10 @@ grading benchmark compares with (``--in-process``).
 
 Either way every call is recorded (name, arguments, result) so that a failed test can be
 diagnosed (:mod:`autograder.hints`), and a call that modifies an array argument in place fails.
+
+:func:`map_batched` evaluates ``[f(v) for v in inputs]`` for an ``f`` that calls a student
+function, sending those calls to the sandbox as one batch (one round trip instead of one per
+input); :mod:`autograder.gradcheck` uses it for the many calls of a numeric gradient.
 """
 
 from __future__ import annotations
@@ -17,14 +21,18 @@ import importlib
 import inspect
 import re
 import sys
-from collections.abc import Callable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from autograder.hints import Call
-from autograder.sandbox import CallFailed, Sandbox
+from autograder.sandbox import CallFailed, Sandbox, WireError
+from autograder.sandbox.runner import BatchFailed
 
 
 class StudentError(AssertionError):
@@ -65,7 +73,55 @@ def student_error(function: str, message: str) -> StudentError:
     return _RAISED_TYPES[name](message)
 
 
-class SandboxedFunctions:
+class _Functions:
+    """Attribute access to a submission's functions: ``functions.conv_forward(x, w, b)``.
+
+    Subclasses say how one call runs (:meth:`_runner`) and may run several at once
+    (:meth:`_run_many`); this class records each call and serves :func:`map_batched`.
+    """
+
+    _calls: list[Call]
+
+    def __getattr__(self, function_name: str) -> Callable[..., Any]:
+        if function_name.startswith("_"):
+            raise AttributeError(function_name)
+        run = self._runner(function_name)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            active = _ACTIVE.get()
+            outcome = _MISS if active is None else active.take(self, function_name, args, kwargs)
+            if outcome is _MISS:
+                result = run(args, kwargs)
+            elif outcome.error is not None:
+                raise outcome.error
+            else:
+                result = outcome.value
+            self._calls.append(Call(function_name, args, kwargs, result))
+            return result
+
+        call.__name__ = function_name
+        return call
+
+    def _runner(self, function_name: str) -> Callable[[tuple[Any, ...], dict[str, Any]], Any]:
+        raise NotImplementedError
+
+    def _run_many(
+        self, function_name: str, calls: list[tuple[tuple[Any, ...], dict[str, Any]]]
+    ) -> tuple[list[Any], BaseException | None]:
+        """Run ``calls`` in order, stopping at the first that fails: the results of those
+        before it, and its error (None when all ran). May run fewer without an error when
+        the calls cannot go together (the rest then run one by one)."""
+        run = self._runner(function_name)
+        results: list[Any] = []
+        for args, kwargs in calls:
+            try:
+                results.append(run(args, kwargs))
+            except Exception as error:
+                return results, error
+        return results, None
+
+
+class SandboxedFunctions(_Functions):
     """Attribute access to the functions of a student's module running in a sandbox.
 
     Args:
@@ -77,23 +133,27 @@ class SandboxedFunctions:
         self._sandbox = sandbox
         self._calls = calls
 
-    def __getattr__(self, function_name: str) -> Callable[..., Any]:
-        if function_name.startswith("_"):
-            raise AttributeError(function_name)
-
-        def call(*args: Any, **kwargs: Any) -> Any:
+    def _runner(self, function_name: str) -> Callable[[tuple[Any, ...], dict[str, Any]], Any]:
+        def run(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
             try:
-                result = self._sandbox.call(function_name, args, kwargs)
+                return self._sandbox.call(function_name, args, kwargs)
             except CallFailed as failure:
                 raise student_error(function_name, failure.message) from None
-            self._calls.append(Call(function_name, args, kwargs, result))
-            return result
 
-        call.__name__ = function_name
-        return call
+        return run
+
+    def _run_many(
+        self, function_name: str, calls: list[tuple[tuple[Any, ...], dict[str, Any]]]
+    ) -> tuple[list[Any], BaseException | None]:
+        try:
+            return self._sandbox.call_many(function_name, calls), None
+        except BatchFailed as failure:
+            return failure.results, student_error(function_name, failure.message)
+        except WireError:  # no call ran: they run one by one, and that one raises in its turn
+            return [], None
 
 
-class InProcessFunctions:
+class InProcessFunctions(_Functions):
     """Attribute access to the functions of a student's module imported in this process.
 
     Unsafe (the submission runs with the grader's rights, inside its process): only the
@@ -130,9 +190,7 @@ class InProcessFunctions:
             raise StudentError(self._import_error) from None
         return self._module
 
-    def __getattr__(self, function_name: str) -> Callable[..., Any]:
-        if function_name.startswith("_"):
-            raise AttributeError(function_name)
+    def _runner(self, function_name: str) -> Callable[[tuple[Any, ...], dict[str, Any]], Any]:
         function = getattr(self._load(), function_name, None)
         if not callable(function):
             raise StudentError(
@@ -140,7 +198,7 @@ class InProcessFunctions:
                 f"keep the names and signatures of the template"
             )
 
-        def call(*args: Any, **kwargs: Any) -> Any:
+        def run(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
             labelled = list(_label_arguments(function, args, kwargs))
             snapshots = [(label, array, array.copy()) for label, array in labelled]
             result = function(*args, **kwargs)
@@ -150,11 +208,214 @@ class InProcessFunctions:
                         f"{function_name}() modified its input {label} in place; "
                         f"functions must leave their inputs unchanged (work on copies)"
                     )
-            self._calls.append(Call(function_name, args, kwargs, result))
             return result
 
-        call.__name__ = function_name
-        return call
+        return run
+
+
+# ------------------------------------------------------------------------ batched evaluation
+
+
+def map_batched(f: Callable[[Any], Any], inputs: Iterable[Any]) -> list[Any]:
+    """``[f(v) for v in inputs]``, with f's calls of student functions made as one batch.
+
+    Meant for an ``f`` such as ``lambda v: student.conv_forward(v, w, b)[0]``: a function of
+    its argument that calls one student function and works on its result. It runs in three
+    passes: *record* (f runs on each input up to its student call, which is noted, not made,
+    and ends f), *run* (the noted calls go to the submission together, in order, stopping at
+    the first that fails: one round trip to the sandbox), *replay* (f runs on each input again;
+    its student call returns the result the batch got for it, or raises the batch's failure).
+
+    Each result f gets comes from a call with exactly the arguments f passes in the replay
+    (compared by value, arrays bit for bit); at the first difference (f is not deterministic,
+    or makes a second student call) that call and all later ones are made one by one, as in
+    the plain loop (the submission then sees the rest of the batch's calls twice). So for an
+    f as above the submission sees the same calls in the same order as with the plain loop.
+    Other functions fall back to the plain loop, from the first input where it shows: an f
+    that makes no student call (f then runs once per input), fails by itself, swallows the
+    exception that ends it while recording, or passes arguments that are not plain data
+    (arrays, numbers, strings, and lists, tuples and dicts of them). An f must not depend on
+    being called once per input: it runs twice for each input of the batch.
+    """
+    inputs = list(inputs)
+    if not inputs or _ACTIVE.get() is not None:
+        return [f(value) for value in inputs]
+    recording = _Recording()
+    token = _ACTIVE.set(recording)
+    try:
+        for value in inputs:
+            recording.taken = False
+            try:
+                result = f(value)
+            except _Recorded:
+                if recording.stopped:
+                    break
+                continue
+            except Exception:  # f fails by itself: it raises again in its turn below
+                if recording.taken:  # ... after swallowing _Recorded: not a plain function
+                    recording.calls = []
+                break
+            if recording.taken:  # f swallowed _Recorded: it cannot be recorded
+                recording.calls = []
+            elif not recording.calls:  # f calls no student function: nothing to batch
+                _ACTIVE.reset(token)
+                token = None
+                return [result, *(f(other) for other in inputs[1:])]
+            break
+    finally:
+        if token is not None:
+            _ACTIVE.reset(token)
+    calls = recording.calls
+    outcomes = _run_recorded(calls)
+    token = _ACTIVE.set(_Replay(calls, outcomes))
+    try:
+        results = [f(value) for value in inputs[: len(calls)]]
+    finally:
+        _ACTIVE.reset(token)
+    return results + [f(value) for value in inputs[len(calls) :]]
+
+
+class _Recorded(BaseException):
+    """Ends ``f`` at its student call while :func:`map_batched` records (a BaseException, so
+    that an ``except Exception`` in ``f`` lets it through)."""
+
+
+@dataclass
+class _Noted:
+    """A student call noted while recording, with a private copy of its arguments."""
+
+    functions: _Functions
+    name: str
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+
+
+@dataclass
+class _Outcome:
+    value: Any = None
+    error: BaseException | None = None
+
+
+_MISS = object()
+
+
+class _Recording:
+    """Notes the first student call ``f`` makes for each input, then ends ``f``."""
+
+    def __init__(self) -> None:
+        self.calls: list[_Noted] = []
+        self.taken = False  # this input's call is noted
+        self.stopped = False  # this input's call cannot be batched: recording ends before it
+
+    def take(self, functions: _Functions, name: str, args: Any, kwargs: Any) -> Any:
+        if not self.taken and not self.stopped:
+            self.taken = True
+            try:
+                self.calls.append(_Noted(functions, name, _frozen(args), _frozen(kwargs)))
+            except _NotPlainData:
+                self.stopped = True
+        raise _Recorded
+
+
+class _Replay:
+    """Serves the batch's outcomes to the calls ``f`` makes again, while they match."""
+
+    def __init__(self, calls: list[_Noted], outcomes: list[_Outcome]) -> None:
+        self.queue = deque(zip(calls, outcomes, strict=False))
+
+    def take(self, functions: _Functions, name: str, args: Any, kwargs: Any) -> Any:
+        if not self.queue:
+            return _MISS
+        noted, outcome = self.queue[0]
+        if (
+            noted.functions is not functions
+            or noted.name != name
+            or not _same(args, noted.args)
+            or not _same(kwargs, noted.kwargs)
+        ):
+            self.queue.clear()  # out of step: this call and the rest are made one by one
+            return _MISS
+        self.queue.popleft()
+        return outcome
+
+
+def _run_recorded(calls: list[_Noted]) -> list[_Outcome]:
+    """Make the noted calls, those in a row to one function as one batch; stop at a failure."""
+    outcomes: list[_Outcome] = []
+    start = 0
+    while start < len(calls):
+        first = calls[start]
+        end = start + 1
+        while end < len(calls) and calls[end].functions is first.functions:
+            if calls[end].name != first.name:
+                break
+            end += 1
+        group = calls[start:end]
+        results, error = first.functions._run_many(first.name, [(c.args, c.kwargs) for c in group])
+        outcomes.extend(_Outcome(value=result) for result in results)
+        if error is not None:
+            outcomes.append(_Outcome(error=error))
+            break
+        if len(results) < len(group):  # those could not go together: made one by one
+            break
+        start = end
+    return outcomes
+
+
+class _NotPlainData(Exception):
+    pass
+
+
+_PLAIN = (type(None), bool, int, float, complex, str, bytes)
+
+
+def _frozen(value: Any) -> Any:
+    """A deep copy of plain data (containers, arrays, scalars); raises _NotPlainData else."""
+    kind = type(value)
+    if kind is np.ndarray:
+        if value.dtype.hasobject:
+            raise _NotPlainData
+        return np.array(value, copy=True, order="K")  # keeps a Fortran order, as the wire does
+    if kind is tuple or kind is list:
+        return kind(_frozen(item) for item in value)
+    if kind is dict:
+        return {key: _frozen(item) for key, item in value.items()}
+    if kind in _PLAIN or (isinstance(value, np.generic) and not isinstance(value, np.object_)):
+        return value
+    raise _NotPlainData
+
+
+def _same(value: Any, frozen: Any) -> bool:
+    """Whether ``value`` equals the ``_frozen`` copy, exactly (arrays bit for bit)."""
+    kind = type(value)
+    if kind is not type(frozen):
+        return False
+    if kind is np.ndarray:
+        return (
+            value.dtype == frozen.dtype
+            and value.shape == frozen.shape
+            and _fortran(value) == _fortran(frozen)
+            and value.tobytes() == frozen.tobytes()
+        )
+    if kind is tuple or kind is list:
+        return len(value) == len(frozen) and all(map(_same, value, frozen))
+    if kind is dict:
+        return list(value) == list(frozen) and all(_same(value[k], frozen[k]) for k in value)
+    if kind is float or kind is complex or isinstance(value, np.inexact):  # -0.0, nan: by bits
+        return np.asarray(value).tobytes() == np.asarray(frozen).tobytes()
+    try:
+        return bool(value == frozen)
+    except Exception:  # pragma: no cover - plain data compares
+        return False
+
+
+def _fortran(array: np.ndarray) -> bool:
+    return bool(array.flags.f_contiguous and not array.flags.c_contiguous)
+
+
+_ACTIVE: ContextVar[_Recording | _Replay | None] = ContextVar(
+    "autograder_student_batching", default=None
+)
 
 
 def _label_arguments(

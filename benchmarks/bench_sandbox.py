@@ -11,6 +11,8 @@ non-root grader) it prints medians of:
 * ``fresh``: ``reset()`` plus one call of ``add(1)``: the worker ends (and what it left running
   is swept), the next call forks a new one (what a test's first call costs);
 * ``1 MiB``: one call of ``add(x)`` with a 1 MiB float64 array in and out (reused worker);
+* ``batched``: per call, ``call_many`` of 48 calls ``add(x_i, w)`` with small arrays (the
+  calls a numeric gradient check makes), next to the same 48 as single calls (``single``);
 
 next to the direct in-process call of ``add(1)``.
 """
@@ -68,7 +70,11 @@ def run(folder: Path, options: argparse.Namespace) -> None:
     x = np.random.default_rng(0).standard_normal(1 << 17)  # 1 MiB
     direct = median_time(lambda: add(1), options.calls)
     print(f"direct in-process call of add(1): {direct * 1e6:.2f} us")
-    print(f"{'mode':8} {'start':>9} {'reused':>9} {'fresh':>9} {'1 MiB':>9}  isolation")
+    rng = np.random.default_rng(1)
+    w = rng.standard_normal((2, 3, 5, 5))
+    batch = [((rng.standard_normal((2, 3, 5, 5)), w), {}) for _ in range(48)]
+    header = f"{'mode':8} {'start':>9} {'reused':>9} {'fresh':>9} {'1 MiB':>9}"
+    print(f"{header} {'single':>9} {'batched':>9}  isolation")
     for mode in options.modes.split(","):
         settings = MODES[mode]
 
@@ -87,10 +93,19 @@ def run(folder: Path, options: argparse.Namespace) -> None:
 
             new = median_time(fresh, max(20, options.calls // 10))
             array = median_time(lambda box=box: box.call("add", (x,)), max(10, options.calls // 4))
+            repeats = max(5, options.calls // 50)
+
+            def single(box=box):
+                for args, kwargs in batch:
+                    box.call("add", args, kwargs)
+
+            one_by_one = median_time(single, repeats) / len(batch)
+            batched = median_time(lambda box=box: box.call_many("add", batch), repeats) / len(batch)
             described = box.isolation
         print(
             f"{mode:8} {start * 1e3:7.1f}ms {reused * 1e3:7.3f}ms {new * 1e3:7.2f}ms "
-            f"{array * 1e3:7.2f}ms  {described[:90]}"
+            f"{array * 1e3:7.2f}ms {one_by_one * 1e3:7.3f}ms {batched * 1e3:7.3f}ms  "
+            f"{described[:70]}"
         )
 
 

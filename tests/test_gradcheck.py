@@ -1,8 +1,14 @@
-"""Numeric gradients against gradients known in closed form."""
+"""Numeric gradients against gradients known in closed form, and gradient checks of student
+functions (their calls made as one batch)."""
+
+import sys
 
 import numpy as np
+import pytest
 
 from autograder.gradcheck import numeric_gradient
+from autograder.sandbox import Sandbox
+from autograder.student import InProcessFunctions, SandboxedFunctions, map_batched
 
 
 def test_gradient_of_a_quadratic_form():
@@ -38,8 +44,6 @@ def test_the_input_is_never_modified():
 
 
 def test_sampled_check_passes_a_right_gradient_and_names_a_wrong_position():
-    import pytest
-
     from autograder.gradcheck import assert_gradient_close
 
     rng = np.random.default_rng(2)
@@ -67,3 +71,152 @@ def test_sampled_check_calls_the_function_twice_per_sampled_position():
 
     assert_gradient_close(2 * x, f, x, np.ones(100), samples=12)
     assert len(calls) == 24
+
+
+# ------------------------------------------------------------------ student functions, batched
+
+STUDENT = """
+import numpy as np
+
+
+def scale(x, w, power=2):
+    return w * x**power
+
+
+def picky(x, w):
+    if x.flat[-1] > 100:
+        raise ValueError("too big")
+    return w * x
+
+
+def pair(x):
+    return (x**3, x.shape)
+"""
+
+
+@pytest.fixture(scope="module")
+def student_folder(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("gradcheck") / "sub"
+    folder.mkdir()
+    (folder / "gradmod.py").write_text(STUDENT)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def sandbox(student_folder):
+    with Sandbox(student_folder, ("gradmod.py",), "gradmod") as box:
+        yield box
+
+
+@pytest.fixture(params=["sandboxed", "in-process"])
+def student(request, student_folder, sandbox):
+    calls = []
+    if request.param == "sandboxed":
+        sandbox.reset()
+        functions = SandboxedFunctions(sandbox, calls)
+    else:
+        functions = InProcessFunctions(student_folder, "gradmod", calls)
+    yield functions, calls
+    sys.modules.pop("gradmod", None)
+    if str(student_folder) in sys.path:
+        sys.path.remove(str(student_folder))
+
+
+@pytest.fixture
+def round_trips(monkeypatch):
+    """How many requests the sandbox got: single calls and batches (with their lengths)."""
+    seen = {"call": 0, "batches": []}
+    call, call_many = Sandbox.call, Sandbox.call_many
+
+    def counted_call(self, *args, **kwargs):
+        seen["call"] += 1
+        return call(self, *args, **kwargs)
+
+    def counted_many(self, function, calls, *args, **kwargs):
+        seen["batches"].append(len(calls))
+        return call_many(self, function, calls, *args, **kwargs)
+
+    monkeypatch.setattr(Sandbox, "call", counted_call)
+    monkeypatch.setattr(Sandbox, "call_many", counted_many)
+    return seen
+
+
+def test_a_gradient_check_of_a_student_function_is_one_batch(student, round_trips):
+    from autograder.gradcheck import assert_gradient_close
+
+    functions, calls = student
+    rng = np.random.default_rng(3)
+    x, w, dout = (rng.standard_normal((3, 4)) for _ in range(3))
+    right = 2 * w * x * dout
+    assert_gradient_close(right, lambda v: functions.scale(v, w, power=2), x, dout, samples=6)
+    with pytest.raises(AssertionError, match=r"first at dx\[\(0, 0\)\]"):
+        assert_gradient_close(w * x * dout, lambda v: functions.scale(v, w), x, dout, name="dx")
+    if isinstance(functions, SandboxedFunctions):
+        assert round_trips == {"call": 0, "batches": [12, 24]}
+    assert [c.function for c in calls] == ["scale"] * 36  # each call recorded, for hints
+    assert all(c.kwargs == {"power": 2} for c in calls[:12])
+
+
+def test_batched_numbers_equal_the_plain_loops(student):
+    functions, _ = student
+    rng = np.random.default_rng(4)
+    x, w = rng.standard_normal((2, 5)), rng.standard_normal((2, 5))
+    dout = rng.standard_normal((2, 5))
+    batched = numeric_gradient(lambda v: functions.pair(v * w)[0], x, dout)
+    plain = numeric_gradient(lambda v: (v * w) ** 3, x, dout)
+    np.testing.assert_array_equal(batched, plain)
+    points = [x + i for i in range(5)]
+    assert map_batched(lambda v: functions.scale(v, w)[0, 0], points) == [
+        functions.scale(p, w)[0, 0] for p in points
+    ]
+
+
+def test_a_failure_in_the_middle_of_a_batch_fails_that_call(student, round_trips):
+    from autograder.gradcheck import assert_gradient_close
+
+    functions, calls = student
+    x = np.zeros((2, 3))
+    x[-1, -1] = 100 - 1e-7  # only x + h e_last (the last position checked) is too big
+    w = np.ones((2, 3))
+    with pytest.raises(ValueError, match="too big"):
+        assert_gradient_close(w, lambda v: functions.picky(v, w), x, w)
+    assert len(calls) == 2 * 5  # the 5 positions before it, each x + h e_i and x - h e_i
+    if isinstance(functions, SandboxedFunctions):
+        assert round_trips == {"call": 0, "batches": [12]}
+        assert functions.scale(x, w).shape == (2, 3)  # the worker goes on
+
+
+def test_functions_that_cannot_be_batched_still_get_the_right_numbers(student, round_trips):
+    functions, _ = student
+    rng = np.random.default_rng(5)
+    x, w, dout = rng.standard_normal(4), rng.standard_normal(4), rng.standard_normal(4)
+    expected = 2 * w * x * dout
+    counter = iter(range(10**6))
+
+    def twice(v):  # two student calls per point: the second is made on its own
+        return functions.scale(v, w) + 0 * functions.scale(v, w)
+
+    def other_arguments(v):  # replayed with other arguments (2.0, not 2): made on their own
+        return functions.scale(v, w, power=2 if next(counter) < 8 else 2.0)
+
+    def swallows(v):  # catches everything, even what ends it while recording
+        try:
+            return functions.scale(v, w)
+        except BaseException:
+            return np.zeros(4)
+
+    class Power(int):
+        pass
+
+    def not_plain_data(v):
+        return functions.scale(v, w, power=Power(2))
+
+    # 8 points (4 positions, + and -): (batched calls, calls made on their own)
+    cases = {twice: ([8], 1 + 7 * 2), other_arguments: ([8], 8), swallows: ([], 8)}
+    if isinstance(functions, InProcessFunctions):  # an int subclass is no wire value
+        cases[not_plain_data] = ([], 8)
+    for f, (batches, alone) in cases.items():
+        round_trips.update(call=0, batches=[])
+        np.testing.assert_allclose(numeric_gradient(f, x, dout), expected, rtol=1e-6)
+        if isinstance(functions, SandboxedFunctions):
+            assert round_trips == {"call": alone, "batches": batches}, f.__name__

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from autograder.sandbox import CallFailed, Limits, Sandbox, WireError
+from autograder.sandbox.runner import MAX_BATCH_CALLS, BatchFailed
 
 STUDENT = """
 import os
@@ -153,6 +154,50 @@ def stdlib():
 
 
 NOT_A_FUNCTION = 3
+
+SEEN = []
+
+
+def tally(x):
+    SEEN.append(x)
+    if x == 3:
+        raise ValueError("three is right out")
+    return 10 * x
+
+
+def seen():
+    return list(SEEN)
+
+
+def double_if_negative(x):
+    if x[0] < 0:
+        x *= 2
+    return x.sum()
+
+
+def crash_at(x, at):
+    if x == at:
+        os._exit(3)
+    return x
+
+
+def append_to(xs, value):
+    xs.append(value)
+    return len(xs)
+
+
+def zeros(n):
+    return np.zeros(n)
+
+
+def forge_at(x, at):
+    if x == at:  # garbage on every descriptor: the result pipe among them
+        for fd in range(3, 64):
+            try:
+                os.write(fd, b"not a frame at all")
+            except OSError:
+                pass
+    return x
 """
 
 
@@ -580,3 +625,136 @@ def test_degraded_modes_still_work_and_say_so(tmp_path, mode):
         if os.geteuid() == 0 and mode.get("drop_privileges", True):
             assert seen["uid"] != 0
         assert sandbox.call("stdlib") == "1/3"  # modules imported after the uid drop
+
+
+# ------------------------------------------------------------------------------ batched calls
+
+
+def test_call_many_gives_what_single_calls_give(box):
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal((3, 4)).astype(np.float32)  # one object shared by every call
+    calls = [((rng.standard_normal((2, 3)), w), {}) for _ in range(5)]
+    batched = box.call_many("matmul", calls)
+    single = [box.call("matmul", args, kwargs) for args, kwargs in calls]
+    assert len(batched) == len(single) == 5
+    for got, want in zip(batched, single, strict=True):
+        assert got.dtype == want.dtype and np.array_equal(got, want)
+    echoed = box.call_many("echo", [((1, "a", [np.int8(3)]), {"k": {"n": None}}), ((), {})])
+    assert echoed == [box.call("echo", (1, "a", [np.int8(3)]), {"k": {"n": None}}), [(), {}]]
+    assert box.call_many("add", []) == []
+
+
+def test_call_many_keeps_the_worker_and_its_state(box):
+    assert box.call("counter") == 1
+    worker = box.call("pid")
+    assert box.call_many("counter", [((), {})] * 3) == [2, 3, 4]
+    assert box.call("counter") == 5
+    assert box.call_many("pid", [((), None)] * 2) == [worker, worker]
+
+
+def test_each_call_of_a_batch_gets_its_own_copy_of_a_shared_argument(box):
+    shared = [np.zeros(1)]
+    calls = [((shared, i), {}) for i in range(3)]
+    assert box.call_many("append_to", calls) == [2, 2, 2]  # as three single calls would give
+    assert len(shared) == 1
+
+
+def test_a_failure_in_the_middle_of_a_batch_is_that_calls_failure(box):
+    box.call("tally", (0,))
+    with pytest.raises(BatchFailed) as info:
+        box.call_many("tally", [((x,), {}) for x in (1, 2, 3, 4, 5)])
+    failure = info.value
+    assert isinstance(failure, CallFailed) and failure.kind == "exception"
+    assert failure.index == 2 and failure.results == [10, 20]
+    assert failure.message.startswith("tally raised ValueError: three is right out")
+    assert box.call("seen") == [0, 1, 2, 3]  # the calls after the failed one never ran
+    with pytest.raises(BatchFailed) as info:
+        box.call_many("not_there", [((), {})] * 2)
+    assert info.value.kind == "missing_function" and info.value.index == 0
+
+
+def test_a_modified_input_in_a_batch_is_detected(box):
+    xs = [np.ones(2), -np.ones(2), np.ones(2)]
+    with pytest.raises(BatchFailed) as info:
+        box.call_many("double_if_negative", [((x,), {}) for x in xs])
+    assert info.value.kind == "modified_input" and info.value.index == 1
+    assert "modified its input x in place" in info.value.message
+    assert info.value.results == [2.0]
+    assert np.array_equal(xs[1], -np.ones(2))  # the grader's copy is untouched
+
+
+def test_a_crash_in_a_batch_fails_that_call_and_the_next_call_gets_a_fresh_worker(box):
+    assert box.call("counter") == 1
+    with pytest.raises(BatchFailed) as info:
+        box.call_many("crash_at", [((x, 2), {}) for x in range(4)])
+    assert info.value.kind == "crashed" and info.value.index == 2
+    assert "ended with status 3" in info.value.message
+    assert info.value.results == [0, 1]
+    assert box.call("counter") == 1
+
+
+def test_a_timeout_in_a_batch_kills_and_reports(tmp_path):
+    folder = make_submission(tmp_path / "sub")
+    with Sandbox(folder, ("conv.py",), "conv") as sandbox:
+        assert sandbox.call("counter") == 1
+        sleeper = sandbox.call("spawn_sleeper")
+        # each call has its own deadline: the batch may take longer than one call's timeout
+        assert sandbox.call_many("sleepy", [((0.3,), {})] * 3, timeout=1.0) == [0.3] * 3
+        start = time.perf_counter()
+        with pytest.raises(BatchFailed) as info:
+            sandbox.call_many("sleepy", [((s,), {}) for s in (0, 0, 30, 0)], timeout=0.5)
+        assert time.perf_counter() - start < 5
+        assert info.value.kind == "timeout" and info.value.index == 2
+        assert info.value.message == "sleepy did not finish within 0.5 s"
+        assert info.value.results == [0, 0]
+        assert sandbox.call("counter") == 1  # the child was killed: a fresh import
+        assert sandbox.call("is_alive", (sleeper,)) is False
+
+
+def test_garbage_in_a_batch_fails_the_call_that_sent_it_and_kills_the_child(box):
+    assert box.call("counter") == 1
+    with pytest.raises(BatchFailed) as info:
+        box.call_many("forge_at", [((x, 2), {}) for x in range(5)])
+    assert info.value.kind == "bad_result" and info.value.index == 2
+    assert "could not read" in info.value.message
+    assert info.value.results == [0, 1]
+    assert box.call("counter") == 1
+
+
+def test_arguments_that_are_not_wire_values_fail_a_batch_before_it_runs(box):
+    with pytest.raises(WireError, match="call 1, argument 0"):
+        box.call_many("counter", [((), {}), ((object(),), {})])
+    assert box.call("counter") == 1
+
+
+def _count_requests(monkeypatch):
+    sizes = []
+    send = Sandbox._call_batch
+
+    def counted(self, function, values, calls, *rest):
+        sizes.append(len(calls))
+        return send(self, function, values, calls, *rest)
+
+    monkeypatch.setattr(Sandbox, "_call_batch", counted)
+    return sizes
+
+
+def test_long_batches_go_as_several_requests(box, monkeypatch):
+    requests = _count_requests(monkeypatch)
+    count = 2 * MAX_BATCH_CALLS + 5
+    assert box.call_many("counter", [((), {})] * count) == list(range(1, count + 1))
+    assert requests == [MAX_BATCH_CALLS, MAX_BATCH_CALLS, 5]
+
+
+def test_a_batch_whose_results_pass_the_result_limit_is_finished_in_more_requests(
+    tmp_path, monkeypatch
+):
+    requests = _count_requests(monkeypatch)
+    folder = make_submission(tmp_path / "sub")
+    limits = Limits(result_bytes=1 << 20)  # each result is 0.4 MB: the third passes the limit
+    with Sandbox(folder, ("conv.py",), "conv", limits) as sandbox:
+        results = sandbox.call_many("zeros", [((50_000,), {})] * 8)
+        assert [r.shape for r in results] == [(50_000,)] * 8
+        assert requests == [8, 5, 2]  # each request sends the calls not answered yet
+        assert sandbox.call("counter") == 1
+        assert sandbox.call_many("counter", [((), {})] * 2) == [2, 3]  # the same worker

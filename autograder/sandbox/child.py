@@ -19,10 +19,14 @@ Processes::
     worker  serves calls until it is told to end: it reads the grader's requests from REQ_FD
             itself (one round trip per call, no fork). For each call it checks that array
             arguments were not modified and writes the result (or the failure) as one frame
-            on RESP_FD. It ends on an ``end`` request (``Sandbox.reset``), when REQ_FD closes,
-            or by dying; the module state it built up lives until then, as it would in one
-            process. Its RLIMIT_CPU counts all its calls together (a backstop; the grader's
-            wall-clock deadline per call is the real bound).
+            on RESP_FD. A ``batch`` request carries several calls of one function: the worker
+            runs them in order, writes one frame per call (tagged with its ``index``), and
+            stops at the first that fails, or with a ``stopped`` frame once the results it
+            sent reach the result limit (the grader sends the rest again). It ends on an
+            ``end`` request (``Sandbox.reset``), when REQ_FD closes, or by dying; the module
+            state it built up lives until then, as it would in one process. Its RLIMIT_CPU
+            counts all its calls together (a backstop; the grader's wall-clock deadline per
+            call is the real bound).
 
 The worker writes the sequence number of each request it takes into a page shared with the
 server (``READING`` while it is half-way through one), so the server's ``exit`` frame says
@@ -661,9 +665,11 @@ def _refuse(wire, req_fd: int, resp_fd: int) -> bool:
     seq = header.get("seq")
     if type(seq) is not int:
         return False
-    if header.get("op") == "call":
+    if header.get("op") in ("call", "batch"):
         message = "no process could be started for the call (process limit reached)"
         failed = {"event": "failed", "seq": seq, "kind": "crashed", "message": message}
+        if header.get("op") == "batch":
+            failed["index"] = 0
         _write_all(resp_fd, wire.message_frame(failed))
         _write_all(resp_fd, wire.message_frame({"event": "exit", "seq": seq, "code": 0}))
     else:
@@ -704,69 +710,156 @@ def _work(config, wire, module, req_fd: int, resp_fd: int, mark) -> None:
         if type(seq) is not int:
             return
         MARK.pack_into(mark, 0, seq)
-        if header.get("op") != "call":  # "end": the server sweeps up and reports
+        op = header.get("op")
+        if op not in ("call", "batch"):  # "end": the server sweeps up and reports
             return
+        batch = op == "batch"
         try:
-            args = wire.decode(header["args"], blobs, max_bytes=1 << 62)
+            if batch:
+                values = wire.decode({"L": header["values"]}, blobs, max_bytes=1 << 62)
+                calls = _batch_calls(header["calls"], values)
+            else:
+                decoded = wire.decode(header["args"], blobs, max_bytes=1 << 62)
+                calls = [lambda decoded=decoded: decoded]
         except Exception as error:  # report, never die
             failed = {"event": "failed", "seq": seq, "kind": "crashed", "message": str(error)}
+            if batch:
+                failed["index"] = 0
             _flush_stdio()
             _write_all(resp_fd, wire.message_frame(failed))
             continue
         del payload, blobs
-        _worker(config, wire, module, header["function"], args, seq, resp_fd, me)
-        del header, args
+        function_name = header["function"]
+        budget, sent = config["result_bytes"], 0
+        signature = [None, None]  # (function, its signature): looked up once per batch
+        for index, args in enumerate(calls):
+            place = index if batch else None
+            size = _worker(
+                config, wire, module, function_name, args(), seq, resp_fd, me, place, signature
+            )
+            if size < 0:  # it failed: the calls after it do not run
+                break
+            sent += size
+            if batch and sent >= budget and index + 1 < len(calls):
+                # the grader holds the results of a batch until it ends: send the rest later
+                stopped = {"event": "stopped", "seq": seq, "index": index + 1}
+                _write_all(resp_fd, wire.message_frame(stopped))
+                break
+        del header, calls
+        args = decoded = values = None
+
+
+def _batch_calls(calls, values) -> list:
+    """The calls of a batch request, each a function giving its (args, kwargs) afresh: an
+    argument value that several calls share is copied for each, so no call sees what another
+    did to it (as if each had been sent on its own)."""
+    if type(calls) is not list or not calls:
+        raise ValueError("a batch without calls")
+    uses = [0] * len(values)
+    for call in calls:
+        if type(call) is not list or len(call) != 2:
+            raise ValueError("a batch call is not [args, kwargs]")
+        positional, keywords = call
+        if type(positional) is not list or type(keywords) is not dict:
+            raise ValueError("a batch call is not [args, kwargs]")
+        for index in [*positional, *keywords.values()]:
+            if type(index) is not int or not 0 <= index < len(values):
+                raise ValueError("a batch call refers to a value it does not carry")
+            uses[index] += 1
+
+    def take(index: int):
+        return values[index] if uses[index] == 1 else _fresh(values[index])
+
+    def make(positional, keywords):
+        return lambda: (
+            tuple(take(i) for i in positional),
+            {key: take(i) for key, i in keywords.items()},
+        )
+
+    return [make(positional, keywords) for positional, keywords in calls]
+
+
+def _fresh(value):
+    """A copy of a decoded wire value that shares nothing mutable with it."""
+    import numpy as np
+
+    kind = type(value)
+    if kind is np.ndarray:
+        return np.array(value, copy=True, order="K")
+    if kind is list:
+        return [_fresh(item) for item in value]
+    if kind is tuple:
+        return tuple(_fresh(item) for item in value)
+    if kind is dict:
+        return {key: _fresh(item) for key, item in value.items()}
+    return value
 
 
 def _worker(
-    config, wire, module, function_name: str, args, seq: int, resp_fd: int, me: int
-) -> None:
-    """One call: run it, check the inputs, send the result or the failure (one frame)."""
+    config,
+    wire,
+    module,
+    function_name: str,
+    args,
+    seq: int,
+    resp_fd: int,
+    me: int,
+    index=None,
+    signature=None,
+) -> int:
+    """One call: run it, check the inputs, send the result or the failure (one frame).
+
+    ``index`` is the call's place in a batch (sent with its answer), None for a single call;
+    ``signature`` a ``[function, signature]`` pair the calls of a batch share (see
+    ``_label_arguments``). Returns the size of the result's message, or -1 when the call
+    failed.
+    """
     positional, keywords = args
     module_name = config["module"]
+    tag = {"seq": seq} if index is None else {"seq": seq, "index": index}
 
-    def send(header: dict, blobs=()) -> None:
+    def send(header: dict, blobs=()) -> int:
         _flush_stdio()
-        _write_chunks(resp_fd, wire.frame(wire.pack_message({**header, "seq": seq}, list(blobs))))
+        chunks = wire.pack_message({**header, **tag}, list(blobs))
+        _write_chunks(resp_fd, wire.frame(chunks))
+        return sum(len(chunk) for chunk in chunks)
 
-    def fail(kind: str, message: str) -> None:
+    def fail(kind: str, message: str) -> int:
         send({"event": "failed", "kind": kind, "message": _clip(message)})
+        return -1
 
     function = getattr(module, function_name, None)
     if not callable(function):
-        fail(
+        return fail(
             "missing_function",
             f"{module_name}.py has no function {function_name}(); "
             f"keep the names and signatures of the template",
         )
-        return
     snapshots = [
         (label, array, array.shape, array.dtype, array.tobytes())
-        for label, array in _label_arguments(function, positional, keywords)
+        for label, array in _label_arguments(function, positional, keywords, signature)
     ]
     try:
         result = function(*positional, **keywords)
     except BaseException as error:  # SystemExit, KeyboardInterrupt included
         if _os_getpid() != me:  # a process the student forked: it must not answer or serve
             _os_exit(0)
-        fail("exception", _describe_error(error, f"{function_name} raised", config))
-        return
+        return fail("exception", _describe_error(error, f"{function_name} raised", config))
     if _os_getpid() != me:
         _os_exit(0)
     for label, array, shape, dtype, before in snapshots:
         if array.shape != shape or array.dtype != dtype or array.tobytes() != before:
-            fail(
+            return fail(
                 "modified_input",
                 f"{function_name}() modified its input {label} in place; "
                 f"functions must leave their inputs unchanged (work on copies)",
             )
-            return
     try:
         tree, blobs = wire.encode(result, max_bytes=config["result_bytes"])
     except wire.WireError as error:
-        fail("bad_result", _bad_result_message(function_name, result, str(error)))
-        return
-    send({"event": "result", "value": tree}, blobs)
+        return fail("bad_result", _bad_result_message(function_name, result, str(error)))
+    del result, snapshots
+    return send({"event": "result", "value": tree}, blobs)
 
 
 def _bad_result_message(function_name: str, result, detail: str) -> str:
@@ -778,10 +871,21 @@ def _bad_result_message(function_name: str, result, detail: str) -> str:
     return f"{function_name} returned an unusable value: {detail}; {advice}"
 
 
-def _label_arguments(function, args, kwargs):
-    """Every ndarray among the arguments (inside dicts, lists and tuples too), with a label."""
+def _label_arguments(function, args, kwargs, cache=None):
+    """Every ndarray among the arguments (inside dicts, lists and tuples too), with a label.
+
+    ``cache``: a ``[function, signature]`` pair that keeps the last function's signature (the
+    calls of a batch look it up once). Whatever the signature, every argument is among those
+    bound, so the labels may be off but no array is missed.
+    """
     try:
-        bound = inspect.signature(function).bind(*args, **kwargs).arguments
+        if cache is not None and cache[0] is function:
+            signature = cache[1]
+        else:
+            signature = inspect.signature(function)
+            if cache is not None:
+                cache[:] = [function, signature]
+        bound = signature.bind(*args, **kwargs).arguments
     except (TypeError, ValueError):
         bound = {f"argument {i}": a for i, a in enumerate(args)} | kwargs
     for name, value in bound.items():

@@ -5,6 +5,7 @@
     with Sandbox(folder, ("conv.py",), "conv") as box:
         box.isolation                      # "full" or "partial: <what is missing>"
         y = box.call("conv_forward", (x, w, b), {"stride": 2}, timeout=10)
+        ys = box.call_many("conv_forward", [((x1, w, b), {}), ((x2, w, b), {})])  # one round trip
         box.reset()                        # the next call starts from the freshly imported module
 
 ``call`` returns the student's return value (decoded from the data-only wire format) or
@@ -24,6 +25,13 @@ or sends garbage kills the whole child (the next call starts it again and import
 Processes student code leaves running are swept when the worker ends (reset, crash), not after
 each call. ``Limits.cpu_seconds`` (RLIMIT_CPU) bounds the CPU time of one worker, i.e. of all
 calls between two resets together; the wall-clock timeout of each call is the primary bound.
+
+Batches: ``call_many`` sends many calls of one function in one request (a numeric gradient
+check makes dozens). The worker runs them in order exactly as it runs single calls (each call's
+arguments its own copies, checked for modification, its result validated) and answers each as
+it finishes, so every call keeps its own deadline, and the first failure (exception, crash,
+timeout, garbage) is reported as that call's failure (:class:`BatchFailed`: its index and the
+results before it); the calls after it never run.
 """
 
 from __future__ import annotations
@@ -40,7 +48,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,6 +66,12 @@ RESET_TIMEOUT = 10.0
 """How long ``reset`` waits for the worker to end and its leftovers to be killed (the child's
 sweep gives up after 5 s); past it the whole child is killed instead."""
 PIPE_BYTES = 1 << 20
+MAX_BATCH_CALLS = 128
+"""Most calls in one batch request (``call_many`` sends longer lists as several requests)."""
+MAX_BATCH_BYTES = 64 << 20
+"""Most argument bytes in one batch request (a request holds at least one call)."""
+MAX_FRAMES = 64
+"""Most unread messages the grader holds before it calls the child's output garbage."""
 
 KINDS = frozenset(
     {
@@ -103,6 +117,34 @@ class CallFailed(Exception):
         return f"CallFailed({self.kind!r}, {self.message!r})"
 
 
+class BatchFailed(CallFailed):
+    """Call ``index`` of a :meth:`Sandbox.call_many` batch failed (the calls after it never ran).
+
+    Attributes:
+        index: the position of the failed call in the list given to ``call_many``.
+        results: the results of the calls before it, in order (``len(results) == index``).
+        kind, message, output: as for :class:`CallFailed`, of the failed call.
+    """
+
+    def __init__(
+        self,
+        kind: str,
+        message: str,
+        output: str = "",
+        index: int = 0,
+        results: Sequence[Any] = (),
+    ) -> None:
+        super().__init__(kind, message, output)
+        self.index = index
+        self.results = list(results)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (BatchFailed, (self.kind, self.message, self.output, self.index, self.results))
+
+    def __repr__(self) -> str:
+        return f"BatchFailed({self.kind!r}, {self.message!r}, index={self.index})"
+
+
 @dataclass
 class _Child:
     """One running child (outer + server) and the grader's ends of its pipes."""
@@ -122,6 +164,9 @@ class _Child:
     out_eof: bool = False
     broken: str = ""
     frames: list[tuple[dict[str, Any], list[Any]]] = field(default_factory=list)
+    room: int = MAX_FRAMES  # most unread frames held (more during a batch: one per call)
+    received: int = 0  # payload bytes read from the result pipe so far
+    receive_cap: int | None = None  # ``received`` may not pass it (a batch's result budget)
 
 
 class Sandbox:
@@ -299,6 +344,193 @@ class Sandbox:
                     continue
                 return self._outcome(child, function, seq, timeout, output)
             raise AssertionError("unreachable")  # pragma: no cover
+
+    def call_many(
+        self,
+        function: str,
+        calls: Sequence[tuple[tuple[Any, ...] | list[Any], dict[str, Any] | None]],
+        timeout: float | None = None,
+    ) -> list[Any]:
+        """``[call(function, args, kwargs) for args, kwargs in calls]`` in one round trip.
+
+        The worker runs the calls one after another, as that many ``call``s would run them
+        (same worker, module state carried, each call given its own copy of its arguments,
+        checked for modification, its result validated), and stops at the first that fails.
+        Each call may take ``timeout`` seconds counted from the previous call's answer, as with
+        ``call``: a call that hangs is stopped (the child killed) ``timeout`` after the one
+        before it answered. An argument object that several calls share (the same object, as
+        ``w`` in ``[((x1, w), {}), ((x2, w), {})]``) is sent once. Long lists go as several
+        requests (``MAX_BATCH_CALLS`` calls and ``MAX_BATCH_BYTES`` of arguments at most each);
+        so do the calls after those whose results add up to ``Limits.result_bytes``, so the
+        grader never holds much more than that of one batch. ``last_output`` is what the
+        student printed during the last request.
+
+        Raises:
+            BatchFailed: call ``index`` failed (kind and message as ``call`` would give); its
+                ``results`` are those of the calls before it. The calls after it never ran.
+            wire.WireError: an argument is not a wire value (before any call runs).
+        """
+        if not function.isidentifier() or function.startswith("_"):
+            raise ValueError(f"not a public function name: {function!r}")
+        timeout = self.limits.call_timeout if timeout is None else float(timeout)
+        values, refs = _encode_calls(calls)
+        results: list[Any] = []
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("this Sandbox is closed")
+            self.start()
+            while len(results) < len(refs):
+                chunk: list[tuple[list[int], dict[str, int]]] = []
+                used: dict[int, int] = {}  # index in values -> index in this request's values
+                nodes = size = text = 0
+                for args, kwargs in refs[len(results) : len(results) + MAX_BATCH_CALLS]:
+                    new = [i for i in dict.fromkeys([*args, *kwargs.values()]) if i not in used]
+                    nodes += sum(values[i].nodes for i in new)
+                    size += sum(values[i].size for i in new)
+                    text += sum(values[i].text for i in new) + 16 * (len(args) + 2)
+                    text += sum(6 * len(key) + 16 for key in kwargs)
+                    full = nodes >= wire.MAX_NODES or size > MAX_BATCH_BYTES
+                    if chunk and (full or text > wire.MAX_JSON // 2):
+                        break
+                    for i in new:
+                        used[i] = len(used)
+                    chunk.append(([used[i] for i in args], {k: used[i] for k, i in kwargs.items()}))
+                self._call_batch(function, [values[i] for i in used], chunk, timeout, results)
+        return results
+
+    def _call_batch(
+        self,
+        function: str,
+        values: list[_Encoded],
+        calls: list[tuple[list[int], dict[str, int]]],
+        timeout: float,
+        results: list[Any],
+    ) -> None:
+        """Send ``calls`` (of arguments in ``values``) as one request and append their results
+        to ``results``: all of them, or some (at least one) when the worker stopped early;
+        raises BatchFailed otherwise."""
+        trees: list[Any] = []
+        blobs: list[bytes] = []
+        for value in values:
+            trees.append(_shift_blobs(value.tree, len(blobs)))
+            blobs.extend(value.blobs)
+        got: list[Any] = []
+        failure: CallFailed | None = None
+        for attempt in range(2):
+            self.last_output = ""
+            try:
+                self._ready()
+            except CallFailed as error:
+                failure = error
+                break
+            child = self._child
+            assert child is not None
+            self._seq += 1
+            seq = self._seq
+            header = {
+                "op": "batch",
+                "seq": seq,
+                "function": function,
+                "values": trees,
+                "calls": calls,
+            }
+            request = _coalesce(wire.frame(wire.pack_message(header, blobs)))
+            output = _Output(self.limits.output_bytes)
+            child.frames = []  # stale frames of earlier calls go
+            child.worker = True
+            child.room = MAX_FRAMES + len(calls)
+            child.receive_cap = (
+                child.received + self.limits.result_bytes + child.reader.max_frame + (1 << 20)
+            )
+            try:
+                failure, heard = self._collect(
+                    child, function, seq, len(calls), request, timeout, output, got
+                )
+            finally:
+                child.room, child.receive_cap = MAX_FRAMES, None
+                self.last_output = output.text()
+            if attempt == 0 and child.req_failed and not heard:
+                # nobody was left to read the request (see ``call``): no call of it started
+                self._teardown()
+                continue
+            break
+        if failure is None and not got:  # pragma: no cover - _collect returns one or the other
+            failure = CallFailed("bad_result", f"{function} sent no result")
+        results.extend(got)
+        if failure is not None:
+            raise BatchFailed(
+                failure.kind, failure.message, failure.output, len(results), results
+            ) from None
+
+    def _collect(
+        self,
+        child: _Child,
+        function: str,
+        seq: int,
+        total: int,
+        request: list[bytes],
+        timeout: float,
+        output: _Output,
+        got: list[Any],
+    ) -> tuple[CallFailed | None, bool]:
+        """Read the answers to a batch of ``total`` calls into ``got`` until all came, the
+        worker stopped early, or a call failed; returns that failure (None when there is none)
+        and whether the child answered the request at all. Whatever leaves the child out of
+        step kills it."""
+        pending: list[memoryview] | list[bytes] = request
+        deadline = time.monotonic() + timeout
+        heard = False
+        while True:
+            pending = self._pump(
+                child, output, deadline, pending, until=("result|failed|exit|stopped", seq)
+            )
+            mine = [(h, b) for h, b in child.frames if h.get("seq") == seq]
+            child.frames = []
+            if mine:
+                heard = True
+                if not child.out_eof:  # what it printed just before it answered
+                    output.drain(child.out)
+            if any(h.get("event") == "exit" for h, _ in mine):
+                child.worker = False  # the next call forks a new worker
+            for header, blobs in mine:
+                event, index = header.get("event"), header.get("index")
+                if event == "exit":
+                    return self._exit_failure(function, header, output.text()), heard
+                if type(index) is not int or index != len(got) or index >= total:
+                    self._teardown()
+                    message = f"{function} sent its results out of order"
+                    return CallFailed("bad_result", message, output.text()), heard
+                if event == "failed":
+                    return self._reported_failure(function, header, output.text()), heard
+                if event == "stopped":
+                    if index == 0:
+                        self._teardown()
+                        message = f"{function} sent no result"
+                        return CallFailed("bad_result", message, output.text()), heard
+                    return None, heard
+                try:
+                    got.append(self._decode_result(function, header, blobs, output.text()))
+                except CallFailed as failure:
+                    self._teardown()  # the worker may still be running the calls after it
+                    return failure, heard
+                if len(got) == total:
+                    return None, heard
+            if child.broken:  # after the answers that came whole before the garbage
+                reason = child.broken
+                self._teardown()
+                message = f"{function} sent data the grader could not read ({reason})"
+                return CallFailed("bad_result", message, output.text()), heard
+            if mine:
+                deadline = time.monotonic() + timeout  # the next call's time starts now
+                continue
+            if child.eof:
+                message = self._death_message(child, f"the process running {self.module}.py died")
+                self._teardown()
+                return CallFailed("crashed", message, output.text()), heard
+            if time.monotonic() >= deadline:
+                self._teardown()
+                message = f"{function} did not finish within {timeout:g} s"
+                return CallFailed("timeout", message, output.text()), heard
 
     def function(self, name: str) -> Callable[..., Any]:
         """``box.function("conv_forward")(x, w, b, stride=2)``: a call as a plain callable."""
@@ -495,13 +727,14 @@ class Sandbox:
         child: _Child,
         output: _Output,
         deadline: float,
-        send: list[bytes] | None,
+        send: list[bytes] | list[memoryview] | None,
         until: tuple[str, int | None],
-    ) -> None:
+    ) -> list[memoryview]:
         """Write ``send``, read frames and output, until a frame ``until`` arrives.
 
         Returns at that frame, at end of file on the result pipe, on garbage, or at the
-        deadline; never blocks past the deadline whatever the child does.
+        deadline; never blocks past the deadline whatever the child does. Returns what of
+        ``send`` is still unwritten (to pass to the next call).
         """
         pending = [memoryview(c).cast("B") for c in send or [] if len(c)]
         poller = select.poll()
@@ -514,7 +747,7 @@ class Sandbox:
         while not self._arrived(child, until) and not child.eof and not child.broken:
             left = deadline - time.monotonic()
             if left <= 0:
-                return
+                return pending
             try:
                 events = poller.poll(max(1, int(left * 1000) + 1))
             except InterruptedError:  # pragma: no cover
@@ -551,6 +784,7 @@ class Sandbox:
             end = min(deadline, time.monotonic() + 0.2)
             while time.monotonic() < end and output.drain(child.out, wait=end - time.monotonic()):
                 pass
+        return pending
 
     def _read_frames(self, child: _Child) -> None:
         reader = child.reader
@@ -570,9 +804,13 @@ class Sandbox:
                         return
                     payload = reader.advanced(count)
                 if payload is not None:
+                    child.received += len(payload)
+                    if child.receive_cap is not None and child.received > child.receive_cap:
+                        child.broken = "results larger than the limit in total"
+                        return
                     header, blobs = wire.unpack_message(payload, max_bytes=self.limits.result_bytes)
                     child.frames.append((header, blobs))
-                    if len(child.frames) > 64:
+                    if len(child.frames) > child.room:
                         child.broken = "too many messages"
                         return
         except BlockingIOError:
@@ -628,33 +866,46 @@ class Sandbox:
             self._teardown()
             raise CallFailed("timeout", f"{function} did not finish within {timeout:g} s", printed)
         if not answers:
-            status = exits[0]
-            signal_number = status.get("signal")
-            if type(signal_number) is int:
-                raise CallFailed("crashed", self._signal_message(signal_number), printed)
-            code = status.get("code")
-            if code == 0:
-                raise CallFailed(
-                    "crashed",
-                    f"{function} ended its process (exit status 0) without returning a value; "
-                    f"graded functions must return (do not call os._exit or exit)",
-                    printed,
-                )
-            raise CallFailed(
-                "crashed",
-                f"the process running {self.module}.py ended with status {code} "
-                f"before {function} sent a result",
-                printed,
-            )
+            raise self._exit_failure(function, exits[0], printed)
         if len(answers) > 1:
             raise CallFailed("bad_result", f"{function} sent more than one result", printed)
         header, blobs = answers[0]
         if header.get("event") == "failed":
-            kind = header.get("kind")
-            message = header.get("message")
-            if kind not in CHILD_KINDS or type(message) is not str:
-                raise CallFailed("bad_result", f"{function} sent an unreadable failure", printed)
-            raise CallFailed(kind, _clip(message), printed)
+            raise self._reported_failure(function, header, printed)
+        return self._decode_result(function, header, blobs, printed)
+
+    def _exit_failure(self, function: str, status: dict[str, Any], printed: str) -> CallFailed:
+        """The failure of a call during which the worker ended (the server's ``exit`` frame)."""
+        signal_number = status.get("signal")
+        if type(signal_number) is int:
+            return CallFailed("crashed", self._signal_message(signal_number), printed)
+        code = status.get("code")
+        if code == 0:
+            return CallFailed(
+                "crashed",
+                f"{function} ended its process (exit status 0) without returning a value; "
+                f"graded functions must return (do not call os._exit or exit)",
+                printed,
+            )
+        return CallFailed(
+            "crashed",
+            f"the process running {self.module}.py ended with status {code} "
+            f"before {function} sent a result",
+            printed,
+        )
+
+    @staticmethod
+    def _reported_failure(function: str, header: dict[str, Any], printed: str) -> CallFailed:
+        """The failure a ``failed`` frame reports (validated: it comes from the child)."""
+        kind = header.get("kind")
+        message = header.get("message")
+        if kind not in CHILD_KINDS or type(message) is not str:
+            return CallFailed("bad_result", f"{function} sent an unreadable failure", printed)
+        return CallFailed(kind, _clip(message), printed)
+
+    def _decode_result(
+        self, function: str, header: dict[str, Any], blobs: list[Any], printed: str
+    ) -> Any:
         try:
             return wire.decode(header.get("value"), blobs, max_bytes=self.limits.result_bytes)
         except wire.WireError as error:
@@ -767,6 +1018,90 @@ class _Output:
         if self.dropped:
             text += f"\n[... {self.dropped} more bytes of output dropped ...]"
         return text
+
+
+@dataclass
+class _Encoded:
+    """One argument value of a batch, encoded: its tree and blobs, and what they weigh."""
+
+    tree: Any
+    blobs: list[bytearray]
+    nodes: int
+    size: int
+    text: int  # at least the length of the tree as JSON
+
+
+def _encode_calls(
+    calls: Sequence[tuple[tuple[Any, ...] | list[Any], dict[str, Any] | None]],
+) -> tuple[list[_Encoded], list[tuple[list[int], dict[str, int]]]]:
+    """Each distinct argument object of ``calls`` encoded once (an object several calls pass
+    is sent once), and each call as the indices of its arguments among them."""
+    values: list[_Encoded] = []
+    index_of: dict[int, int] = {}  # id() of an argument object -> its index in values
+    refs: list[tuple[list[int], dict[str, int]]] = []
+    alive: list[Any] = []
+
+    def ref(value: Any, where: str) -> int:
+        index = index_of.get(id(value))
+        if index is None:
+            alive.append(value)  # its id() stays its own until the batch is encoded
+            try:
+                tree, blobs = wire.encode(value, max_bytes=1 << 62)
+            except wire.WireError as error:
+                raise wire.WireError(f"{where}: {error}") from None
+            nodes, text = _weigh(tree)
+            index = index_of[id(value)] = len(values)
+            values.append(_Encoded(tree, blobs, nodes, sum(len(b) for b in blobs), text))
+        return index
+
+    for number, (args, kwargs) in enumerate(calls):
+        keywords = {} if kwargs is None else kwargs
+        for key in keywords:
+            if type(key) is not str:
+                raise wire.WireError(f"call {number}: keyword {key!r} is not a str")
+        where = f"call {number}, argument"
+        positional = [ref(value, f"{where} {i}") for i, value in enumerate(args)]
+        named = {key: ref(value, f"{where} {key}") for key, value in keywords.items()}
+        refs.append((positional, named))
+    return values, refs
+
+
+def _weigh(tree: Any) -> tuple[int, int]:
+    """How many values a wire tree holds (as ``wire.decode`` counts them), and a bound on the
+    length of its JSON text."""
+    kind = type(tree)
+    if kind is str:
+        return 1, 6 * len(tree) + 2
+    if kind is int:
+        return 1, tree.bit_length() // 3 + 2
+    if kind is not dict:
+        return 1, 32
+    ((tag, body),) = tree.items()
+    nodes, text = 1, 8
+    if tag == "D":
+        for key, item in body.items():
+            count, length = _weigh(item)
+            nodes, text = nodes + count, text + length + 6 * len(key) + 4
+    elif tag in ("L", "T"):
+        for item in body:
+            count, length = _weigh(item)
+            nodes, text = nodes + count, text + length + 1
+    else:
+        text += 24
+    return nodes, text
+
+
+def _shift_blobs(tree: Any, offset: int) -> Any:
+    """A wire tree whose array references point ``offset`` blobs further (batches join the
+    blobs of their calls into one list)."""
+    if not offset or type(tree) is not dict:
+        return tree
+    ((tag, body),) = tree.items()
+    if tag in ("A", "S"):
+        return {tag: body + offset}
+    if tag == "D":
+        return {"D": {key: _shift_blobs(item, offset) for key, item in body.items()}}
+    return {tag: [_shift_blobs(item, offset) for item in body]}
 
 
 def _coalesce(chunks: list[bytes]) -> list[bytes]:
