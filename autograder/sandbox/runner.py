@@ -701,6 +701,8 @@ class Sandbox:
         try:
             until = ("imported|import_failed", None)
             self._pump(child, output, time.monotonic() + timeout, None, until=until)
+            if not child.out_eof:  # what it printed just before it reported (already in the pipe)
+                output.drain(child.out)
         finally:
             self.last_output = self.import_output = output.text()
         failed = self._take(child, "import_failed")
