@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.assignments import Assignment, load_assignment
+from autograder.assignments import Assignment, assignment_names, load_assignment
 from autograder.bundle import BuildError, build_kit_wheel, build_student_bundle
 from autograder.leaks import scan_archive, secret_lines
 
@@ -34,8 +34,6 @@ def build(names: list[str], out: Path, *, with_autograder: bool = True) -> list[
         UnknownAssignmentError: a name the kit does not have.
         BuildError: the wheel or otter failed, or a bundle would leak solution code.
     """
-    from autograder.assignments import assignment_names
-
     assignments: list[Assignment] = [load_assignment(n) for n in names or assignment_names()]
     wheel = build_kit_wheel(out / "wheels")
     secrets = secret_lines()

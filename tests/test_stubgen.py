@@ -6,6 +6,7 @@ import textwrap
 import pytest
 
 from autograder.assignments import TEMPLATE_DIR, all_assignments
+from autograder.leaks import marked_and_shipped_lines
 from autograder.stubgen import (
     BEGIN,
     END,
@@ -105,22 +106,6 @@ def test_every_assignment_ships_a_stub_and_its_public_tests():
         assert any(p.startswith(f"tests/test_{assignment.name}") for p in files)
 
 
-def _marked_and_shipped_lines(source: str) -> tuple[set[str], set[str]]:
-    """Substantive lines inside solution blocks, and the lines outside them."""
-    lines = source.splitlines()
-    inside: set[int] = set()
-    for block in find_blocks(source):
-        inside.update(range(block.begin, block.end + 1))
-    marked, shipped = set(), set()
-    for number, line in enumerate(lines):
-        stripped = line.strip()
-        if number not in inside:
-            shipped.add(stripped)
-        elif len(stripped) > 12 and not stripped.startswith("#"):
-            marked.add(stripped)
-    return marked, shipped
-
-
 def test_template_contains_no_solution_code():
     """No line that exists only inside solution markers appears anywhere in the template.
 
@@ -130,7 +115,7 @@ def test_template_contains_no_solution_code():
     marked: dict[str, set[str]] = {}
     shipped: set[str] = set()
     for assignment in all_assignments():
-        lines_in, lines_out = _marked_and_shipped_lines(assignment.solution_file.read_text())
+        lines_in, lines_out = marked_and_shipped_lines(assignment.solution_file.read_text())
         marked[assignment.name] = lines_in
         shipped |= lines_out
         shipped |= {
