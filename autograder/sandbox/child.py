@@ -448,6 +448,10 @@ def main() -> None:
     spec = importlib.util.spec_from_file_location("_autograder_sandbox_wire", config["wire_path"])
     wire = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(wire)
+    global _devicesim
+    spec = importlib.util.spec_from_file_location("cupy_device_simulator", config["devicesim_path"])
+    _devicesim = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(_devicesim)
     flags = 0
     mounted = False
     if config["namespaces"]:
@@ -606,6 +610,13 @@ def _server(config, report, wire, req_fd: int, resp_fd: int, pidns: bool) -> Non
     report["pid1"] = os.getpid() == 1
     _write_all(resp_fd, wire.message_frame(report))
     sys.path.insert(0, config["code_dir"])
+    if not config["gpu"]:  # ``import cupy`` gives the strict simulator (see devicesim.py)
+        _devicesim.install()
+    elif config["preload_cupy"]:  # importing CuPy does not start CUDA: workers fork safely
+        try:
+            import cupy  # noqa: F401
+        except BaseException:  # the cupy calls report it
+            pass
     module_name = config["module"]
     try:
         module = importlib.import_module(module_name)
@@ -730,12 +741,31 @@ def _work(config, wire, module, req_fd: int, resp_fd: int, mark) -> None:
             continue
         del payload, blobs
         function_name = header["function"]
+        try:
+            backend = _backend(header.get("backend", "numpy"), config)
+        except BaseException as error:  # report, never die
+            message = f"the {header.get('backend')!r} backend cannot run here: {error!r}"
+            failed = {"event": "failed", "seq": seq, "kind": "crashed", "message": message}
+            if batch:
+                failed["index"] = 0
+            _write_all(resp_fd, wire.message_frame(failed))
+            continue
         budget, sent = config["result_bytes"], 0
         signature = [None, None]  # (function, its signature): looked up once per batch
         for index, args in enumerate(calls):
             place = index if batch else None
             size = _worker(
-                config, wire, module, function_name, args(), seq, resp_fd, me, place, signature
+                config,
+                wire,
+                module,
+                function_name,
+                args(),
+                seq,
+                resp_fd,
+                me,
+                place,
+                signature,
+                backend,
             )
             if size < 0:  # it failed: the calls after it do not run
                 break
@@ -806,13 +836,15 @@ def _worker(
     me: int,
     index=None,
     signature=None,
+    backend=None,
 ) -> int:
     """One call: run it, check the inputs, send the result or the failure (one frame).
 
     ``index`` is the call's place in a batch (sent with its answer), None for a single call;
     ``signature`` a ``[function, signature]`` pair the calls of a batch share (see
-    ``_label_arguments``). Returns the size of the result's message, or -1 when the call
-    failed.
+    ``_label_arguments``); ``backend`` a :class:`_Device` the arrays go to before the call
+    (None: they stay NumPy arrays). Returns the size of the result's message, or -1 when the
+    call failed.
     """
     positional, keywords = args
     module_name = config["module"]
@@ -839,15 +871,40 @@ def _worker(
         (label, array, array.shape, array.dtype, array.tobytes())
         for label, array in _label_arguments(function, positional, keywords, signature)
     ]
+    on_device: dict = {}
+    if backend is not None:
+        try:
+            positional = backend.put(positional, on_device)
+            keywords = backend.put(keywords, on_device)
+        except BaseException as error:
+            return fail(
+                "crashed", f"the arguments could not be moved to the {backend.name}: {error!r}"
+            )
+        backend.before_call()
     try:
         result = function(*positional, **keywords)
+        if backend is not None:
+            backend.synchronize()
     except BaseException as error:  # SystemExit, KeyboardInterrupt included
         if _os_getpid() != me:  # a process the student forked: it must not answer or serve
             _os_exit(0)
+        if backend is not None and backend.violation() is not None:
+            return fail(
+                "device", _device_message(function_name, backend.violation(), error, config)
+            )
         return fail("exception", _describe_error(error, f"{function_name} raised", config))
     if _os_getpid() != me:
         _os_exit(0)
+    if backend is not None and backend.violation() is not None:
+        return fail("device", f"{function_name}: {backend.violation()}")
     for label, array, shape, dtype, before in snapshots:
+        if backend is not None:
+            try:
+                array = backend.host_copy(on_device.get(id(array), array))
+            except BaseException as error:
+                return fail(
+                    "crashed", f"reading {label} back from the {backend.name} failed: {error!r}"
+                )
         if array.shape != shape or array.dtype != dtype or array.tobytes() != before:
             return fail(
                 "modified_input",
@@ -855,11 +912,181 @@ def _worker(
                 f"functions must leave their inputs unchanged (work on copies)",
             )
     try:
+        result = _result_on_host(result, backend, function_name)
+    except _WrongDevice as wrong:
+        return fail("device", str(wrong))
+    except BaseException as error:
+        return fail("crashed", f"reading {function_name}'s result back failed: {error!r}")
+    try:
         tree, blobs = wire.encode(result, max_bytes=config["result_bytes"])
     except wire.WireError as error:
         return fail("bad_result", _bad_result_message(function_name, result, str(error)))
     del result, snapshots
     return send({"event": "result", "value": tree}, blobs)
+
+
+# ---------------------------------------------------------------- device backends
+
+_devicesim = None
+"""The strict device simulator (``devicesim.py``, loaded by path in ``main``)."""
+_devices: dict = {}
+
+
+class _WrongDevice(Exception):
+    """A result holds arrays of the wrong kind: host arrays for device inputs, or the reverse."""
+
+
+class _Device:
+    """Where a call's arrays live when it is not NumPy: see ``_Strict`` and ``_Cupy``."""
+
+    name = "device"
+
+    def put(self, value, seen: dict):
+        """``value`` with its NumPy arrays moved to the device; ``seen`` maps each original's
+        id to its device copy (to read it back for the modified-input check)."""
+        import numpy as np
+
+        kind = type(value)
+        if kind is np.ndarray:
+            device = self.to_device(value)
+            seen[id(value)] = device
+            return device
+        if kind is list or kind is tuple:
+            return kind(self.put(item, seen) for item in value)
+        if kind is dict:
+            return {key: self.put(item, seen) for key, item in value.items()}
+        return value
+
+    def to_device(self, array):
+        raise NotImplementedError
+
+    def is_device(self, value) -> bool:
+        raise NotImplementedError
+
+    def host_copy(self, value):
+        raise NotImplementedError
+
+    def before_call(self) -> None:
+        pass
+
+    def synchronize(self) -> None:
+        pass
+
+    def violation(self):
+        return None
+
+
+class _Strict(_Device):
+    """NumPy data in the simulator's device arrays (see devicesim.py)."""
+
+    name = "simulated device"
+
+    def __init__(self, sim) -> None:
+        self.sim = sim
+
+    def to_device(self, array):
+        return self.sim.to_device(array)
+
+    def is_device(self, value) -> bool:
+        return type(value) is self.sim.ndarray
+
+    def host_copy(self, value):
+        return self.sim.to_host(value) if self.is_device(value) else value
+
+    def before_call(self) -> None:
+        self.sim.clear_violations()
+
+    def violation(self):
+        return self.sim.violations[0] if self.sim.violations else None
+
+
+class _Cupy(_Device):
+    """CuPy arrays on the current GPU; CuPy's memory pool is capped at ``gpu_memory_bytes``."""
+
+    name = "GPU"
+
+    def __init__(self, config) -> None:
+        import cupy
+
+        self.cupy = cupy
+        self.device_id = cupy.cuda.Device().id
+        cupy.get_default_memory_pool().set_limit(size=config["gpu_memory_bytes"])
+
+    def to_device(self, array):
+        return self.cupy.asarray(array)
+
+    def is_device(self, value) -> bool:
+        return type(value) is self.cupy.ndarray and value.device.id == self.device_id
+
+    def host_copy(self, value):
+        return value.get() if type(value) is self.cupy.ndarray else value
+
+    def synchronize(self) -> None:  # a kernel that faults is reported by the call that ran it
+        self.cupy.cuda.runtime.deviceSynchronize()
+
+
+def _backend(name, config):
+    """The ``_Device`` of backend ``name`` (None for ``numpy``), made once per worker."""
+    if name == "numpy":
+        return None
+    if name not in _devices:
+        if name == "strict" and not config["gpu"]:
+            _devices[name] = _Strict(_devicesim)
+        elif name == "cupy" and config["gpu"]:
+            _devices[name] = _Cupy(config)
+        else:
+            raise ValueError(f"backend {name!r} is not enabled in this sandbox")
+    return _devices[name]
+
+
+def _foreign_device_array(value) -> bool:
+    """A device array (CuPy's or the simulator's) where NumPy arrays were expected."""
+    module = getattr(type(value), "__module__", "") or ""
+    return type(value) is getattr(_devicesim, "ndarray", None) or module.startswith("cupy")
+
+
+def _result_on_host(value, backend, function_name: str, where: str = "result"):
+    """The result with its device arrays read back (0-d ones as NumPy scalars, as NumPy code
+    returns them); raises _WrongDevice for an array on the wrong side."""
+    import numpy as np
+
+    kind = type(value)
+    if kind is np.ndarray:
+        if backend is not None:
+            raise _WrongDevice(
+                f"device discipline: {function_name} returned a NumPy array (host memory) as "
+                f"{where} for inputs on the {backend.name}; return arrays of the inputs' "
+                f"namespace: {_devicesim.ADVICE}"
+            )
+        return value
+    if kind is list or kind is tuple:
+        return kind(
+            _result_on_host(item, backend, function_name, f"{where}[{index}]")
+            for index, item in enumerate(value)
+        )
+    if kind is dict:
+        return {
+            key: _result_on_host(item, backend, function_name, f"{where}[{key!r}]")
+            for key, item in value.items()
+        }
+    if backend is not None and backend.is_device(value):
+        host = np.array(backend.host_copy(value), copy=True)
+        return host[()] if host.ndim == 0 else host
+    if _foreign_device_array(value):
+        side = "NumPy arrays" if backend is None else f"arrays on the {backend.name}"
+        raise _WrongDevice(
+            f"{function_name} returned a device array ({type(value).__module__}.ndarray) as "
+            f"{where} for inputs that are {side}; create outputs with "
+            f"xp = get_array_module(x), so they live where the inputs live"
+        )
+    return value
+
+
+def _device_message(function_name: str, violation: str, error: BaseException, config) -> str:
+    described = _describe_error(error, f"{function_name} raised", config)
+    if isinstance(error, _devicesim.DeviceDisciplineError):
+        return described
+    return f"{function_name}: {violation}\n(then) {described}"
 
 
 def _bad_result_message(function_name: str, result, detail: str) -> str:

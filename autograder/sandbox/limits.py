@@ -18,6 +18,9 @@ class Limits:
         import_timeout: wall-clock limit for importing the student's module once.
         cpu_seconds: CPU time of one call's process (RLIMIT_CPU; a backstop for the wall clock).
         memory_bytes: address space of the child (RLIMIT_AS); numpy + OpenBLAS need ~0.2 GiB.
+            In a GPU sandbox it bounds the data segment (RLIMIT_DATA) instead: CUDA reserves
+            tens of GiB of address space it never touches, which RLIMIT_AS would refuse.
+        gpu_memory_bytes: device memory CuPy's memory pool may hold in a GPU sandbox.
         max_processes: processes and threads of the student's uid (RLIMIT_NPROC; enforced only
             for a non-root uid, hence the uid drop when the grader runs as root).
         file_bytes: largest file the child may write (RLIMIT_FSIZE).
@@ -32,6 +35,7 @@ class Limits:
     import_timeout: float = 10.0
     cpu_seconds: int = 60
     memory_bytes: int = 2 * GiB
+    gpu_memory_bytes: int = 4 * GiB
     max_processes: int = 64
     file_bytes: int = 64 * MiB
     open_files: int = 64
@@ -47,6 +51,7 @@ class Limits:
         for name in (
             "cpu_seconds",
             "memory_bytes",
+            "gpu_memory_bytes",
             "max_processes",
             "file_bytes",
             "open_files",
@@ -61,10 +66,10 @@ class Limits:
         if self.open_files < 16:
             raise ValueError("Limits.open_files must be at least 16 (the child needs a few)")
 
-    def rlimits(self) -> dict[str, int]:
+    def rlimits(self, gpu: bool = False) -> dict[str, int]:
         """``{RLIMIT name: value}`` applied (soft = hard) to the child before student code."""
         return {
-            "RLIMIT_AS": self.memory_bytes,
+            "RLIMIT_DATA" if gpu else "RLIMIT_AS": self.memory_bytes,
             "RLIMIT_NPROC": self.max_processes,
             "RLIMIT_FSIZE": self.file_bytes,
             "RLIMIT_NOFILE": self.open_files,

@@ -60,6 +60,13 @@ from autograder.sandbox.limits import Limits, human_bytes
 
 CHILD_PROGRAM = Path(__file__).with_name("child.py")
 WIRE_PROGRAM = Path(wire.__file__)
+DEVICESIM_PROGRAM = Path(__file__).with_name("devicesim.py")
+BACKENDS = ("numpy", "strict", "cupy")
+"""Where a call's arrays live: NumPy (host), the strict device simulator (``gpu=False``), or
+CuPy on the GPU (``gpu=True``)."""
+GPU_ENV_PREFIXES = ("CUDA_", "NVIDIA_", "CUPY_", "NVRTC_")
+"""Environment variables passed to a GPU sandbox (besides ``LD_LIBRARY_PATH``): where the
+driver and toolkit are, which devices are visible."""
 MAX_SOURCE_BYTES = 2 * 1024 * 1024
 SETUP_TIMEOUT = 30.0
 RESET_TIMEOUT = 10.0
@@ -82,10 +89,11 @@ KINDS = frozenset(
         "missing_function",
         "bad_result",
         "modified_input",
+        "device",
     }
 )
 CHILD_KINDS = frozenset(
-    {"exception", "missing_function", "bad_result", "modified_input", "crashed"}
+    {"exception", "missing_function", "bad_result", "modified_input", "crashed", "device"}
 )
 
 
@@ -94,7 +102,8 @@ class CallFailed(Exception):
 
     Attributes:
         kind: one of ``timeout``, ``crashed``, ``exception``, ``import_error``,
-            ``missing_function``, ``bad_result``, ``modified_input``.
+            ``missing_function``, ``bad_result``, ``modified_input``, ``device`` (host and
+            device arrays mixed, see :mod:`autograder.sandbox.devicesim`).
         message: what happened, in words a student understands.
         output: the student's captured stdout/stderr during the call (capped).
     """
@@ -182,6 +191,11 @@ class Sandbox:
             checkout (holding ``solutions/`` and hidden suites) is always hidden.
         namespaces: use mount/net/pid namespaces when the system allows (as root).
         drop_privileges: when root, run student code as an unprivileged dedicated uid.
+        gpu: calls may use the ``cupy`` backend (CuPy on the GPU). CUDA reserves far more
+            address space than it uses, so the memory limit is then RLIMIT_DATA instead of
+            RLIMIT_AS, and CuPy's memory pool is capped at ``limits.gpu_memory_bytes``.
+            Without it calls may use the ``strict`` backend (the simulator is installed as
+            ``cupy`` before the student's module is imported).
     """
 
     def __init__(
@@ -194,6 +208,7 @@ class Sandbox:
         hide: tuple[Path | str, ...] | list[Path | str] = (),
         namespaces: bool = True,
         drop_privileges: bool = True,
+        gpu: bool = False,
     ) -> None:
         files = tuple(files)
         for name in files:
@@ -211,6 +226,7 @@ class Sandbox:
         self._hide = [str(h) for h in hide]
         self._namespaces = namespaces
         self._drop = drop_privileges
+        self.gpu = gpu
         self._root = isolation.running_as_root()
         self._account = isolation.student_account() if self._root and drop_privileges else None
         self._base: Path | None = None
@@ -294,8 +310,12 @@ class Sandbox:
         args: tuple[Any, ...] | list[Any] = (),
         kwargs: dict[str, Any] | None = None,
         timeout: float | None = None,
+        backend: str = "numpy",
     ) -> Any:
         """Call ``module.function(*args, **kwargs)`` in the child and return its result.
+
+        ``backend`` says where the arrays among the arguments live during the call (see
+        :data:`BACKENDS`); arrays come back as NumPy arrays whatever it is.
 
         Raises:
             CallFailed: the call timed out, crashed, raised, returned something that is not a
@@ -304,6 +324,7 @@ class Sandbox:
         """
         if not function.isidentifier() or function.startswith("_"):
             raise ValueError(f"not a public function name: {function!r}")
+        self._check_backend(backend)
         kwargs = {} if kwargs is None else dict(kwargs)
         timeout = self.limits.call_timeout if timeout is None else float(timeout)
         tree, blobs = wire.encode((tuple(args), kwargs), max_bytes=1 << 62)
@@ -321,7 +342,14 @@ class Sandbox:
                 request = _coalesce(
                     wire.frame(
                         wire.pack_message(
-                            {"op": "call", "seq": seq, "function": function, "args": tree}, blobs
+                            {
+                                "op": "call",
+                                "seq": seq,
+                                "function": function,
+                                "args": tree,
+                                "backend": backend,
+                            },
+                            blobs,
                         )
                     )
                 )
@@ -350,6 +378,7 @@ class Sandbox:
         function: str,
         calls: Sequence[tuple[tuple[Any, ...] | list[Any], dict[str, Any] | None]],
         timeout: float | None = None,
+        backend: str = "numpy",
     ) -> list[Any]:
         """``[call(function, args, kwargs) for args, kwargs in calls]`` in one round trip.
 
@@ -372,6 +401,7 @@ class Sandbox:
         """
         if not function.isidentifier() or function.startswith("_"):
             raise ValueError(f"not a public function name: {function!r}")
+        self._check_backend(backend)
         timeout = self.limits.call_timeout if timeout is None else float(timeout)
         values, refs = _encode_calls(calls)
         results: list[Any] = []
@@ -395,8 +425,18 @@ class Sandbox:
                     for i in new:
                         used[i] = len(used)
                     chunk.append(([used[i] for i in args], {k: used[i] for k, i in kwargs.items()}))
-                self._call_batch(function, [values[i] for i in used], chunk, timeout, results)
+                self._call_batch(
+                    function, [values[i] for i in used], chunk, timeout, results, backend
+                )
         return results
+
+    def _check_backend(self, backend: str) -> None:
+        allowed = "cupy" if self.gpu else "strict"
+        if backend not in ("numpy", allowed):
+            raise ValueError(
+                f"backend {backend!r} is not available in this sandbox (gpu={self.gpu}); "
+                f"use 'numpy' or {allowed!r}"
+            )
 
     def _call_batch(
         self,
@@ -405,6 +445,7 @@ class Sandbox:
         calls: list[tuple[list[int], dict[str, int]]],
         timeout: float,
         results: list[Any],
+        backend: str = "numpy",
     ) -> None:
         """Send ``calls`` (of arguments in ``values``) as one request and append their results
         to ``results``: all of them, or some (at least one) when the worker stopped early;
@@ -433,6 +474,7 @@ class Sandbox:
                 "function": function,
                 "values": trees,
                 "calls": calls,
+                "backend": backend,
             }
             request = _coalesce(wire.frame(wire.pack_message(header, blobs)))
             output = _Output(self.limits.output_bytes)
@@ -572,7 +614,7 @@ class Sandbox:
         hidden = isolation.resolve_hidden([*checkout, *self._hide])
         account = self._account
         use_ns = self._namespaces and self._root and not isolation.namespaces_known_unavailable()
-        rlimits = self.limits.rlimits()
+        rlimits = self.limits.rlimits(gpu=self.gpu)
         if account is None:  # RLIMIT_NPROC counts every process of our own uid
             rlimits["RLIMIT_NPROC"] = isolation.process_count(os.getuid()) + rlimits["RLIMIT_NPROC"]
         return {
@@ -580,6 +622,10 @@ class Sandbox:
             "code_dir": os.path.realpath(self._base / "code"),
             "work_dir": os.path.realpath(self._base / "work"),
             "wire_path": str(WIRE_PROGRAM),
+            "devicesim_path": str(DEVICESIM_PROGRAM),
+            "gpu": self.gpu,
+            "preload_cupy": self.gpu,
+            "gpu_memory_bytes": self.limits.gpu_memory_bytes,
             "extra_path": [os.path.realpath(Path(np.__file__).parent.parent)],
             "uid": None if account is None else account.uid,
             "gid": None if account is None else account.gid,
@@ -608,6 +654,7 @@ class Sandbox:
             "MALLOC_TRIM_THRESHOLD_": str(256 << 20),
             "MALLOC_MMAP_THRESHOLD_": str(32 << 20),
             "MALLOC_TOP_PAD_": str(64 << 20),
+            **(_gpu_env() if self.gpu else {}),
         }
 
     def _spawn(self) -> None:
@@ -1031,6 +1078,15 @@ class _Encoded:
     nodes: int
     size: int
     text: int  # at least the length of the tree as JSON
+
+
+def _gpu_env() -> dict[str, str]:
+    """What CUDA and CuPy need from the grader's environment to find the driver and devices."""
+    return {
+        name: value
+        for name, value in os.environ.items()
+        if name == "LD_LIBRARY_PATH" or name.startswith(GPU_ENV_PREFIXES)
+    }
 
 
 def _encode_calls(
