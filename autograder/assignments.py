@@ -6,6 +6,9 @@ Each assignment is a folder ``assignments/<name>/`` with an ``assignment.toml``:
     title = "Residual blocks"
     files = ["residual.py", "conv.py", "batchnorm.py"]   # student files it needs
 
+    [backends]
+    device_share = 0.2   # share of each test's points graded on device arrays (optional)
+
 and the suites ``public/`` (shipped to students) and ``hidden/`` (never shipped).
 The reference solution is ``solutions/<name>.py``.
 """
@@ -16,6 +19,8 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+from autograder.backends import DEFAULT_DEVICE_SHARE, check_device_share
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -44,6 +49,8 @@ class Assignment:
     title: str
     files: tuple[str, ...]
     folder: Path
+    device_share: float = DEFAULT_DEVICE_SHARE
+    """Share of each test's points its device case carries (see :mod:`autograder.backends`)."""
 
     @property
     def module_file(self) -> str:
@@ -84,8 +91,14 @@ def load_assignment(name: str) -> Assignment:
     files = tuple(config.get("files", [f"{name}.py"]))
     if f"{name}.py" not in files:
         raise ValueError(f"{config_path}: 'files' must include {name}.py, got {list(files)}")
+    backends = config.get("backends", {})
+    share = check_device_share(backends.get("device_share", DEFAULT_DEVICE_SHARE), str(config_path))
     return Assignment(
-        name=name, title=config.get("title", name), files=files, folder=config_path.parent
+        name=name,
+        title=config.get("title", name),
+        files=files,
+        folder=config_path.parent,
+        device_share=share,
     )
 
 

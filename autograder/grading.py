@@ -28,10 +28,26 @@ class GradeReport:
     log: str = ""
 
     isolation: str = ""
+    backends: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Per backend (``numpy``, ``strict``, ``cupy``): its cases' score, or why they did not run."""
+
+    def backend_lines(self) -> list[str]:
+        """One line per backend: correctness on NumPy apart from device discipline."""
+        lines = []
+        for name, entry in self.backends.items():
+            if "skipped" in entry:
+                lines.append(f"{name}: not run here ({entry.get('reason', '')})")
+            else:
+                lines.append(
+                    f"{entry.get('label', name)}: {entry['score']:g} / {entry['max_score']:g} "
+                    f"({entry['passed']}/{entry['tests']} cases passed)"
+                )
+        return lines
 
     def to_gradescope(self) -> dict[str, Any]:
         """The ``results.json`` payload Gradescope reads."""
         output = f"{self.assignment}: {self.score:g} / {self.max_score:g} points"
+        output += "".join(f"\n  {line}" for line in self.backend_lines())
         if not self.tests:
             output += "\ngrading did not complete; see the log of the grader"
         if self.isolation and self.isolation != "full":
@@ -99,4 +115,5 @@ def grade(
         execution_time=float(payload["execution_time"]),
         log=log,
         isolation=str(payload.get("isolation", "")),
+        backends=dict(payload.get("backends", {})),
     )

@@ -13,11 +13,20 @@ Markers::
     pytestmark = [pytest.mark.assignment("conv")]   # whose functions the tests call
     @pytest.mark.points(2)                          # points of each collected test item
     @pytest.mark.visibility("after_published")      # Gradescope visibility of the test
+    @pytest.mark.backends("numpy")                  # only these backends (default: all)
 
 Fixtures: ``student`` (the submission's functions), ``reference`` (the reference solution,
 in the instructor's checkout only), ``rng`` (a ``numpy.random.Generator`` seeded from the
 submission's content and the test's name, so each submission gets its own numbers and the same
-submission always gets the same ones).
+submission always gets the same ones), ``backend`` (where the student's functions get their
+arrays in this case).
+
+Backends: every graded test that uses ``student`` is collected once per backend of
+:mod:`autograder.backends` (``test_forward[numpy-...]``, ``[strict-...]``, ``[cupy-...]``); the
+suites' code stays the same (arguments and results are NumPy arrays on the grader's side; the
+sandbox moves them). The device case that cannot run here is skipped with one reason, carries no
+points, and is left out of the results; the others share the test's points as the assignment's
+``[backends] device_share`` says.
 """
 
 from __future__ import annotations
@@ -37,6 +46,15 @@ import numpy as np
 import pytest
 
 from autograder.assignments import REPO_ROOT, SOLUTIONS_DIR, UnknownAssignmentError, load_assignment
+from autograder.backends import (
+    BACKENDS,
+    DEFAULT_DEVICE_SHARE,
+    DEVICE_BACKENDS,
+    LABELS,
+    gpu_status,
+    points_share,
+    skip_reason,
+)
 from autograder.hints import Call, diagnose
 from autograder.sandbox import Limits, Sandbox
 from autograder.student import InProcessFunctions, SandboxedFunctions, StudentError
@@ -47,6 +65,8 @@ VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
 _results_key = pytest.StashKey[dict[str, "TestResult"]]()
 _students_key = pytest.StashKey[dict[str, "LoadedSubmission"]]()
 _calls_key = pytest.StashKey[list[Call]]()
+_skipped_key = pytest.StashKey[dict[str, "SkippedBackend"]]()
+_result_backends_key = pytest.StashKey[dict[str, str]]()
 
 
 @dataclass
@@ -86,6 +106,14 @@ class LoadedSubmission:
         return fresh
 
 
+@dataclass
+class SkippedBackend:
+    """The cases of one backend that did not run here, and why."""
+
+    reason: str
+    count: int = 0
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("autograder", "CNN assignment grading")
     group.addoption(
@@ -114,8 +142,58 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "visibility(v): Gradescope visibility: " + ", ".join(VISIBILITIES)
     )
+    config.addinivalue_line(
+        "markers",
+        "backends(*names): run the test's student calls only with these backends "
+        "(of " + ", ".join(BACKENDS) + "; default: all)",
+    )
     config.stash[_results_key] = {}
     config.stash[_students_key] = {}
+    config.stash[_skipped_key] = {}
+    config.stash[_result_backends_key] = {}
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Collect each graded test that calls student code once per backend."""
+    if metafunc.definition.get_closest_marker("assignment") is None:
+        return
+    if "student" not in metafunc.fixturenames:
+        return
+    allowed = _allowed_backends(metafunc.definition)
+    if allowed == ("numpy",):  # one case, named as the test
+        return
+    status = gpu_status()
+    params = []
+    for name in allowed:
+        reason = skip_reason(name, status)
+        marks = [pytest.mark.skip(reason=reason)] if reason else []
+        params.append(pytest.param(name, id=name, marks=marks))
+    metafunc.parametrize("backend", params, indirect=True)
+
+
+def _allowed_backends(item: pytest.Item) -> tuple[str, ...]:
+    """The backends a test runs with: its ``backends`` marker's, or all."""
+    marker = item.get_closest_marker("backends")
+    if marker is None:
+        return BACKENDS
+    unknown = [name for name in marker.args if name not in BACKENDS]
+    if unknown or not marker.args:
+        raise pytest.UsageError(
+            f"{item.nodeid}: pytest.mark.backends takes names among {BACKENDS}, got {marker.args}"
+        )
+    return tuple(name for name in BACKENDS if name in marker.args)
+
+
+def _backend_of(item: pytest.Item) -> str | None:
+    callspec = getattr(item, "callspec", None)
+    return None if callspec is None else callspec.params.get("backend")
+
+
+def _device_share(name: str) -> float:
+    try:
+        return load_assignment(name).device_share
+    except UnknownAssignmentError:  # a student's machine: the kit's default
+        return DEFAULT_DEVICE_SHARE
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -178,7 +256,11 @@ def _submission_for(config: pytest.Config, name: str, test_file: Path) -> Loaded
         results = config.getoption("results")
         hide = (str(Path(results).resolve().parent),) if results else ()
         sandbox = Sandbox(
-            folder, tuple(f for f in files if (folder / f).is_file()), name, hide=hide
+            folder,
+            tuple(f for f in files if (folder / f).is_file()),
+            name,
+            hide=hide,
+            gpu=gpu_status().usable,
         )
     loaded = LoadedSubmission(name, folder, digest, sandbox)
     cache[name] = loaded
@@ -209,7 +291,13 @@ class _MissingModule:
 
 
 @pytest.fixture
-def student(request: pytest.FixtureRequest) -> Any:
+def backend(request: pytest.FixtureRequest) -> str:
+    """Where the student's functions get their arrays: ``numpy``, ``strict`` or ``cupy``."""
+    return str(getattr(request, "param", "numpy"))
+
+
+@pytest.fixture
+def student(request: pytest.FixtureRequest, backend: str) -> Any:
     """The submission's functions: ``student.conv_forward(x, w, b, stride=2)``."""
     loaded = _load_submission(request, _assignment_name(request))
     calls: list[Call] = []
@@ -217,10 +305,10 @@ def student(request: pytest.FixtureRequest) -> Any:
     if loaded.digest == "missing":
         return _MissingModule(loaded.name)
     if loaded.sandbox is None:
-        return InProcessFunctions(loaded.folder, loaded.name, calls)
+        return InProcessFunctions(loaded.folder, loaded.name, calls, backend)
     if loaded.needs_fresh_worker(Path(request.node.path)):
         loaded.sandbox.reset()
-    return SandboxedFunctions(loaded.sandbox, calls)
+    return SandboxedFunctions(loaded.sandbox, calls, backend)
 
 
 @pytest.fixture
@@ -250,7 +338,24 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         return report
     results = item.config.stash[_results_key]
     points = float(item.get_closest_marker("points").args[0])
+    backend = _backend_of(item)
+    if backend is not None:
+        reason = skip_reason(backend, gpu_status())
+        if reason is not None:  # this backend does not run here: no points, not in results
+            if report.when == "setup":
+                skipped = item.config.stash[_skipped_key].setdefault(
+                    backend, SkippedBackend(reason)
+                )
+                skipped.count += 1
+            return report
+        marker = item.get_closest_marker("assignment")
+        share = _device_share(str(marker.args[0]))
+        if not set(_allowed_backends(item)) & set(DEVICE_BACKENDS):
+            share = 0.0  # no device case: the numpy case carries all the points
+        points = _points(points * points_share(backend, share))
     name = f"{item.path.stem}::{item.name}"
+    if backend is not None:
+        item.config.stash[_result_backends_key][name] = backend
     if name not in results:
         results[name] = TestResult(name, 0.0, points, "failed", _visibility(item))
     result = results[name]
@@ -370,12 +475,41 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         isolation.append("none: --in-process")
     payload = {
         "isolation": next((i for i in isolation if i != "full"), "full" if isolation else ""),
-        "score": sum(r.score for r in results),
-        "max_score": sum(r.max_score for r in results),
+        "score": _points(sum(r.score for r in results)),
+        "max_score": _points(sum(r.max_score for r in results)),
         "execution_time": time.perf_counter() - session.config._autograder_started,  # type: ignore[attr-defined]
         "tests": [asdict(r) for r in results],
+        "backends": backend_summary(session.config),
     }
     Path(path).write_text(json.dumps(payload, indent=2), encoding="utf-8")
+
+
+def _points(value: float) -> float:
+    """Points rounded to 6 decimals: shares of points add up without float dust."""
+    return round(value, 6) + 0.0
+
+
+def backend_summary(config: pytest.Config) -> dict[str, dict[str, Any]]:
+    """Per backend: score, max_score and test counts of its cases, or why they did not run."""
+    summary: dict[str, dict[str, Any]] = {}
+    backends = config.stash.get(_result_backends_key, {})
+    for result in graded_results(config):
+        backend = backends.get(result.name, "numpy")  # a test without cases runs on NumPy
+        entry = summary.setdefault(
+            backend,
+            {"label": LABELS[backend], "score": 0.0, "max_score": 0.0, "passed": 0, "tests": 0},
+        )
+        entry["score"] = _points(entry["score"] + result.score)
+        entry["max_score"] = _points(entry["max_score"] + result.max_score)
+        entry["tests"] += 1
+        entry["passed"] += result.status == "passed"
+    for backend, skipped in config.stash.get(_skipped_key, {}).items():
+        summary[backend] = {
+            "label": LABELS[backend],
+            "skipped": skipped.count,
+            "reason": skipped.reason,
+        }
+    return {name: summary[name] for name in BACKENDS if name in summary}
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
@@ -385,4 +519,13 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     score = sum(r.score for r in results)
     total = sum(r.max_score for r in results)
     passed = sum(r.status == "passed" for r in results)
+    for backend, entry in backend_summary(config).items():
+        if "skipped" in entry:
+            line = f"{backend}: {entry['skipped']} cases skipped: {entry['reason']}"
+        else:
+            line = (
+                f"{backend} ({entry['label']}): {entry['score']:g} / {entry['max_score']:g} "
+                f"({entry['passed']}/{entry['tests']} cases)"
+            )
+        terminalreporter.write_line(line)
     terminalreporter.write_sep("=", f"score {score:g} / {total:g} ({passed}/{len(results)} tests)")

@@ -23,6 +23,7 @@ def test_table(report: GradeReport, width: int = 100, full_messages: bool = Fals
             else:
                 message = test["output"].splitlines()[0]
                 lines.append("                 " + _clip(message, width - 17))
+    lines += [f"  {line}" for line in report.backend_lines()]
     lines.append(f"  score: {report.score:g} / {report.max_score:g}")
     return "\n".join(lines)
 

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from autograder.hints import Call
-from autograder.sandbox import CallFailed, Sandbox, WireError
+from autograder.sandbox import CallFailed, Sandbox, WireError, devicesim
 from autograder.sandbox.runner import BatchFailed
 
 
@@ -127,16 +127,19 @@ class SandboxedFunctions(_Functions):
     Args:
         sandbox: a started (or startable) :class:`~autograder.sandbox.Sandbox`.
         calls: where each call is recorded, for hints.
+        backend: where the arrays live during the calls (``numpy``, ``strict``, ``cupy``; see
+            :mod:`autograder.backends`); arguments and results are NumPy arrays here.
     """
 
-    def __init__(self, sandbox: Sandbox, calls: list[Call]) -> None:
+    def __init__(self, sandbox: Sandbox, calls: list[Call], backend: str = "numpy") -> None:
         self._sandbox = sandbox
         self._calls = calls
+        self._backend = backend
 
     def _runner(self, function_name: str) -> Callable[[tuple[Any, ...], dict[str, Any]], Any]:
         def run(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
             try:
-                return self._sandbox.call(function_name, args, kwargs)
+                return self._sandbox.call(function_name, args, kwargs, backend=self._backend)
             except CallFailed as failure:
                 raise student_error(function_name, failure.message) from None
 
@@ -146,7 +149,7 @@ class SandboxedFunctions(_Functions):
         self, function_name: str, calls: list[tuple[tuple[Any, ...], dict[str, Any]]]
     ) -> tuple[list[Any], BaseException | None]:
         try:
-            return self._sandbox.call_many(function_name, calls), None
+            return self._sandbox.call_many(function_name, calls, backend=self._backend), None
         except BatchFailed as failure:
             return failure.results, student_error(function_name, failure.message)
         except WireError:  # no call ran: they run one by one, and that one raises in its turn
@@ -163,12 +166,19 @@ class InProcessFunctions(_Functions):
         folder: the folder holding the student's files (put first on ``sys.path``).
         module_name: the module that holds the graded functions, for example ``"conv"``.
         calls: where each call is recorded, for hints.
+        backend: ``numpy``, or ``strict`` (arrays go through the device simulator, installed as
+            ``cupy`` in this process before the module is imported).
     """
 
-    def __init__(self, folder: Path, module_name: str, calls: list[Call]) -> None:
+    def __init__(
+        self, folder: Path, module_name: str, calls: list[Call], backend: str = "numpy"
+    ) -> None:
+        if backend not in ("numpy", "strict"):
+            raise ValueError(f"in-process calls support numpy and strict, not {backend!r}")
         self.folder = folder
         self.module_name = module_name
         self._calls = calls
+        self._backend = backend
         self._module: Any = None
         self._import_error: str | None = None
 
@@ -181,6 +191,7 @@ class InProcessFunctions(_Functions):
             self._import_error = f"{self.module_name}.py was not found in the submission"
             raise StudentError(self._import_error)
         sys.path.insert(0, str(self.folder))
+        devicesim.install()
         try:
             self._module = importlib.import_module(self.module_name)
         except BaseException as error:  # a broken submission must not stop the grader
@@ -198,10 +209,19 @@ class InProcessFunctions(_Functions):
                 f"keep the names and signatures of the template"
             )
 
+        strict = self._backend == "strict"
+
         def run(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
             labelled = list(_label_arguments(function, args, kwargs))
             snapshots = [(label, array, array.copy()) for label, array in labelled]
+            if strict:
+                devicesim.clear_violations()
+                args, kwargs = _on_simulated_device((args, kwargs))
             result = function(*args, **kwargs)
+            if strict:
+                if devicesim.violations:
+                    raise StudentError(f"{function_name}: {devicesim.violations[0]}")
+                result = _from_simulated_device(result)
             for label, array, before in snapshots:
                 if array.shape != before.shape or not np.array_equal(array, before, equal_nan=True):
                     raise StudentError(
@@ -211,6 +231,29 @@ class InProcessFunctions(_Functions):
             return result
 
         return run
+
+
+def _on_simulated_device(value: Any) -> Any:
+    if type(value) is np.ndarray:
+        return devicesim.to_device(value)
+    if type(value) in (list, tuple):
+        return type(value)(_on_simulated_device(item) for item in value)
+    if type(value) is dict:
+        return {key: _on_simulated_device(item) for key, item in value.items()}
+    return value
+
+
+def _from_simulated_device(value: Any) -> Any:
+    if type(value) is devicesim.ndarray:
+        host = np.array(devicesim.to_host(value), copy=True)
+        return host[()] if host.ndim == 0 else host
+    if type(value) is np.ndarray:
+        raise StudentError("device discipline: a NumPy array was returned for device inputs")
+    if type(value) in (list, tuple):
+        return type(value)(_from_simulated_device(item) for item in value)
+    if type(value) is dict:
+        return {key: _from_simulated_device(item) for key, item in value.items()}
+    return value
 
 
 # ------------------------------------------------------------------------ batched evaluation

@@ -10,7 +10,11 @@ SUITE = textwrap.dedent(
     import numpy as np
     import pytest
 
-    pytestmark = [pytest.mark.assignment("toy"), pytest.mark.visibility("after_published")]
+    pytestmark = [
+        pytest.mark.assignment("toy"),
+        pytest.mark.visibility("after_published"),
+        pytest.mark.backends("numpy"),
+    ]
 
     @pytest.mark.points(2)
     def test_double(student):
@@ -163,7 +167,11 @@ STATE_SUITE = textwrap.dedent(
     """
     import pytest
 
-    pytestmark = [pytest.mark.assignment("toy"), pytest.mark.points(1)]
+    pytestmark = [
+        pytest.mark.assignment("toy"),
+        pytest.mark.points(1),
+        pytest.mark.backends("numpy"),
+    ]
 
     def test_first(student):
         assert int(student.count()) == 1
@@ -193,3 +201,111 @@ def test_fresh_worker_per_test_file_and_after_a_failure(pytester):
         assert status[f"{file}::test_shares_the_worker_of_a_passing_test"] == "passed"
         assert status[f"{file}::test_fails"] == "failed"
         assert status[f"{file}::test_after_a_failure_starts_fresh"] == "passed"
+
+
+BACKEND_SUITE = textwrap.dedent(
+    """
+    import numpy as np
+    import pytest
+
+    pytestmark = [pytest.mark.assignment("toy")]
+
+    @pytest.mark.points(1)
+    def test_relu(student, backend):
+        x = np.array([-1.0, 0.5, 2.0])
+        out = student.relu(x)
+        assert type(out) is np.ndarray  # the suite sees NumPy arrays whatever the backend
+        np.testing.assert_array_equal(out, np.maximum(x, 0))
+
+    @pytest.mark.points(2)
+    @pytest.mark.backends("numpy")
+    def test_numpy_only(student):
+        assert student.relu(np.ones(2)).sum() == 2
+    """
+)
+
+PORTABLE = textwrap.dedent(
+    """
+    import numpy as np
+    try:
+        from cupy import get_array_module
+    except ImportError:
+        def get_array_module(*arrays):
+            return np
+
+    def relu(x):
+        xp = get_array_module(x)
+        return xp.maximum(x, xp.zeros(x.shape, dtype=x.dtype))
+    """
+)
+
+HOST_BOUND = textwrap.dedent(
+    """
+    import numpy as np
+
+    def relu(x):
+        return np.maximum(x, np.zeros(x.shape, dtype=x.dtype))
+    """
+)
+
+
+def _run_backends(pytester, source, *extra):
+    pytester.makepyfile(test_toy=BACKEND_SUITE)
+    submission = pytester.path / "submission"
+    submission.mkdir(exist_ok=True)
+    (submission / "toy.py").write_text(source)
+    results = pytester.path / "results.json"
+    outcome = pytester.runpytest_subprocess(
+        f"--submission={submission}", f"--results={results}", "-rs", *extra
+    )
+    return outcome, json.loads(results.read_text())
+
+
+def test_each_graded_test_runs_once_per_backend_and_shares_its_points(pytester, monkeypatch):
+    monkeypatch.setenv("AUTOGRADER_GPU", "0")  # the same on a GPU machine: strict runs
+    outcome, results = _run_backends(pytester, PORTABLE)
+    tests = {t["name"]: t for t in results["tests"]}
+    assert set(tests) == {
+        "test_toy::test_relu[numpy]",
+        "test_toy::test_relu[strict]",
+        "test_toy::test_numpy_only",
+    }
+    assert tests["test_toy::test_relu[numpy]"]["max_score"] == pytest.approx(0.8)
+    assert tests["test_toy::test_relu[strict]"]["max_score"] == pytest.approx(0.2)
+    assert tests["test_toy::test_numpy_only"]["max_score"] == 2
+    assert results["score"] == results["max_score"] == 3
+    backends = results["backends"]
+    assert backends["strict"]["score"] == pytest.approx(0.2)
+    assert backends["cupy"]["skipped"] == 1
+    assert "AUTOGRADER_GPU=0" in backends["cupy"]["reason"]
+    outcome.stdout.fnmatch_lines(["*cupy: 1 cases skipped: cupy cases need a usable CUDA device*"])
+    outcome.stdout.fnmatch_lines(["*SKIPPED*cupy cases need a usable CUDA device*"])
+
+
+def test_host_bound_code_loses_only_the_device_share_with_a_clear_message(pytester, monkeypatch):
+    monkeypatch.setenv("AUTOGRADER_GPU", "0")
+    _, results = _run_backends(pytester, HOST_BOUND)
+    tests = {t["name"]: t for t in results["tests"]}
+    assert tests["test_toy::test_relu[numpy]"]["status"] == "passed"
+    strict = tests["test_toy::test_relu[strict]"]
+    assert strict["status"] == "failed" and strict["score"] == 0
+    assert "device discipline" in strict["output"]
+    assert "get_array_module" in strict["output"]
+    assert results["score"] == pytest.approx(2.8)
+    assert results["backends"]["numpy"]["score"] == pytest.approx(2.8)
+
+
+def test_an_unknown_backend_in_the_marker_is_a_usage_error(pytester):
+    pytester.makepyfile(
+        test_toy="""
+        import pytest
+        pytestmark = [pytest.mark.assignment("toy"), pytest.mark.points(1)]
+
+        @pytest.mark.backends("torch")
+        def test_x(student):
+            pass
+        """
+    )
+    outcome = pytester.runpytest_subprocess()
+    assert outcome.ret != pytest.ExitCode.OK
+    outcome.stdout.fnmatch_lines(["*pytest.mark.backends takes names among*torch*"])

@@ -983,6 +983,12 @@ class _Strict(_Device):
 
     def __init__(self, sim) -> None:
         self.sim = sim
+        self.pristine = self._state()
+
+    def _state(self):
+        """What the simulator's refusals rest on: its module's and its array class's names."""
+        sim = self.sim
+        return (dict(vars(sim)), dict(vars(sim.ndarray)), dict(vars(sim._DeviceUfunc)))
 
     def to_device(self, array):
         return self.sim.to_device(array)
@@ -997,7 +1003,14 @@ class _Strict(_Device):
         self.sim.clear_violations()
 
     def violation(self):
-        return self.sim.violations[0] if self.sim.violations else None
+        if self.sim.violations:
+            return self.sim.violations[0]
+        if self._state() != self.pristine:
+            return (
+                "device discipline: the device simulator was modified (its module or array "
+                "class); graded functions must only compute"
+            )
+        return None
 
 
 class _Cupy(_Device):

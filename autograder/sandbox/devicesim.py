@@ -273,7 +273,8 @@ class _DeviceUfunc:
 
     def _run(self, method: str, args: Any, kwargs: dict[str, Any]) -> Any:
         where = f"xp.{self._ufunc.__name__}" + ("" if method == "__call__" else f".{method}")
-        for value in [*args, *kwargs.values()]:
+        checked = [args[0], *args[2:]] if method == "at" and args else list(args)  # as CuPy,
+        for value in [*checked, *kwargs.values()]:  # .at takes NumPy index arrays
             if type(value) is np.ndarray:
                 raise _refuse(f"{_described(value)} was passed to {where}")
             if type(value) is tuple:

@@ -176,6 +176,7 @@ class _Child:
     room: int = MAX_FRAMES  # most unread frames held (more during a batch: one per call)
     received: int = 0  # payload bytes read from the result pipe so far
     receive_cap: int | None = None  # ``received`` may not pass it (a batch's result budget)
+    early_output: bytes = b""  # read while waiting for the setup report: the import's, if fast
 
 
 class Sandbox:
@@ -703,6 +704,7 @@ class Sandbox:
         output = _Output(self.limits.output_bytes)
         deadline = time.monotonic() + SETUP_TIMEOUT
         self._pump(child, output, deadline, [head, text], until=("setup", None))
+        child.early_output = bytes(output.data)
         setup = self._take(child, "setup")
         spawned = self._take(child, "spawned")
         if spawned is not None and type(spawned.get("server_pid")) is int:
@@ -744,6 +746,7 @@ class Sandbox:
         if child.imported:
             return
         output = _Output(self.limits.output_bytes)
+        output.data, child.early_output = bytearray(child.early_output), b""
         timeout = self.limits.import_timeout
         try:
             until = ("imported|import_failed", None)

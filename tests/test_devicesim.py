@@ -1,0 +1,207 @@
+"""The strict device simulator: refuses what CuPy refuses, allows what CuPy allows."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from autograder.assignments import SOLUTIONS_DIR
+from autograder.sandbox import CallFailed, Sandbox
+from autograder.sandbox import devicesim as sim
+
+xp = sim.cupy
+
+
+@pytest.fixture(autouse=True)
+def _no_leftover_violations():
+    sim.clear_violations()
+    yield
+    sim.clear_violations()
+
+
+def _device(values):
+    return sim.to_device(np.asarray(values, dtype=np.float64))
+
+
+# ------------------------------------------------------------------ what CuPy refuses
+
+
+@pytest.mark.parametrize(
+    "mistake",
+    [
+        pytest.param(lambda x: x + np.ones(3), id="device-plus-host"),
+        pytest.param(lambda x: np.ones(3) * x, id="host-times-device"),
+        pytest.param(lambda x: np.asarray(x), id="np.asarray"),
+        pytest.param(lambda x: np.array(x), id="np.array"),
+        pytest.param(lambda x: x.get(), id="get"),
+        pytest.param(lambda x: xp.asnumpy(x), id="asnumpy"),
+        pytest.param(lambda x: xp.maximum(x, np.zeros(3)), id="host-into-xp-ufunc"),
+        pytest.param(lambda x: xp.concatenate([x, np.zeros(3)]), id="host-into-xp-function"),
+        pytest.param(lambda x: xp.einsum("i,i->", x, np.ones(3)), id="host-into-einsum"),
+        pytest.param(lambda x: np.stack([x, np.ones(3)]), id="np-function-mixing"),
+        pytest.param(lambda x: x.__setitem__(slice(None), np.ones(3)), id="assign-host-slice"),
+        pytest.param(lambda x: np.zeros(3).__setitem__(slice(None), x), id="device-into-host"),
+        pytest.param(lambda x: xp.add.at(x, [0, 1], np.ones(2)), id="host-values-into-add.at"),
+        pytest.param(lambda x: x.dot(np.ones(3)), id="host-into-method"),
+    ],
+)
+def test_mixing_host_and_device_memory_is_refused(mistake):
+    x = _device([1.0, -2.0, 3.0])
+    with pytest.raises(TypeError, match="device discipline") as raised:
+        mistake(x)
+    assert isinstance(raised.value, sim.DeviceDisciplineError)
+    assert sim.violations and "get_array_module" in sim.violations[0]
+
+
+# ------------------------------------------------------------------ what CuPy allows
+
+
+def test_device_code_runs_and_stays_on_the_device():
+    x = _device(np.arange(12.0).reshape(3, 4) - 5)
+    assert sim.get_array_module(x) is xp and sim.get_array_module(np.ones(2)) is np
+    results = [
+        xp.maximum(x, 0),
+        np.exp(x),  # NumPy ufuncs dispatch to the device, as with CuPy
+        np.zeros_like(x),  # and NumPy functions too
+        xp.einsum("ij,kj->ik", x, x),
+        xp.pad(x, ((1, 1), (0, 0))),
+        xp.lib.stride_tricks.sliding_window_view(x, (2, 2), axis=(0, 1)),
+        x.reshape(4, 3).T @ x.T,
+        x.sum(axis=1, keepdims=True),
+        x.astype(xp.float32),
+        x[np.array([0, 2])],  # NumPy index arrays are allowed
+        x[x > 0],
+        xp.where(x > 0, x, 0.0),
+        np.float64(2.0) * x,  # NumPy scalars are allowed
+        xp.asarray(np.ones(4)) + x,  # an explicit copy to the device is allowed
+        xp.sum(x),
+    ]
+    for result in results:
+        assert type(result) is sim.ndarray
+    assert float(xp.sum(x)) == pytest.approx(float(np.sum(np.arange(12.0) - 5)))
+    assert int(x.shape[0]) == 3 and bool(xp.any(x > 5)) and x[1, 1].item() == 0.0
+    assert [type(row) for row in x] == [sim.ndarray] * 3
+    assert not sim.violations
+
+
+def test_writes_through_views_and_in_place_operators_reach_the_data():
+    data = np.zeros((2, 3))
+    x = sim.to_device(data)
+    x[0] += 1.0
+    view = x[:, 1:]
+    view *= 0.0
+    view += xp.ones((2, 2))
+    xp.add.at(x, (np.array([1, 1]), np.array([0, 0])), 2.0)
+    np.testing.assert_array_equal(data, [[1.0, 1.0, 1.0], [4.0, 1.0, 1.0]])
+    x[:, 0] = np.float64(7.0)  # a scalar is not an array: allowed
+    x[np.array([0]), :] = np.ones((1, 3))  # an advanced-index update copies, as in CuPy
+    assert sim.to_host(x)[1, 0] == 7.0 and not sim.violations
+
+
+def test_a_reference_solution_runs_on_the_simulated_device(monkeypatch):
+    """The references use only ``xp`` (the graded suites check every function this way)."""
+    monkeypatch.setitem(sys.modules, "cupy", sim.cupy)  # as the sandbox installs it
+    spec = importlib.util.spec_from_file_location("conv_on_device", SOLUTIONS_DIR / "conv.py")
+    conv = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(conv)
+    rng = np.random.default_rng(0)
+    x, w, b = rng.standard_normal((2, 3, 6, 5)), rng.standard_normal((4, 3, 3, 3)), np.ones(4)
+    want = conv.conv_forward(x, w, b, padding=1, stride=2)
+    got = conv.conv_forward(*map(sim.to_device, (x, w, b)), padding=1, stride=2)
+    assert type(want) is np.ndarray and type(got) is sim.ndarray
+    np.testing.assert_array_equal(sim.to_host(got), want)
+    dout = sim.to_device(np.ones(want.shape))
+    grads = conv.conv_backward(dout, *map(sim.to_device, (x, w)), padding=1, stride=2)
+    assert [type(g) for g in grads] == [sim.ndarray] * 3 and not sim.violations
+
+
+# ------------------------------------------------------------------ in the sandbox
+
+SUBMISSION = textwrap.dedent(
+    """
+    import numpy as np
+    try:
+        from cupy import get_array_module
+    except ImportError:
+        def get_array_module(*arrays):
+            return np
+
+    def portable(x):
+        xp = get_array_module(x)
+        return xp.maximum(x, 0), xp.sum(x)
+
+    def host_zeros(x):
+        return np.zeros(x.shape) + x
+
+    def swallowed(x):
+        try:
+            np.asarray(x)
+        except TypeError:
+            pass
+        return x * 1
+
+    def returns_host(x):
+        xp = get_array_module(x)
+        return [xp.abs(x), np.abs(np.ones(2))]
+
+    def tampers(x):
+        xp = get_array_module(x)
+        if xp is not np:
+            xp.ndarray.__array__ = lambda self, *a, **k: self._data
+        return xp.asarray(np.asarray(x) * 2)
+
+    def makes_device_arrays(x):
+        import cupy
+        return cupy.asarray(x)
+    """
+)
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("devicesim")
+    (folder / "toy.py").write_text(SUBMISSION)
+    with Sandbox(folder, ["toy.py"], "toy") as box:
+        yield box
+
+
+def test_portable_code_gives_numpy_results_on_both_backends(sandbox):
+    x = np.array([-1.0, 2.0])
+    for backend in ("numpy", "strict"):
+        out, total = sandbox.call("portable", (x,), backend=backend)
+        assert type(out) is np.ndarray and out.tolist() == [0.0, 2.0]
+        assert total == 1.0
+
+
+@pytest.mark.parametrize(
+    "function, words",
+    [
+        ("host_zeros", "passed to numpy.add"),
+        ("swallowed", "converted to a NumPy array"),
+        ("returns_host", "returned a NumPy array (host memory) as result[1]"),
+        ("tampers", "simulator was modified"),
+    ],
+)
+def test_device_mistakes_fail_only_on_the_device_backend(sandbox, function, words):
+    x = np.array([-1.0, 2.0])
+    sandbox.reset()
+    sandbox.call(function, (x,), backend="numpy")  # correct NumPy code
+    with pytest.raises(CallFailed) as failed:
+        sandbox.call(function, (x,), backend="strict")
+    assert failed.value.kind == "device"
+    assert words in failed.value.message and "device discipline" in failed.value.message
+
+
+def test_device_arrays_for_numpy_inputs_are_refused(sandbox):
+    with pytest.raises(CallFailed) as failed:
+        sandbox.call("makes_device_arrays", (np.ones(2),), backend="numpy")
+    assert failed.value.kind == "device" and "NumPy arrays" in failed.value.message
+
+
+def test_a_sandbox_offers_cupy_only_with_a_gpu(sandbox):
+    with pytest.raises(ValueError, match="not available in this sandbox"):
+        sandbox.call("portable", (np.ones(2),), backend="cupy")
