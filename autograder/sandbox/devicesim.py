@@ -78,10 +78,13 @@ def _described(value: Any) -> str:
 
 
 def _wrap(value: Any) -> Any:
-    """NumPy results as device values: arrays and NumPy scalars become device arrays."""
+    """NumPy results as device values: arrays and NumPy scalars become device arrays, random
+    generators draw device arrays (as ``cupy.random.default_rng``'s do)."""
     kind = type(value)
     if kind is np.ndarray:
         return _from_numpy(value)
+    if isinstance(value, np.random.Generator):
+        return _DeviceGenerator(value)
     if isinstance(value, np.generic) and not isinstance(value, np.object_ | np.str_ | np.bytes_):
         return _from_numpy(np.asarray(value))
     if kind is tuple or kind is list:
@@ -248,6 +251,17 @@ class ndarray(NDArrayOperatorsMixin):
 
     def __deepcopy__(self, memo: Any) -> ndarray:
         return _from_numpy(self._data.copy())
+
+
+class _DeviceGenerator:
+    """A NumPy ``Generator`` whose draws are device arrays (``xp.random.default_rng(seed)``)."""
+
+    def __init__(self, generator: np.random.Generator) -> None:
+        self._generator = generator
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._generator, name)
+        return _device_method(value, f"Generator.{name}") if callable(value) else value
 
 
 def _unwrap_dict(kwargs: dict[str, Any], where: str) -> dict[str, Any]:
