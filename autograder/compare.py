@@ -133,3 +133,43 @@ def _assert_within(
         f"max abs error {max_abs:.3e}, max error relative to max|expected| {max_rel:.3e}; "
         f"first mismatch at index {first}: expected {e[first]:.6g}, got {a[first]:.6g}"
     )
+
+
+def assert_scalar_close(actual: Any, expected: Any, name: str = "loss") -> None:
+    """Assert that a scalar result (a loss) matches ``expected`` in dtype and value.
+
+    ``actual`` may be a NumPy scalar or a 0-d array (what ``x.mean()`` gives on NumPy and on
+    CuPy) of the expected dtype, or a Python float where float64 is expected. The tolerance is
+    the dtype's, relative to ``max(|expected|, 1)``: a loss near 0 is compared at the scale of
+    a typical loss.
+    """
+    expected = np.asarray(expected)
+    if expected.ndim != 0:
+        raise ValueError(f"assert_scalar_close compares scalars, got expected {expected.shape}")
+    if type(actual) is float and expected.dtype == np.float64:
+        actual = np.float64(actual)
+    if type(actual) is np.ndarray and actual.ndim == 0:
+        actual = actual[()]
+    if not isinstance(actual, np.floating | np.integer):
+        raise AssertionError(
+            f"{name}: expected a scalar of dtype {expected.dtype} (a NumPy scalar or a 0-d "
+            f"array), got {describe_array(actual)}"
+        )
+    if actual.dtype != expected.dtype:
+        raise AssertionError(
+            f"{name}: expected dtype {expected.dtype}, got dtype {actual.dtype} "
+            f"(return the loss in the dtype of the inputs)"
+        )
+    tolerance = tolerance_for(expected.dtype)
+    a, e = float(actual), float(expected)
+    if tolerance is None:
+        if a != e:
+            raise AssertionError(f"{name}: expected {e!r}, got {a!r}")
+        return
+    if not np.isfinite(a) and np.isfinite(e):
+        raise AssertionError(f"{name}: expected {e:.10g}, got {a} (NaN or inf)")
+    bound = (tolerance.rtol + tolerance.atol_scale) * max(abs(e), 1.0)
+    if not abs(a - e) <= bound:
+        raise AssertionError(
+            f"{name}: expected {e:.10g}, got {a:.10g} (error {abs(a - e):.3e}, allowed {bound:.1e})"
+        )
