@@ -246,3 +246,33 @@ def test_wheel_holds_only_the_kit(student_bundles):
         wheel = zipfile.ZipFile(io.BytesIO(archive.read(wheel_name)))
     tops = {name.split("/")[0] for name in wheel.namelist()}
     assert tops == {"autograder", next(t for t in tops if t.endswith(".dist-info"))}
+
+
+ROUND_TRIPPED_ABOVE = ("conv", "residual")
+OTHER_ASSIGNMENTS = [a.name for a in all_assignments() if a.name not in ROUND_TRIPPED_ABOVE]
+
+
+@pytest.fixture(scope="module")
+def other_autograders(tmp_path_factory) -> dict[str, Path]:
+    built = build(OTHER_ASSIGNMENTS, tmp_path_factory.mktemp("all-build"))
+    return {b.name: b.autograder_zip for b in built}
+
+
+@pytest.mark.parametrize("name", OTHER_ASSIGNMENTS)
+def test_otter_round_trip_of_every_assignment(other_autograders, name, tmp_path):
+    """Every assignment's Gradescope zip grades its reference at full marks and the untouched
+    template at 0, through otter as Gradescope runs it."""
+    assignment = load_assignment(name)
+    modules = [f[:-3] for f in assignment.files]
+    reference = _zip_folder(
+        solution_submission_files(SOLUTIONS_DIR, modules), tmp_path / "reference.zip"
+    )
+    payload, _ = _otter_grade(other_autograders[name], reference, tmp_path)
+    jsonschema.validate(payload, RESULTS_SCHEMA)
+    score, possible = _scores(payload)
+    assert possible > 0 and score == possible, payload.get("output")
+    template = _zip_folder(
+        {f: (TEMPLATE_DIR / f).read_text() for f in assignment.files}, tmp_path / "template.zip"
+    )
+    payload, _ = _otter_grade(other_autograders[name], template, tmp_path)
+    assert _scores(payload) == (0.0, possible)
