@@ -30,13 +30,15 @@ def test_table(report: GradeReport, width: int = 100, full_messages: bool = Fals
 
 def summary_table(rows: Iterable[tuple[str, GradeReport]]) -> str:
     """One line per (label, report): assignment, submission label, score and passed tests."""
-    header = f"{'assignment':<15}{'submission':<28}{'score':>16}{'tests passed':>16}"
+    rows = list(rows)
+    width = max([len("assignment"), *(len(report.assignment) for _, report in rows)]) + 2
+    header = f"{'assignment':<{width}}{'submission':<28}{'score':>16}{'tests passed':>16}"
     lines = [header, "-" * len(header)]
     for label, report in rows:
         passed = sum(t["status"] == "passed" for t in report.tests)
         score = f"{report.score:g} / {report.max_score:g}"
         tests = f"{passed} / {len(report.tests)}"
-        lines.append(f"{report.assignment:<15}{label:<28}{score:>16}{tests:>16}")
+        lines.append(f"{report.assignment:<{width}}{label:<28}{score:>16}{tests:>16}")
     return "\n".join(lines)
 
 

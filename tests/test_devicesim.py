@@ -182,7 +182,7 @@ def test_portable_code_gives_numpy_results_on_both_backends(sandbox):
     [
         ("host_zeros", "passed to numpy.add"),
         ("swallowed", "converted to a NumPy array"),
-        ("returns_host", "returned a NumPy array (host memory) as result[1]"),
+        ("returns_host", "returned a NumPy array (host memory) as its result[1]"),
         ("tampers", "simulator was modified"),
     ],
 )

@@ -1058,7 +1058,7 @@ def _foreign_device_array(value) -> bool:
     return type(value) is getattr(_devicesim, "ndarray", None) or module.startswith("cupy")
 
 
-def _result_on_host(value, backend, function_name: str, where: str = "result"):
+def _result_on_host(value, backend, function_name: str, where: str = "its result"):
     """The result with its device arrays read back (0-d ones as NumPy scalars, as NumPy code
     returns them); raises _WrongDevice for an array on the wrong side."""
     import numpy as np
