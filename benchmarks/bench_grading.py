@@ -44,7 +44,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as scratch:
         submission = Path(scratch)
         write_files(solution_submission_files(SOLUTIONS_DIR, assignment_names()), submission)
-        header = f"{'assignment':<15}{'sandbox s':>11}{'in-process s':>14}{'ratio':>8}  score"
+        width = max(len(n) for n in [*names, "assignment"]) + 2
+        header = f"{'assignment':<{width}}{'sandbox s':>11}{'in-process s':>14}{'ratio':>8}  score"
         print(header)
         print("-" * len(header))
         worst = 0.0
@@ -60,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
             s, b = statistics.median(sandboxed), statistics.median(baseline)
             worst = max(worst, s / b)
             score = "1.0" if scores == {1.0} else "/".join(f"{x:.2f}" for x in sorted(scores))
-            print(f"{name:<15}{s:>11.2f}{b:>14.2f}{s / b:>8.2f}  {score}")
+            print(f"{name:<{width}}{s:>11.2f}{b:>14.2f}{s / b:>8.2f}  {score}")
     print(f"worst ratio {worst:.2f} (target <= 1.5)")
     return 0
 
