@@ -205,3 +205,34 @@ def test_device_arrays_for_numpy_inputs_are_refused(sandbox):
 def test_a_sandbox_offers_cupy_only_with_a_gpu(sandbox):
     with pytest.raises(ValueError, match="not available in this sandbox"):
         sandbox.call("portable", (np.ones(2),), backend="cupy")
+
+
+def test_a_gpu_sandbox_bounds_the_data_segment_instead_of_the_address_space():
+    from autograder.sandbox import Limits
+
+    limits = Limits()
+    assert limits.rlimits(gpu=True)["RLIMIT_DATA"] == limits.gpu_data_bytes
+    assert "RLIMIT_AS" not in limits.rlimits(gpu=True)
+    assert limits.rlimits()["RLIMIT_AS"] == limits.memory_bytes
+
+
+def test_a_gpu_sandbox_without_a_usable_cupy_fails_cupy_calls_with_a_reason(tmp_path):
+    """The GPU sandbox's CPU side: NumPy calls run under its limits; a cupy call where CuPy
+    cannot start is a failed call that says why, not a crashed grader."""
+    (tmp_path / "toy.py").write_text(SUBMISSION)
+    with Sandbox(tmp_path, ["toy.py"], "toy", gpu=True) as box:
+        out, total = box.call("portable", (np.array([-1.0, 2.0]),))
+        assert out.tolist() == [0.0, 2.0] and total == 1.0
+        try:
+            import cupy  # noqa: F401
+
+            pytest.skip("CuPy is installed here: tests/test_gpu.py covers the cupy backend")
+        except ImportError:
+            pass
+        with pytest.raises(CallFailed) as failed:
+            box.call("portable", (np.ones(2),), backend="cupy")
+        assert failed.value.kind == "crashed" and "'cupy' backend cannot run here" in (
+            failed.value.message
+        )
+        with pytest.raises(ValueError, match="not available in this sandbox"):
+            box.call("portable", (np.ones(2),), backend="strict")

@@ -18,8 +18,9 @@ class Limits:
         import_timeout: wall-clock limit for importing the student's module once.
         cpu_seconds: CPU time of one call's process (RLIMIT_CPU; a backstop for the wall clock).
         memory_bytes: address space of the child (RLIMIT_AS); numpy + OpenBLAS need ~0.2 GiB.
-            In a GPU sandbox it bounds the data segment (RLIMIT_DATA) instead: CUDA reserves
-            tens of GiB of address space it never touches, which RLIMIT_AS would refuse.
+        gpu_data_bytes: in a GPU sandbox, the data segment (RLIMIT_DATA) instead of the address
+            space: CUDA reserves tens of GiB of address space it never touches, which RLIMIT_AS
+            would refuse, and the driver's own host allocations come on top of the student's.
         gpu_memory_bytes: device memory CuPy's memory pool may hold in a GPU sandbox.
         max_processes: processes and threads of the student's uid (RLIMIT_NPROC; enforced only
             for a non-root uid, hence the uid drop when the grader runs as root).
@@ -35,6 +36,7 @@ class Limits:
     import_timeout: float = 10.0
     cpu_seconds: int = 60
     memory_bytes: int = 2 * GiB
+    gpu_data_bytes: int = 8 * GiB
     gpu_memory_bytes: int = 4 * GiB
     max_processes: int = 64
     file_bytes: int = 64 * MiB
@@ -51,6 +53,7 @@ class Limits:
         for name in (
             "cpu_seconds",
             "memory_bytes",
+            "gpu_data_bytes",
             "gpu_memory_bytes",
             "max_processes",
             "file_bytes",
@@ -68,8 +71,9 @@ class Limits:
 
     def rlimits(self, gpu: bool = False) -> dict[str, int]:
         """``{RLIMIT name: value}`` applied (soft = hard) to the child before student code."""
+        memory = {"RLIMIT_DATA": self.gpu_data_bytes} if gpu else {"RLIMIT_AS": self.memory_bytes}
         return {
-            "RLIMIT_DATA" if gpu else "RLIMIT_AS": self.memory_bytes,
+            **memory,
             "RLIMIT_NPROC": self.max_processes,
             "RLIMIT_FSIZE": self.file_bytes,
             "RLIMIT_NOFILE": self.open_files,
