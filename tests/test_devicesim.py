@@ -57,6 +57,16 @@ def test_mixing_host_and_device_memory_is_refused(mistake):
     assert sim.violations and "get_array_module" in sim.violations[0]
 
 
+def test_a_few_element_reads_are_fine_and_a_loop_over_elements_is_refused():
+    x = _device(np.arange(100.0).reshape(10, 10))
+    assert float(x[0, 0]) == 0.0 and int(x.sum()) == 4950 and bool(xp.any(x > 50))
+    assert not sim.violations
+    for i in range(10):
+        for j in range(10):
+            x[i, j] = x[i, j] + 1.0
+    assert sim.violations and "one at a time" in sim.violations[0]
+
+
 # ------------------------------------------------------------------ what CuPy allows
 
 
@@ -157,6 +167,20 @@ SUBMISSION = textwrap.dedent(
     def makes_device_arrays(x):
         import cupy
         return cupy.asarray(x)
+
+    def loops_over_pixels(x):
+        xp = get_array_module(x)
+        out = xp.empty_like(x)
+        for i in range(x.shape[0]):
+            for j in range(x.shape[1]):
+                out[i, j] = x[i, j] * 2
+        return out
+
+    def sums_by_iterating(x):
+        total = 0.0
+        for value in x.reshape(-1):
+            total += float(value)
+        return total
     """
 )
 
@@ -184,10 +208,16 @@ def test_portable_code_gives_numpy_results_on_both_backends(sandbox):
         ("swallowed", "converted to a NumPy array"),
         ("returns_host", "returned a NumPy array (host memory) as its result[1]"),
         ("tampers", "simulator was modified"),
+        ("loops_over_pixels", "one at a time in one call"),
+        ("sums_by_iterating", "one at a time in one call"),
     ],
 )
 def test_device_mistakes_fail_only_on_the_device_backend(sandbox, function, words):
-    x = np.array([-1.0, 2.0])
+    x = (
+        np.arange(-50.0, 50.0).reshape(10, 10)
+        if function.startswith(("loops", "sums"))
+        else (np.array([-1.0, 2.0]))
+    )
     sandbox.reset()
     sandbox.call(function, (x,), backend="numpy")  # correct NumPy code
     with pytest.raises(CallFailed) as failed:

@@ -988,7 +988,8 @@ class _Strict(_Device):
     def _state(self):
         """What the simulator's refusals rest on: its module's and its array class's names."""
         sim = self.sim
-        return (dict(vars(sim)), dict(vars(sim.ndarray)), dict(vars(sim._DeviceUfunc)))
+        names = {k: v for k, v in vars(sim).items() if k not in sim.COUNTERS}
+        return (names, dict(vars(sim.ndarray)), dict(vars(sim._DeviceUfunc)))
 
     def to_device(self, array):
         return self.sim.to_device(array)

@@ -45,6 +45,20 @@ ADVICE = (
     "and keep the work in xp; never np. inside the function"
 )
 
+operations = 0
+"""Device operations since the last :func:`clear_violations`: every device array an operation
+made, plus every write into one. On a GPU each is (at least) one kernel launch."""
+
+element_steps = 0
+"""Single-element reads and writes of device arrays (``x[i, j]``, ``float(x[i])``,
+``out[n, c, i, j] = v``, iteration) since the last :func:`clear_violations`. Vectorized code
+makes a handful (a ``bool(xp.any(...))`` check); a Python loop over elements makes one per
+element, each a kernel launch or a device-to-host copy on a GPU."""
+COUNTERS = ("operations", "element_steps")
+"""The module's names that change while it is used (the rest must not)."""
+ELEMENT_STEP_BUDGET = 64
+"""More single-element steps than this in one call is a loop over array elements."""
+
 violations: list[str] = []
 """Messages of the refusals since the last :func:`clear_violations` (the sandbox checks it after
 each call)."""
@@ -55,7 +69,22 @@ class DeviceDisciplineError(TypeError):
 
 
 def clear_violations() -> None:
+    global operations, element_steps
     del violations[:]
+    operations = element_steps = 0
+
+
+def _element_step() -> None:
+    global element_steps
+    element_steps += 1
+    if element_steps == ELEMENT_STEP_BUDGET + 1:
+        violations.append(
+            f"device discipline: more than {ELEMENT_STEP_BUDGET} single elements of device "
+            "arrays were read or written one at a time in one call (a Python loop over "
+            "examples, channels or pixels). On a GPU each step is a kernel launch or a copy to "
+            "the host, thousands of times slower than one operation on whole arrays: "
+            "vectorize (broadcasting, xp.einsum, xp.add.at, sliding windows)"
+        )
 
 
 def _refuse(message: str, cupy_refuses: bool = True) -> DeviceDisciplineError:
@@ -114,12 +143,20 @@ def _unwrap_key(key: Any) -> Any:
     return key
 
 
+def _is_single_element(key: Any, ndim: int) -> bool:
+    """Whether ``key`` picks one element: as many plain ints as dimensions."""
+    items = key if type(key) is tuple else (key,)
+    return len(items) == ndim and all(isinstance(i, int | np.integer) for i in items)
+
+
 def _is_advanced(key: Any) -> bool:
     items = key if type(key) is tuple else (key,)
     return any(type(item) in (ndarray, np.ndarray, list) for item in items)
 
 
 def _from_numpy(data: np.ndarray) -> ndarray:
+    global operations
+    operations += 1
     array = object.__new__(ndarray)
     array._data = data
     return array
@@ -207,9 +244,16 @@ class ndarray(NDArrayOperatorsMixin):
         return _wrap(value)
 
     def __getitem__(self, key: Any) -> Any:
-        return _wrap(self._data[_unwrap_key(key)])
+        value = self._data[_unwrap_key(key)]
+        if not isinstance(value, np.ndarray) or value.ndim == 0:
+            _element_step()
+        return _wrap(value)
 
     def __setitem__(self, key: Any, value: Any) -> None:
+        global operations
+        operations += 1
+        if _is_single_element(key, self._data.ndim):
+            _element_step()
         if type(value) is np.ndarray and value.ndim > 0 and not _is_advanced(key):
             raise _refuse(f"{_described(value)} was assigned into a device array")
         self._data[_unwrap_key(key)] = value._data if type(value) is ndarray else value
@@ -220,22 +264,31 @@ class ndarray(NDArrayOperatorsMixin):
     def __iter__(self) -> Any:
         if self._data.ndim == 0:
             raise TypeError("iteration over a 0-d array")
-        return (_from_numpy(self._data[i]) for i in range(len(self._data)))
+        return (self[i] for i in range(len(self._data)))
 
     def __bool__(self) -> bool:
+        _element_step()
         return bool(self._data)
 
     def __float__(self) -> float:
+        _element_step()
         return float(self._data)
 
     def __int__(self) -> int:
+        _element_step()
         return int(self._data)
 
     def __index__(self) -> int:
+        _element_step()
         return self._data.__index__()
 
     def __complex__(self) -> complex:
+        _element_step()
         return complex(self._data)
+
+    def item(self, *args: Any) -> Any:
+        _element_step()
+        return self._data.item(*args)
 
     def __repr__(self) -> str:
         return repr(self._data).replace("array(", "device_array(", 1)
