@@ -244,3 +244,109 @@ def _residual_forward(reference: Any, call: Call) -> list[str]:
     if _matches(_first(call.result), expected[0]):
         return ["your block ignores the projection shortcut (w_proj) when params provide one"]
     return []
+
+
+def _non_finite(value: Any) -> bool:
+    """Whether a result (array, scalar, or a tuple/list of them) holds NaN or inf."""
+    if isinstance(value, tuple | list):
+        return any(_non_finite(item) for item in value)
+    if isinstance(value, np.ndarray | np.generic | float) and np.asarray(value).dtype.kind == "f":
+        return not bool(np.isfinite(value).all())
+    return False
+
+
+@_diagnoses_for(
+    "sigmoid_forward",
+    "sigmoid_backward",
+    "softmax_forward",
+    "softmax_backward",
+    "softmax_cross_entropy",
+    "binary_focal_loss",
+    "multiclass_focal_loss",
+    "distillation_loss",
+)
+def _overflow(reference: Any, call: Call) -> list[str]:
+    expected = getattr(reference, call.function)(*call.args, **call.kwargs)
+    if _non_finite(call.result) and not _non_finite(expected):
+        return [
+            "your result holds NaN or inf where the right one is finite: exp overflowed. "
+            "Subtract the row maximum before exp (softmax, log-softmax) and only take exp of "
+            "non-positive numbers (sigmoid: use exp(-|x|))"
+        ]
+    return []
+
+
+@_diagnoses_for("relu_backward")
+def _relu_backward(reference: Any, call: Call) -> list[str]:
+    arguments = _bound(reference.relu_backward, call)
+    dout, x = arguments["dout"], arguments["x"]
+    if not (x == 0).any():
+        return []
+    at_zero_is_one = np.where(x >= 0, dout, 0).astype(x.dtype)
+    if _matches(call.result, at_zero_is_one):
+        return ["ReLU's gradient at exactly x = 0 is taken as 0 (as in PyTorch): use x > 0"]
+    return []
+
+
+@_diagnoses_for("multiclass_hinge")
+def _hinge(reference: Any, call: Call) -> list[str]:
+    arguments = _bound(reference.multiclass_hinge, call)
+    loss, _ = reference.multiclass_hinge(**arguments)
+    k = arguments["scores"].shape[1]
+    result = call.result
+    if not isinstance(result, tuple | list) or len(result) != 2:
+        return []
+    try:
+        got = float(result[0])
+    except (TypeError, ValueError):
+        return []
+    if float(loss) != 0 and abs(got - k * float(loss)) <= 1e-6 * abs(k * float(loss)):
+        return [
+            f"your loss is K = {k} times the expected one: multi_margin_loss (and this "
+            "assignment) divides the sum over classes by the number of classes"
+        ]
+    return []
+
+
+@_diagnoses_for("dropout_forward", "dropout_backward")
+def _dropout(reference: Any, call: Call) -> list[str]:
+    function = getattr(reference, call.function)
+    arguments = _bound(function, call)
+    if not arguments["training"] or arguments["p"] in (0, 1):
+        return []
+    values = arguments["x" if call.function == "dropout_forward" else "dout"]
+    unscaled = np.where(arguments["mask"], values, 0).astype(values.dtype)
+    if _matches(call.result, unscaled):
+        return [
+            "your kept values are not scaled by 1 / (1 - p): inverted dropout scales during "
+            "training so that the expected output equals the input"
+        ]
+    return []
+
+
+@_diagnoses_for("adam", "adamw")
+def _adam(reference: Any, call: Call) -> list[str]:
+    function = getattr(reference, call.function)
+    arguments = _bound(function, call)
+    result = call.result
+    if not isinstance(result, tuple | list) or len(result) != 2:
+        return []
+    w, dw, state = arguments["w"], arguments["dw"], arguments["state"]
+    beta1, beta2, eps, lr = (
+        arguments["beta1"],
+        arguments["beta2"],
+        arguments["eps"],
+        arguments["lr"],
+    )
+    decay = arguments["weight_decay"]
+    g = dw if call.function == "adamw" else dw + decay * w
+    base = w * (1 - lr * decay) if call.function == "adamw" else w
+    m = beta1 * state["m"] + (1 - beta1) * g
+    v = beta2 * state["v"] + (1 - beta2) * g * g
+    uncorrected = (base - lr * m / (np.sqrt(v) + eps)).astype(w.dtype)
+    if _matches(result[0], uncorrected):
+        return [
+            "your update leaves out the bias correction: divide m by 1 - beta1 ** t and v by "
+            "1 - beta2 ** t (t counts the steps, from 1), or the first steps are far too small"
+        ]
+    return []

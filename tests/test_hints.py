@@ -116,3 +116,53 @@ def test_missing_projection_shortcut(rng):
 def test_a_failing_diagnosis_never_raises(rng):
     call = Call("conv_forward", ("not", "arrays"), {}, None)
     assert diagnose(conv, [call]) == []
+
+
+def test_overflowing_softmax_is_named(rng):
+    from solutions import activations_losses as al
+
+    x = 800.0 * rng.standard_normal((3, 4))
+    with np.errstate(over="ignore", invalid="ignore"):
+        wrong = np.exp(x) / np.exp(x).sum(axis=-1, keepdims=True)
+    hints = diagnose(al, [Call("softmax_forward", (x,), {}, wrong)])
+    assert any("exp overflowed" in h for h in hints)
+    assert diagnose(al, [Call("softmax_forward", (x,), {}, np.zeros_like(x))]) == []
+
+
+def test_relu_gradient_at_zero_is_named(rng):
+    from solutions import activations_losses as al
+
+    x = np.array([-1.0, 0.0, 2.0])
+    wrong = np.array([0.0, 1.0, 1.0])
+    hints = diagnose(al, [Call("relu_backward", (np.ones(3), x), {}, wrong)])
+    assert any("x = 0" in h for h in hints)
+
+
+def test_hinge_without_division_by_k_is_named(rng):
+    from solutions import activations_losses as al
+
+    scores, y = rng.standard_normal((5, 4)), rng.integers(0, 4, 5)
+    loss, grad = al.multiclass_hinge(scores, y)
+    hints = diagnose(al, [Call("multiclass_hinge", (scores, y), {}, (loss * 4, grad))])
+    assert any("K = 4 times" in h for h in hints)
+
+
+def test_unscaled_dropout_is_named(rng):
+    from solutions import regularization as reg
+
+    x, mask = rng.standard_normal(10), rng.random(10) > 0.3
+    hints = diagnose(reg, [Call("dropout_forward", (x, 0.3, mask), {}, np.where(mask, x, 0.0))])
+    assert any("1 / (1 - p)" in h for h in hints)
+
+
+def test_adam_without_bias_correction_is_named(rng):
+    from solutions import optimizers as opt
+
+    w, dw = rng.standard_normal(4), rng.standard_normal(4)
+    state = {"m": np.zeros(4), "v": np.zeros(4), "step": 0}
+    m, v = 0.1 * dw, 0.001 * dw * dw
+    wrong = (w - 0.01 * m / (np.sqrt(v) + 1e-8), {"m": m, "v": v, "step": 1})
+    hints = diagnose(opt, [Call("adam", (w, dw, state), {"lr": 0.01}, wrong)])
+    assert any("bias correction" in h for h in hints)
+    right = opt.adam(w, dw, state, lr=0.01)
+    assert diagnose(opt, [Call("adam", (w, dw, state), {"lr": 0.01}, right)]) == []
