@@ -54,8 +54,8 @@ GOOD = textwrap.dedent(
 )
 
 
-def _run(pytester, submission_source, *extra):
-    pytester.makepyfile(test_toy=SUITE)
+def _run(pytester, submission_source, *extra, suite=SUITE):
+    pytester.makepyfile(test_toy=suite)
     submission = pytester.path / "submission"
     submission.mkdir(exist_ok=True)
     (submission / "toy.py").write_text(submission_source)
@@ -249,16 +249,8 @@ HOST_BOUND = textwrap.dedent(
 )
 
 
-def _run_backends(pytester, source, *extra):
-    pytester.makepyfile(test_toy=BACKEND_SUITE)
-    submission = pytester.path / "submission"
-    submission.mkdir(exist_ok=True)
-    (submission / "toy.py").write_text(source)
-    results = pytester.path / "results.json"
-    outcome = pytester.runpytest_subprocess(
-        f"--submission={submission}", f"--results={results}", "-rs", *extra
-    )
-    return outcome, json.loads(results.read_text())
+def _run_backends(pytester, source):
+    return _run(pytester, source, "-rs", suite=BACKEND_SUITE)
 
 
 def test_each_graded_test_runs_once_per_backend_and_shares_its_points(pytester, monkeypatch):
