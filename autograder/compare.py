@@ -1,9 +1,19 @@
 """Compare a submission's output with the expected one, with messages that teach.
 
-Tolerances are stated per dtype and are relative to the scale of the expected array, because
-elementwise relative error is meaningless where outputs sit near zero:
+Each float comparison bounds the error of every element by the scale of the *terms* that flow
+into it, not by the size of the output alone, so that outputs which are the cancellation of
+larger terms (a group-norm gradient over a group of two values, a saturated softmax's gradient)
+are judged at the precision their computation allows::
 
-    |actual - expected| <= atol_scale * max|expected| + rtol * |expected|   (elementwise)
+    |actual - expected| <= rtol * |expected| + atol_scale * max(max|expected|, spread / u)
+
+elementwise, where ``u`` is the unit roundoff of the dtype (2**-24 for float32, 2**-53 for
+float64) and ``spread`` is how far the reference's own result moves, at that element, when its
+float inputs move by one rounding unit and it is computed in float64
+(:mod:`autograder.conditioning`; hidden suites' expected values carry it). ``spread / u``
+estimates the size of the terms; for a well-conditioned output it is at most about
+``max|expected|``, and the bound is the classic one relative to the array's scale. Expected
+values that a suite computes itself (known answers) have no spread: ``spread = 0``.
 
 =========  ==========  ============  ====================================================
 dtype      rtol        atol_scale    why
@@ -16,15 +26,52 @@ integer    exact       exact         indices (max-pool switches) must match exac
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from autograder.conditioning import spread_of, unit_roundoff
+
+Observer = Callable[[str, float, float], None]
+"""Called with ``(name, ratio, baseline_ratio)`` for each float comparison: the largest
+``error / bound`` over its elements (at most 1 passes), with the spread and without it."""
+
+_observers: list[Observer] = []
+
+
+@contextmanager
+def observing_comparisons(observer: Observer) -> Iterator[None]:
+    """Call ``observer`` for every float comparison made inside the ``with`` block (the
+    fairness check measures how close correct answers come to their bounds)."""
+    _observers.append(observer)
+    try:
+        yield
+    finally:
+        _observers.remove(observer)
+
+
+def notify_observers(name: str, error: Any, bound: Any, baseline_bound: Any) -> None:
+    """Report one comparison to the observers (no cost without any)."""
+    if not _observers:
+        return
+    ratio, baseline = _ratio(error, bound), _ratio(error, baseline_bound)
+    for observer in list(_observers):
+        observer(name, ratio, baseline)
+
+
+def _ratio(error: Any, bound: Any) -> float:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        error = np.asarray(error, np.float64)
+        ratio = np.where(error == 0, 0.0, error / np.asarray(bound, np.float64))
+    return float(np.max(np.where(np.isnan(ratio), np.inf, ratio), initial=0.0))
+
 
 @dataclass(frozen=True)
 class Tolerance:
-    """Elementwise bound ``atol_scale * max|expected| + rtol * |expected|``."""
+    """Elementwise bound ``rtol * |expected| + atol_scale * max(max|expected|, spread / u)``."""
 
     rtol: float
     atol_scale: float
@@ -61,7 +108,9 @@ def assert_close(
     Args:
         actual: what the submission returned; must be exactly a ``numpy.ndarray`` (not a
             subclass, not a list, not a scalar).
-        expected: the expected array; its dtype is the dtype ``actual`` must have.
+        expected: the expected array; its dtype is the dtype ``actual`` must have. When it is
+            a result of the ``reference`` fixture, its spread widens the bound where the
+            computation is ill-conditioned (see the module docstring).
         name: what is being compared, used in the message (for example ``"dx"``).
         rtol, atol_scale: override the dtype's tolerance (see the module docstring).
 
@@ -69,6 +118,7 @@ def assert_close(
         AssertionError: with the expected and received shape/dtype, the largest absolute and
             relative errors, where the first mismatch occurs and how many elements differ.
     """
+    spread = spread_of(expected)
     expected = np.asarray(expected)
     if type(actual) is not np.ndarray:
         raise AssertionError(
@@ -88,9 +138,28 @@ def assert_close(
     if tolerance is None:
         _assert_exact(actual, expected, name)
         return
-    rtol = tolerance.rtol if rtol is None else rtol
-    atol_scale = tolerance.atol_scale if atol_scale is None else atol_scale
-    _assert_within(actual, expected, name, rtol=rtol, atol_scale=atol_scale)
+    tolerance = Tolerance(
+        rtol=tolerance.rtol if rtol is None else rtol,
+        atol_scale=tolerance.atol_scale if atol_scale is None else atol_scale,
+    )
+    _assert_within(actual, expected, name, tolerance, spread)
+
+
+def error_bound(
+    expected: np.ndarray, tolerance: Tolerance, spread: np.ndarray | None = None
+) -> np.ndarray:
+    """The largest error allowed at each element of ``expected`` (float64, shaped like it).
+
+    ``rtol * |expected| + atol_scale * max(max|expected|, spread / u)``; without a spread, the
+    bound relative to the scale of the whole array.
+    """
+    e = np.abs(np.asarray(expected, dtype=np.float64))
+    finite = np.where(np.isfinite(e), e, 0.0)
+    scale = float(np.max(finite, initial=0.0))
+    terms = np.full(e.shape, scale)
+    if spread is not None and np.shape(spread) == e.shape:
+        terms = np.maximum(terms, np.asarray(spread, np.float64) / unit_roundoff(expected.dtype))
+    return tolerance.rtol * e + tolerance.atol_scale * terms
 
 
 def _assert_exact(actual: np.ndarray, expected: np.ndarray, name: str) -> None:
@@ -105,7 +174,11 @@ def _assert_exact(actual: np.ndarray, expected: np.ndarray, name: str) -> None:
 
 
 def _assert_within(
-    actual: np.ndarray, expected: np.ndarray, name: str, *, rtol: float, atol_scale: float
+    actual: np.ndarray,
+    expected: np.ndarray,
+    name: str,
+    tolerance: Tolerance,
+    spread: np.ndarray | None,
 ) -> None:
     a = actual.astype(np.float64)
     e = expected.astype(np.float64)
@@ -116,23 +189,53 @@ def _assert_within(
             f"{name}: {int((~finite_actual).sum())} of {a.size} elements are NaN or inf; "
             f"first at index {first}"
         )
-    scale = float(np.max(np.abs(e), initial=0.0))
-    bound = atol_scale * scale + rtol * np.abs(e)
+    bound = error_bound(expected, tolerance, spread)
     with np.errstate(invalid="ignore"):
         error = np.abs(a - e)
     same_nonfinite = ~np.isfinite(e) & (np.isnan(a) & np.isnan(e) | (a == e))
+    if _observers:
+        counted = np.where(same_nonfinite, 0.0, error)
+        notify_observers(name, counted, bound, error_bound(expected, tolerance))
     bad = (error > bound) & ~same_nonfinite
     if not bad.any():
         return
     first = tuple(int(i) for i in np.argwhere(bad)[0])
+    scale = float(np.max(np.abs(np.where(np.isfinite(e), e, 0.0)), initial=0.0))
     max_abs = float(np.max(np.where(same_nonfinite, 0.0, error)))
     max_rel = max_abs / scale if scale > 0 else float("inf")
+    want, got = format_pair(expected[first], actual[first])
     raise AssertionError(
         f"{name}: {int(bad.sum())} of {bad.size} elements differ beyond tolerance "
-        f"(rtol={rtol:g}, atol={atol_scale:g} * max|expected|); "
+        f"(rtol={tolerance.rtol:g}, atol={tolerance.atol_scale:g} * scale of the terms); "
         f"max abs error {max_abs:.3e}, max error relative to max|expected| {max_rel:.3e}; "
-        f"first mismatch at index {first}: expected {e[first]:.6g}, got {a[first]:.6g}"
+        f"first mismatch at index {first}: expected {want}, got {got} "
+        f"(error {float(error[first]):.3e}, allowed {float(bound[first]):.3e})"
     )
+
+
+def format_pair(expected: Any, actual: Any) -> tuple[str, str]:
+    """Both numbers with the fewest significant digits (at least 6) that tell them apart, up
+    to the digits their dtype holds: never ``expected 0.983143, got 0.983143``."""
+    e, a = float(expected), float(actual)
+    dtype = np.asarray(expected).dtype
+    most = 9 if dtype == np.float32 else 17
+    if e == a or not (np.isfinite(e) and np.isfinite(a)):
+        return f"{e:.6g}", f"{a:.6g}"
+    for digits in range(6, most + 1):
+        want, got = f"{e:#.{digits}g}", f"{a:#.{digits}g}"
+        if want != got:
+            break
+    return want, got
+
+
+def scalar_error_bound(expected: Any, tolerance: Tolerance, spread: Any = None) -> float:
+    """The largest error allowed for a scalar: ``(rtol + atol_scale) * max(|expected|, 1)``,
+    or ``atol_scale * spread / u`` where the scalar cancels larger terms."""
+    bound = (tolerance.rtol + tolerance.atol_scale) * max(abs(float(expected)), 1.0)
+    if spread is not None:
+        terms = float(np.max(spread, initial=0.0)) / unit_roundoff(np.asarray(expected).dtype)
+        bound = max(bound, tolerance.atol_scale * terms)
+    return bound
 
 
 def assert_scalar_close(actual: Any, expected: Any, name: str = "loss") -> None:
@@ -140,9 +243,11 @@ def assert_scalar_close(actual: Any, expected: Any, name: str = "loss") -> None:
 
     ``actual`` may be a NumPy scalar or a 0-d array (what ``x.mean()`` gives on NumPy and on
     CuPy) of the expected dtype, or a Python float where float64 is expected. The tolerance is
-    the dtype's, relative to ``max(|expected|, 1)``: a loss near 0 is compared at the scale of
-    a typical loss.
+    the dtype's ``(rtol + atol_scale) * max(|expected|, 1)``, widened by the expected value's
+    spread as in :func:`assert_close`: a loss near 0 is compared at the scale of a typical
+    loss, and a loss that cancels large terms at the scale of those terms.
     """
+    spread = spread_of(expected)
     expected = np.asarray(expected)
     if expected.ndim != 0:
         raise ValueError(f"assert_scalar_close compares scalars, got expected {expected.shape}")
@@ -166,10 +271,13 @@ def assert_scalar_close(actual: Any, expected: Any, name: str = "loss") -> None:
         if a != e:
             raise AssertionError(f"{name}: expected {e!r}, got {a!r}")
         return
+    want, got = format_pair(expected, actual)
     if not np.isfinite(a) and np.isfinite(e):
-        raise AssertionError(f"{name}: expected {e:.10g}, got {a} (NaN or inf)")
-    bound = (tolerance.rtol + tolerance.atol_scale) * max(abs(e), 1.0)
+        raise AssertionError(f"{name}: expected {want}, got {a} (NaN or inf)")
+    bound = scalar_error_bound(expected, tolerance, spread)
+    if _observers and not (a == e or (np.isnan(a) and np.isnan(e))):
+        notify_observers(name, abs(a - e), bound, scalar_error_bound(expected, tolerance))
     if not abs(a - e) <= bound:
         raise AssertionError(
-            f"{name}: expected {e:.10g}, got {a:.10g} (error {abs(a - e):.3e}, allowed {bound:.1e})"
+            f"{name}: expected {want}, got {got} (error {abs(a - e):.3e}, allowed {bound:.1e})"
         )

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from autograder.compare import notify_observers
 from autograder.student import map_batched
 
 POINTS_PER_BATCH = 128
@@ -114,7 +115,9 @@ def assert_gradient_close(
     sampled = np.asarray(analytic, dtype=np.float64).reshape(-1)[indices]
     scale = float(np.max(np.abs(numeric), initial=0.0))
     error = np.abs(sampled - numeric)
-    bad = ~(error <= atol_scale * scale + rtol * np.abs(numeric))  # NaN counts as bad
+    bound = atol_scale * scale + rtol * np.abs(numeric)
+    notify_observers(name, error, bound, bound)
+    bad = ~(error <= bound)  # NaN counts as bad
     if not bad.any():
         return
     first = int(np.argmax(bad))

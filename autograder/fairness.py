@@ -1,0 +1,267 @@
+"""The fairness check: correct answers pass every graded comparison, whatever the seed.
+
+A grade is fair when a correct implementation never fails by luck: not by its seed, its
+summation order, or its float64-inside-float32-outside arithmetic. This module measures that.
+It grades *correct* submissions (the float64 computation rounded to each case's dtype, and the
+alternative formulations in ``assignments/<name>/alternatives/<variant>/``) over many seeds,
+and records for every float comparison how close the answer came to its bound; and it grades
+the bundled buggy examples the same way, to check that the bounds still catch them wherever
+the classic bound (relative to ``max|expected|`` alone) caught them.
+
+As a pytest plugin (``-p autograder.fairness --fairness-out PATH``) it writes, per test case,
+its outcome and the largest ``error / bound`` of its comparisons, with and without the
+expected values' spread (:mod:`autograder.conditioning`). :func:`run_fairness` runs one
+submission that way in a child pytest process (``--in-process``: every submission graded here
+is the kit's own code) and :func:`summarize` turns the records into the figures reported.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import inspect
+import json
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from autograder.assignments import REPO_ROOT, Assignment
+from autograder.compare import observing_comparisons
+from autograder.conditioning import as_float64
+
+# ------------------------------------------------------------------ correct submissions
+
+
+def rounded_from_float64(function: Callable[..., Any]) -> Callable[..., Any]:
+    """``function`` computed in float64 and rounded to the case's dtype at the end.
+
+    Float arguments (arrays and NumPy scalars, inside tuples, lists and dicts too) are cast to
+    float64; float results are cast back to the dtype of the first float array argument.
+    """
+
+    @functools.wraps(function)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        dtype = _first_float_dtype((args, kwargs))
+        result = function(*as_float64(args), **as_float64(kwargs))
+        return result if dtype is None else _rounded(result, dtype)
+
+    return call
+
+
+def rounded_module(name: str) -> dict[str, Callable[..., Any]]:
+    """The public functions of ``solutions.<name>``, each :func:`rounded_from_float64`."""
+    module = importlib.import_module(f"solutions.{name}")
+    return {
+        attribute: rounded_from_float64(value)
+        for attribute, value in vars(module).items()
+        if inspect.isfunction(value)
+        and value.__module__ == module.__name__
+        and not attribute.startswith("_")
+    }
+
+
+def write_rounded_submission(name: str, folder: Path) -> Path:
+    """Write ``<folder>/<name>.py``, the reference computed in float64 and rounded."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{name}.py").write_text(
+        '"""The reference computed in float64 and rounded to the dtype of the inputs."""\n\n'
+        "from autograder.fairness import rounded_module\n\n"
+        f"globals().update(rounded_module({name!r}))\n",
+        encoding="utf-8",
+    )
+    return folder
+
+
+def alternative_folders(assignment: Assignment) -> list[Path]:
+    """The folders of the assignment's alternative correct formulations."""
+    root = assignment.folder / "alternatives"
+    return sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+
+
+def _first_float_dtype(value: Any) -> np.dtype | None:
+    if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+        return value.dtype
+    if isinstance(value, tuple | list):
+        items: Any = value
+    elif isinstance(value, dict):
+        items = value.values()
+    else:
+        return None
+    for item in items:
+        found = _first_float_dtype(item)
+        if found is not None:
+            return found
+    return None
+
+
+def _rounded(value: Any, dtype: np.dtype) -> Any:
+    if isinstance(value, np.ndarray) and value.dtype == np.float64:
+        return value.astype(dtype)
+    if isinstance(value, np.floating) and value.dtype == np.float64:
+        return dtype.type(value)
+    if isinstance(value, tuple | list):
+        return type(value)(_rounded(item, dtype) for item in value)
+    if isinstance(value, dict):
+        return {key: _rounded(item, dtype) for key, item in value.items()}
+    return value
+
+
+# ------------------------------------------------------------------ the recording plugin
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.getgroup("autograder").addoption(
+        "--fairness-out", default=None, help="write each case's outcome and error/bound here"
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.pluginmanager.register(FairnessRecorder(config.getoption("fairness_out")))
+
+
+class FairnessRecorder:
+    """Records each case's outcome and the largest error/bound of its comparisons."""
+
+    def __init__(self, path: str | None) -> None:
+        self.path = path
+        self.records: dict[str, dict[str, Any]] = {}
+
+    def _record(self, nodeid: str) -> dict[str, Any]:
+        return self.records.setdefault(
+            nodeid,
+            {
+                "outcome": "passed",
+                "comparisons": 0,
+                "ratio": 0.0,
+                "baseline_ratio": 0.0,
+                "message": "",
+            },
+        )
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> Iterator[None]:
+        record = self._record(item.nodeid)
+
+        def observe(name: str, ratio: float, baseline: float) -> None:
+            record["comparisons"] += 1
+            record["ratio"] = max(record["ratio"], ratio)
+            record["baseline_ratio"] = max(record["baseline_ratio"], baseline)
+
+        with observing_comparisons(observe):
+            return (yield)
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        record = self._record(report.nodeid)
+        if report.failed:
+            record["outcome"] = "failed"
+            crash = getattr(report.longrepr, "reprcrash", None)
+            message = crash.message if crash is not None else str(report.longrepr)
+            record["message"] = record["message"] or message[:500]
+        elif report.skipped and record["outcome"] == "passed":
+            record["outcome"] = "skipped"
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if self.path:
+            Path(self.path).write_text(json.dumps(self.records), encoding="utf-8")
+
+
+# ------------------------------------------------------------------ running and summarizing
+
+
+@dataclass
+class FairnessRun:
+    """One submission graded over many seeds: per test case, outcome and error/bound."""
+
+    assignment: str
+    submission: str
+    records: dict[str, dict[str, Any]] = field(default_factory=dict)
+    log: str = ""
+
+    def failures(self) -> dict[str, str]:
+        """Cases that failed, with their messages."""
+        return {k: r["message"] for k, r in self.records.items() if r["outcome"] == "failed"}
+
+    def ran(self) -> int:
+        """Cases that ran (not skipped)."""
+        return sum(r["outcome"] != "skipped" for r in self.records.values())
+
+    def comparisons(self) -> int:
+        return sum(r["comparisons"] for r in self.records.values())
+
+    def worst(self) -> tuple[float, str]:
+        """The largest error/bound of a passing comparison, and its case."""
+        passing = [(r["ratio"], k) for k, r in self.records.items() if r["outcome"] == "passed"]
+        return max(passing, default=(0.0, ""))
+
+    def caught_only_by_baseline(self) -> list[str]:
+        """Cases that passed although the classic bound would have failed them."""
+        return [
+            k
+            for k, r in self.records.items()
+            if r["outcome"] == "passed" and r["baseline_ratio"] > 1.0
+        ]
+
+
+def run_fairness(
+    assignment: Assignment,
+    submission: Path,
+    seeds: int,
+    label: str = "",
+    timeout: float = 3600.0,
+) -> FairnessRun:
+    """Grade ``submission`` (the kit's own code) in-process over ``seeds`` seeds, NumPy cases."""
+    with tempfile.TemporaryDirectory(prefix="fairness-") as scratch:
+        out = Path(scratch) / "records.json"
+        command = [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(assignment.folder / "public"),
+            str(assignment.folder / "hidden"),
+            f"--submission={submission}",
+            "--in-process",
+            f"--seed-repeats={seeds}",
+            "-p",
+            "autograder.fairness",
+            f"--fairness-out={out}",
+            "-k",
+            "not strict and not cupy",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-o",
+            "addopts=",
+            "--no-header",
+            "--tb=no",
+            "-W",
+            "ignore::pytest.PytestUnraisableExceptionWarning",
+        ]
+        completed = subprocess.run(
+            command,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=REPO_ROOT,
+            env=_env(),
+        )
+        log = completed.stdout[-4000:] + completed.stderr[-4000:]
+        records = json.loads(out.read_text(encoding="utf-8")) if out.is_file() else {}
+    return FairnessRun(assignment.name, label or str(submission), records, log)
+
+
+def _env() -> dict[str, str]:
+    import os
+
+    env = dict(os.environ)
+    env["AUTOGRADER_GPU"] = "0"
+    env["PYTHONPATH"] = str(REPO_ROOT) + (
+        os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else ""
+    )
+    return env
