@@ -38,6 +38,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,7 @@ from autograder.backends import (
     points_share,
     skip_reason,
 )
+from autograder.conditioning import ConditionedReference, forget_spreads
 from autograder.hints import Call, diagnose
 from autograder.sandbox import Limits, Sandbox
 from autograder.student import InProcessFunctions, SandboxedFunctions, StudentError
@@ -129,6 +131,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="wall-clock seconds one call of a student function may take (default %(default)s)",
     )
     group.addoption(
+        "--seed-repeats",
+        type=int,
+        default=0,
+        help="run each test that uses rng with this many different seeds (for checking that "
+        "grades do not depend on the seed; default: the one seed of the submission)",
+    )
+    group.addoption(
         "--in-process",
         action="store_true",
         help="UNSAFE: import the submission into this process instead of the sandbox "
@@ -154,9 +163,14 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Collect each graded test that calls student code once per backend."""
+    """Collect each graded test that calls student code once per backend (and, with
+    ``--seed-repeats N``, each test that uses ``rng`` once per seed)."""
     if metafunc.definition.get_closest_marker("assignment") is None:
         return
+    repeats = metafunc.config.getoption("seed_repeats", 0)
+    if repeats and "seed_salt" in metafunc.fixturenames:
+        salts = [pytest.param(k, id=f"seed{k}") for k in range(repeats)]
+        metafunc.parametrize("seed_salt", salts, indirect=True)
     if "student" not in metafunc.fixturenames:
         return
     allowed = _allowed_backends(metafunc.definition)
@@ -312,22 +326,32 @@ def student(request: pytest.FixtureRequest, backend: str) -> Any:
 
 
 @pytest.fixture
-def reference(request: pytest.FixtureRequest) -> Any:
-    """The reference solution module ``solutions.<name>`` (instructor's checkout only)."""
+def reference(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """The reference solution ``solutions.<name>`` (instructor's checkout only), as a
+    :class:`~autograder.conditioning.ConditionedReference`: its results are the module's own,
+    and each carries the spread that :func:`~autograder.compare.assert_close` bounds by."""
     name = _assignment_name(request)
     if not (SOLUTIONS_DIR / f"{name}.py").is_file():
         raise pytest.UsageError(f"the reference solution solutions/{name}.py is not available")
     if str(REPO_ROOT) not in sys.path:
         sys.path.append(str(REPO_ROOT))
-    return importlib.import_module(f"solutions.{name}")
+    yield ConditionedReference(importlib.import_module(f"solutions.{name}"))
+    forget_spreads()
 
 
 @pytest.fixture
-def rng(request: pytest.FixtureRequest) -> np.random.Generator:
+def seed_salt(request: pytest.FixtureRequest) -> int | None:
+    """Which of ``--seed-repeats`` seeds this case uses (None without the option)."""
+    return getattr(request, "param", None)
+
+
+@pytest.fixture
+def rng(request: pytest.FixtureRequest, seed_salt: int | None) -> np.random.Generator:
     """A generator seeded from the submission's content and this test's name."""
     digest = _load_submission(request, _assignment_name(request)).digest
     test_name = f"{request.node.path.stem}::{request.node.name}"
-    seed = hashlib.sha256(f"{digest}:{test_name}".encode()).digest()
+    key = f"{digest}:{test_name}" if seed_salt is None else f"{digest}:{seed_salt}:{test_name}"
+    seed = hashlib.sha256(key.encode()).digest()
     return np.random.default_rng(int.from_bytes(seed[:16], "little"))
 
 
