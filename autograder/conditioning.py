@@ -9,14 +9,15 @@ their sum. The size of those terms is not visible in the output, so it is measur
 :class:`ConditionedReference` wraps the reference module that hidden suites call. Each call of a
 reference function is made once as the suite asked, and then again, ``SAMPLES`` times, in the
 same dtypes on copies of its floating-point inputs moved by one unit in the last place (the
-smallest change their dtype can represent), and once in float64 where an input is float32.
+smallest change their dtype can represent), and once in higher precision (float32 inputs in
+float64, float64 inputs in the platform's extended precision where it has one).
 For each float array (or scalar) of the result, the largest change between the reference's own
 result and these other evaluations, elementwise, is the result's *spread*. It holds what a
 correct answer computed another way may differ by: the output's sensitivity to rounding-sized
 changes of its inputs, the rounding of the intermediate terms (each perturbed evaluation rounds
 them afresh, so where an output is the cancellation of large terms its spread is of the size of
-their rounding error, not of the output's), and the reference's own rounding error (the float64
-evaluation; so the float64 answer rounded to the case's dtype always passes).
+their rounding error, not of the output's), and the reference's own rounding error (the
+higher-precision evaluation; so the float64 answer rounded to float32 always passes).
 :mod:`autograder.compare` reads the spread of an expected value with :func:`spread_of` and
 estimates the scale of the terms as ``spread / u`` (see there).
 
@@ -114,8 +115,7 @@ def _conditioned(function: Callable[..., Any], samples: int) -> Callable[..., An
         variants: list[Callable[[Any], Any]] = [
             functools.partial(_moved, sample=k) for k in range(samples)
         ]
-        if any(dtype != np.float64 for dtype in _float_dtypes((args, kwargs))):
-            variants.append(as_float64)
+        variants.append(in_higher_precision)
         for variant in variants:
             try:
                 with np.errstate(all="ignore"):
@@ -137,9 +137,31 @@ def _widen(spreads: list[np.ndarray], targets: list[Any], others: list[Any]) -> 
     for spread, value, other in zip(spreads, targets, others, strict=True):
         if np.shape(other) != np.shape(value):
             continue
+        other, value = np.asarray(other), np.asarray(value)
+        wide = np.result_type(other.dtype, value.dtype, np.float64)
         with np.errstate(all="ignore"):
-            change = np.abs(np.asarray(other, np.float64) - np.asarray(value, np.float64))
+            change = np.abs(other.astype(wide) - value.astype(wide)).astype(np.float64)
         np.maximum(spread, np.where(np.isfinite(change), change, 0.0), out=spread)
+
+
+EXTENDED = np.longdouble if np.finfo(np.longdouble).eps < np.finfo(np.float64).eps else None
+"""The extended precision float64 results are checked against, where the platform has one
+(80-bit x87 on x86-64 Linux; on platforms where ``longdouble`` is float64, none)."""
+
+
+def in_higher_precision(value: Any) -> Any:
+    """``value`` with float32 (and float16) arrays and scalars in float64, and float64 ones in
+    :data:`EXTENDED` precision (left as they are where there is none)."""
+    if isinstance(value, np.ndarray | np.floating) and value.dtype.kind == "f":
+        wider = np.float64 if value.dtype.itemsize < 8 else EXTENDED
+        if wider is None or value.dtype.itemsize > 8:
+            return value
+        return np.asarray(value, dtype=wider) if value.ndim else wider(value)
+    if isinstance(value, tuple | list):
+        return type(value)(in_higher_precision(item) for item in value)
+    if isinstance(value, dict):
+        return {key: in_higher_precision(item) for key, item in value.items()}
+    return value
 
 
 def as_float64(value: Any) -> Any:
@@ -151,17 +173,6 @@ def as_float64(value: Any) -> Any:
     if isinstance(value, dict):
         return {key: as_float64(item) for key, item in value.items()}
     return value
-
-
-def _float_dtypes(value: Any) -> Any:
-    if isinstance(value, np.ndarray | np.floating) and value.dtype.kind == "f":
-        yield value.dtype
-    elif isinstance(value, tuple | list):
-        for item in value:
-            yield from _float_dtypes(item)
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _float_dtypes(item)
 
 
 def _float_values(value: Any) -> Any:

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from autograder.assignments import REPO_ROOT, Assignment
+from autograder.assignments import REPO_ROOT, SOLUTIONS_DIR, Assignment, assignment_names
 from autograder.compare import observing_comparisons
 from autograder.conditioning import as_float64
 
@@ -215,8 +215,10 @@ def run_fairness(
     seeds: int,
     label: str = "",
     timeout: float = 3600.0,
+    strict: bool = False,
 ) -> FairnessRun:
-    """Grade ``submission`` (the kit's own code) in-process over ``seeds`` seeds, NumPy cases."""
+    """Grade ``submission`` (the kit's own code) in-process over ``seeds`` seeds: the NumPy
+    cases, and with ``strict`` the strict device simulator's cases too."""
     with tempfile.TemporaryDirectory(prefix="fairness-") as scratch:
         out = Path(scratch) / "records.json"
         command = [
@@ -232,7 +234,7 @@ def run_fairness(
             "autograder.fairness",
             f"--fairness-out={out}",
             "-k",
-            "not strict and not cupy",
+            "not cupy" if strict else "not strict and not cupy",
             "-q",
             "-p",
             "no:cacheprovider",
@@ -265,3 +267,71 @@ def _env() -> dict[str, str]:
         os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else ""
     )
     return env
+
+
+@dataclass
+class AssignmentFairness:
+    """Every correct and buggy submission of one assignment, graded over the same seeds."""
+
+    assignment: str
+    seeds: int
+    correct: list[FairnessRun]
+    buggy: list[FairnessRun]
+
+    def false_rejections(self) -> dict[str, str]:
+        """``submission :: case`` -> message, for every case a correct submission failed."""
+        return {
+            f"{run.submission} :: {case}": message
+            for run in self.correct
+            for case, message in run.failures().items()
+        }
+
+    def cases(self) -> int:
+        """Cases that correct submissions ran."""
+        return sum(run.ran() for run in self.correct)
+
+    def smallest_margin(self) -> tuple[float, str]:
+        """``1 - error / bound`` of the comparison that came closest to its bound."""
+        ratio, case = max((r.worst()[0], f"{r.submission} :: {r.worst()[1]}") for r in self.correct)
+        return 1.0 - ratio, case
+
+    def buggy_escapes(self) -> list[str]:
+        """Cases of buggy submissions that the classic bound failed and the new one passed."""
+        return [
+            f"{r.submission} :: {case}" for r in self.buggy for case in r.caught_only_by_baseline()
+        ]
+
+    def buggy_failures(self) -> int:
+        return sum(len(r.failures()) for r in self.buggy)
+
+
+def check_assignment(
+    assignment: Assignment, seeds: int, workdir: Path, jobs: int = 2
+) -> AssignmentFairness:
+    """Grade the rounded reference and each alternative (NumPy cases), and each bundled buggy
+    example (NumPy and strict cases) of ``assignment`` over ``seeds`` seeds, ``jobs`` at a time."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from autograder.examples import apply_edits, buggy_specs
+    from autograder.stubgen import solution_submission_files, write_files
+
+    folder = workdir / assignment.name
+    correct = [("float64_rounded", write_rounded_submission(assignment.name, folder / "rounded"))]
+    correct += [(path.name, path) for path in alternative_folders(assignment)]
+    buggy = []
+    reference_files = solution_submission_files(SOLUTIONS_DIR, assignment_names())
+    for spec in buggy_specs():
+        if spec["assignment"] == assignment.name:
+            target = folder / "buggy" / spec["name"]
+            write_files(apply_edits(reference_files, spec), target)
+            buggy.append((spec["name"], target))
+    jobs_list = [(label, path, False) for label, path in correct]
+    jobs_list += [(label, path, True) for label, path in buggy]
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        runs = list(
+            pool.map(
+                lambda job: run_fairness(assignment, job[1], seeds, job[0], strict=job[2]),
+                jobs_list,
+            )
+        )
+    return AssignmentFairness(assignment.name, seeds, runs[: len(correct)], runs[len(correct) :])
