@@ -1,0 +1,35 @@
+"""Fair grades: correct formulations pass every graded comparison, buggy examples still fail.
+
+Sampled here (2 seeds per case); ``pytest tests/test_fairness.py --exhaustive`` (or
+``python benchmarks/fairness.py``) runs 200 seeds.
+"""
+
+import pytest
+
+from autograder.assignments import all_assignments
+from autograder.fairness import alternative_folders, check_assignment
+
+ASSIGNMENTS = all_assignments()
+
+
+@pytest.fixture(scope="module")
+def seeds(request):
+    return 200 if request.config.getoption("exhaustive") else 2
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("assignment", ASSIGNMENTS, ids=lambda a: a.name)
+def test_correct_formulations_pass_and_buggy_examples_fail(assignment, seeds, tmp_path):
+    alternatives = alternative_folders(assignment)
+    assert len(alternatives) >= 2, f"{assignment.name} needs two alternative formulations"
+    result = check_assignment(assignment, seeds, tmp_path)
+    for run in result.correct + result.buggy:
+        assert run.records, f"{run.submission}: no case ran\n{run.log}"
+    rejected = result.false_rejections()
+    assert not rejected, "\n".join(f"{k}: {m}" for k, m in list(rejected.items())[:10])
+    margin, case = result.smallest_margin()
+    assert margin > 0.5, f"a correct answer came within {margin:.3f} of its bound: {case}"
+    escaped = result.buggy_escapes()
+    assert not escaped, f"the new bounds pass what the classic bound failed: {escaped[:10]}"
+    for run in result.buggy:
+        assert run.failures(), f"buggy example {run.submission} passed every case"
