@@ -34,7 +34,7 @@ import pytest
 
 from autograder.assignments import REPO_ROOT, SOLUTIONS_DIR, Assignment, assignment_names
 from autograder.compare import observing_comparisons
-from autograder.conditioning import as_float64
+from autograder.conditioning import as_float64, forget_spreads
 
 # ------------------------------------------------------------------ correct submissions
 
@@ -117,25 +117,43 @@ def _rounded(value: Any, dtype: np.dtype) -> Any:
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.getgroup("autograder").addoption(
+    group = parser.getgroup("autograder")
+    group.addoption(
         "--fairness-out", default=None, help="write each case's outcome and error/bound here"
+    )
+    group.addoption(
+        "--fairness-seeds",
+        type=int,
+        default=1,
+        help="run each test that uses rng this many times, each with its own seed, inside "
+        "one test item (much cheaper than --seed-repeats)",
     )
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.pluginmanager.register(FairnessRecorder(config.getoption("fairness_out")))
+    recorder = FairnessRecorder(
+        config.getoption("fairness_out"), config.getoption("fairness_seeds")
+    )
+    config.pluginmanager.register(recorder)
 
 
 class FairnessRecorder:
-    """Records each case's outcome and the largest error/bound of its comparisons."""
+    """Records each case's outcome and the largest error/bound of its comparisons.
 
-    def __init__(self, path: str | None) -> None:
+    A case is a test item, or with ``--fairness-seeds N`` one of the N seeds of an item that
+    uses ``rng`` (recorded as ``<nodeid>[seed<k>]``): such an item calls its test function N
+    times, each with a generator spawned from the item's own seed, and fails if any seed does.
+    """
+
+    def __init__(self, path: str | None, seeds: int = 1) -> None:
         self.path = path
+        self.seeds = seeds
         self.records: dict[str, dict[str, Any]] = {}
+        self.looped: set[str] = set()
 
-    def _record(self, nodeid: str) -> dict[str, Any]:
+    def _record(self, case: str) -> dict[str, Any]:
         return self.records.setdefault(
-            nodeid,
+            case,
             {
                 "outcome": "passed",
                 "comparisons": 0,
@@ -145,19 +163,59 @@ class FairnessRecorder:
             },
         )
 
-    @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_call(self, item: pytest.Item) -> Iterator[None]:
-        record = self._record(item.nodeid)
+    def _loops(self, item: pytest.Item) -> bool:
+        return self.seeds > 1 and "rng" in getattr(item, "funcargs", {})
 
+    @staticmethod
+    def _observer(record: dict[str, Any]) -> Callable[[str, float, float], None]:
         def observe(name: str, ratio: float, baseline: float) -> None:
             record["comparisons"] += 1
             record["ratio"] = max(record["ratio"], ratio)
             record["baseline_ratio"] = max(record["baseline_ratio"], baseline)
 
-        with observing_comparisons(observe):
+        return observe
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> Iterator[None]:
+        if self._loops(item):
+            return (yield)
+        with observing_comparisons(self._observer(self._record(item.nodeid))):
             return (yield)
 
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_pyfunc_call(self, pyfuncitem: pytest.Function) -> bool | None:
+        if not self._loops(pyfuncitem):
+            return None
+        funcargs = pyfuncitem.funcargs
+        names = pyfuncitem._fixtureinfo.argnames
+        entropy = funcargs["rng"].bit_generator.seed_seq.entropy
+        self.looped.add(pyfuncitem.nodeid)
+        failed: list[str] = []
+        for salt in range(self.seeds):
+            kwargs = {name: funcargs[name] for name in names}
+            kwargs["rng"] = np.random.default_rng(
+                np.random.SeedSequence(entropy, spawn_key=(salt,))
+            )
+            record = self._record(f"{pyfuncitem.nodeid}[seed{salt}]")
+            try:
+                with observing_comparisons(self._observer(record)):
+                    pyfuncitem.obj(**kwargs)
+            except Exception as error:
+                record["outcome"] = "failed"
+                record["message"] = f"{type(error).__name__}: {error}"[:500]
+                failed.append(f"seed{salt}: {record['message']}")
+            finally:
+                forget_spreads()
+                calls = getattr(funcargs.get("student"), "_calls", None)
+                if isinstance(calls, list):
+                    calls.clear()
+        if failed:
+            raise AssertionError(f"{len(failed)} of {self.seeds} seeds failed; {failed[0]}")
+        return True
+
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.nodeid in self.looped:  # its seeds' records hold the outcomes
+            return
         record = self._record(report.nodeid)
         if report.failed:
             record["outcome"] = "failed"
@@ -229,7 +287,7 @@ def run_fairness(
             str(assignment.folder / "hidden"),
             f"--submission={submission}",
             "--in-process",
-            f"--seed-repeats={seeds}",
+            f"--fairness-seeds={seeds}",
             "-p",
             "autograder.fairness",
             f"--fairness-out={out}",
