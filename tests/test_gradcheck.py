@@ -6,7 +6,7 @@ import sys
 import numpy as np
 import pytest
 
-from autograder.gradcheck import numeric_gradient
+from autograder.gradcheck import assert_gradient_close, numeric_gradient
 from autograder.sandbox import Sandbox
 from autograder.student import InProcessFunctions, SandboxedFunctions, map_batched
 
@@ -59,7 +59,7 @@ def test_sampled_check_passes_a_right_gradient_and_names_a_wrong_position():
         assert_gradient_close(right.astype(np.float32), np.sin, x, dout, name="dx")
 
 
-def test_sampled_check_calls_the_function_twice_per_sampled_position():
+def test_sampled_check_calls_the_function_twice_per_sampled_position_and_once_at_x():
     from autograder.gradcheck import assert_gradient_close
 
     calls = []
@@ -70,7 +70,7 @@ def test_sampled_check_calls_the_function_twice_per_sampled_position():
         return z**2
 
     assert_gradient_close(2 * x, f, x, np.ones(100), samples=12)
-    assert len(calls) == 24
+    assert len(calls) == 1 + 24  # L(x), for the kink test, and L(x +- h e_i)
 
 
 # ------------------------------------------------------------------ student functions, batched
@@ -152,9 +152,9 @@ def test_a_gradient_check_of_a_student_function_is_one_batch(student, round_trip
     with pytest.raises(AssertionError, match=r"first at dx\[\(0, 0\)\]"):
         assert_gradient_close(w * x * dout, lambda v: functions.scale(v, w), x, dout, name="dx")
     if isinstance(functions, SandboxedFunctions):
-        assert round_trips == {"call": 0, "batches": [12, 24]}
-    assert [c.function for c in calls] == ["scale"] * 36  # each call recorded, for hints
-    assert all(c.kwargs == {"power": 2} for c in calls[:12])
+        assert round_trips == {"call": 0, "batches": [13, 25]}  # with L(x) in each batch
+    assert [c.function for c in calls] == ["scale"] * 38  # each call recorded, for hints
+    assert all(c.kwargs == {"power": 2} for c in calls[:13])
 
 
 def test_batched_numbers_equal_the_plain_loops(student):
@@ -180,9 +180,9 @@ def test_a_failure_in_the_middle_of_a_batch_fails_that_call(student, round_trips
     w = np.ones((2, 3))
     with pytest.raises(ValueError, match="too big"):
         assert_gradient_close(w, lambda v: functions.picky(v, w), x, w)
-    assert len(calls) == 2 * 5  # the 5 positions before it, each x + h e_i and x - h e_i
+    assert len(calls) == 1 + 2 * 5  # L(x), then the 5 positions before it, each x +- h e_i
     if isinstance(functions, SandboxedFunctions):
-        assert round_trips == {"call": 0, "batches": [12]}
+        assert round_trips == {"call": 0, "batches": [13]}
         assert functions.scale(x, w).shape == (2, 3)  # the worker goes on
 
 
@@ -220,3 +220,26 @@ def test_functions_that_cannot_be_batched_still_get_the_right_numbers(student, r
         np.testing.assert_allclose(numeric_gradient(f, x, dout), expected, rtol=1e-6)
         if isinstance(functions, SandboxedFunctions):
             assert round_trips == {"call": alone, "batches": batches}, f.__name__
+
+
+def _leaky_relu(v):
+    return np.where(v > 0, v, 0.01 * v)
+
+
+def test_a_position_on_a_kink_is_not_held_against_a_correct_gradient():
+    # x[1] sits within h of the kink: its central difference is neither slope.
+    x = np.array([0.7, -4e-7, -1.3, 2.1, -0.4, 0.9])
+    dout = np.linspace(-1, 1, x.size)
+    analytic = np.where(x > 0, 1.0, 0.01) * dout
+    assert_gradient_close(analytic, _leaky_relu, x, dout, samples=None)
+    wrong = analytic.copy()
+    wrong[0] *= 2
+    with pytest.raises(AssertionError, match=r"dx\[\(0,\)\]|gradient\[\(0,\)\]"):
+        assert_gradient_close(wrong, _leaky_relu, x, dout, samples=None)
+
+
+def test_a_forward_that_is_kinked_everywhere_fails():
+    x = np.linspace(-1, 1, 12)
+    dout = np.ones_like(x)
+    with pytest.raises(AssertionError, match="changes its slope abruptly"):
+        assert_gradient_close(np.zeros_like(x), lambda v: np.abs(np.sin(v * 1e7)), x, dout)
