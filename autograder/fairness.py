@@ -288,6 +288,7 @@ def run_fairness(
             f"--submission={submission}",
             "--in-process",
             f"--fairness-seeds={seeds}",
+            f"--grading-budget={timeout:g}",
             "-p",
             "autograder.fairness",
             f"--fairness-out={out}",

@@ -1,10 +1,13 @@
-"""Activation functions and loss functions, each with its gradient.
+"""VARIANT float64_inside_two_branch (alternative correct submission, used by the fairness tests).
 
-Alternative correct submission (fairness test): CS231n-style code that upcasts every input to
-float64, computes in float64 and casts the results back to the input dtype at the very end
-("float64 inside, input dtype outside"). It differs from the reference in these ways:
+Activation functions and loss functions, each with its gradient.
 
-* ReLU and leaky ReLU through multiplication by a mask or a slope array;
+How it differs from the reference: CS231n-style code that upcasts every input to float64,
+computes in float64 and casts the results back to the input dtype at the very end ("float64
+inside, input dtype outside"), and:
+
+* ReLU as ``x * (x > 0)`` and its backward through ``where``; leaky ReLU and its backward
+  as a multiplication by a slope array ``where(x > 0, 1, slope)``;
 * the stable sigmoid as two branches filled through boolean indexing (each ``exp`` only sees
   non-positive arguments), tanh as ``2 * sigmoid(2x) - 1`` and its derivative as
   ``4 * s * (1 - s)`` with ``s = sigmoid(2x)``;
@@ -16,7 +19,9 @@ float64, computes in float64 and casts the results back to the input dtype at th
 * the binary focal loss through ``1 - p_t = p (1 - t) + sigmoid(-x) t`` and
   ``p - t = p (1 - t) - sigmoid(-x) t``, with a closed-form derivative of the modulator;
 * the multiclass focal loss with ``1 - p_y = -expm1(log p_y)``;
-* the distillation loss as ``sum q log q - sum q log p``.
+* MSE as ``mean(diff**2)``, the L1 gradient's sign as ``(diff > 0) - (diff < 0)``;
+* the distillation loss as ``sum q log q - sum q log p``;
+* the L1 penalty's gradient through nested ``where``.
 """
 
 from __future__ import annotations

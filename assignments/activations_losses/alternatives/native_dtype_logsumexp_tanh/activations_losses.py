@@ -1,7 +1,9 @@
-"""Activation functions and loss functions, each with its gradient.
+"""VARIANT native_dtype_logsumexp_tanh (alternative correct submission, used by the fairness tests).
 
-Alternative correct submission (fairness test): everything is computed in the input dtype
-(no upcast), with other stable identities than the reference's:
+Activation functions and loss functions, each with its gradient.
+
+How it differs from the reference: everything is computed in the input dtype (no upcast),
+with other stable identities than the reference's:
 
 * ReLU and its backward by copying and zeroing through a boolean mask; leaky ReLU as
   ``max(x, 0) + slope * min(x, 0)``;

@@ -11,7 +11,7 @@ How this variant differs from the reference (same results up to rounding):
 * Adam folds both bias corrections into the step size, as in the Adam paper's efficient
   version: ``alpha_t = lr * sqrt(1 - beta2 ** t) / (1 - beta1 ** t)`` and
   ``w_new = w - alpha_t * m / (sqrt(v) + eps * sqrt(1 - beta2 ** t))``. The eps is rescaled
-  by ``sqrt(1 - beta2 ** t)`` so that the result is exactly torch's
+  by ``sqrt(1 - beta2 ** t)`` so that the step is algebraically equal to torch's
   ``lr / (1 - beta1 ** t) * m / (sqrt(v) / sqrt(1 - beta2 ** t) + eps)``;
 * Nesterov's update is expanded, ``w - lr * g - lr * momentum * v``;
 * fans are computed with a loop over the kernel axes, gains with an if-chain, Xavier bounds

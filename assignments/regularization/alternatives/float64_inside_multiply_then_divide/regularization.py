@@ -1,8 +1,10 @@
-"""Regularization: inverted dropout (masks, forward, backward) and weight decay.
+"""VARIANT float64_inside_multiply_then_divide (alternative correct submission, used by the
+fairness tests).
 
-Alternative correct submission (fairness test): CS231n-style code that computes in float64 and
-casts the result back to the input dtype at the end ("float64 inside, input dtype outside").
-It differs from the reference in these ways:
+Regularization: inverted dropout (masks, forward, backward) and weight decay.
+
+How it differs from the reference: CS231n-style code that computes in float64 and casts the
+result back to the input dtype at the end ("float64 inside, input dtype outside"), and:
 
 * the mask is ``~(draws < p)`` from the same seeded generator and the same uniform draws;
 * dropout multiplies by the boolean mask first and then divides by ``1 - p`` (no precomputed

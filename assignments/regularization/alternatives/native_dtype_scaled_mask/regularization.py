@@ -1,7 +1,9 @@
-"""Regularization: inverted dropout (masks, forward, backward) and weight decay.
+"""VARIANT native_dtype_scaled_mask (alternative correct submission, used by the fairness tests).
 
-Alternative correct submission (fairness test): everything in the input dtype, written the way
-the CS231n dropout notes do. It differs from the reference in these ways:
+Regularization: inverted dropout (masks, forward, backward) and weight decay.
+
+How it differs from the reference: everything in the input dtype, written the way the CS231n
+dropout notes do, and:
 
 * the mask is drawn with ``rng.random(size=...)`` from the same seeded generator (``p = 0`` and
   ``p = 1`` answered directly with all-``True`` and all-``False`` masks);
