@@ -9,6 +9,9 @@ Each assignment is a folder ``assignments/<name>/`` with an ``assignment.toml``:
     [backends]
     device_share = 0.2   # share of each test's points graded on device arrays (optional)
 
+    [limits]
+    grading_budget_s = 300   # wall-clock seconds one grading may take (optional)
+
 and the suites ``public/`` (shipped to students) and ``hidden/`` (never shipped).
 The reference solution is ``solutions/<name>.py``.
 """
@@ -37,6 +40,12 @@ SOLUTIONS_DIR = REPO_ROOT / "solutions"
 TEMPLATE_DIR = REPO_ROOT / "student_template"
 
 
+DEFAULT_GRADING_BUDGET_S = 300.0
+"""Wall-clock seconds one grading of one submission may take (well inside Gradescope's 10
+minutes): past it, every remaining call of a student function fails at once, so the grading
+still ends and writes its results."""
+
+
 class UnknownAssignmentError(ValueError):
     """Raised for an assignment name the kit does not have."""
 
@@ -51,6 +60,8 @@ class Assignment:
     folder: Path
     device_share: float = DEFAULT_DEVICE_SHARE
     """Share of each test's points its device case carries (see :mod:`autograder.backends`)."""
+    grading_budget_s: float = DEFAULT_GRADING_BUDGET_S
+    """The grading's wall-clock budget (``[limits] grading_budget_s``)."""
 
     @property
     def module_file(self) -> str:
@@ -93,12 +104,19 @@ def load_assignment(name: str) -> Assignment:
         raise ValueError(f"{config_path}: 'files' must include {name}.py, got {list(files)}")
     backends = config.get("backends", {})
     share = check_device_share(backends.get("device_share", DEFAULT_DEVICE_SHARE), str(config_path))
+    limits = config.get("limits", {})
+    budget = limits.get("grading_budget_s", DEFAULT_GRADING_BUDGET_S)
+    if isinstance(budget, bool) or not isinstance(budget, int | float) or not budget > 0:
+        raise ValueError(
+            f"{config_path}: [limits] grading_budget_s must be a positive number, got {budget!r}"
+        )
     return Assignment(
         name=name,
         title=config.get("title", name),
         files=files,
         folder=config_path.parent,
         device_share=share,
+        grading_budget_s=float(budget),
     )
 
 

@@ -95,6 +95,9 @@ def _grade(name: str, submission: Path, results: Path) -> int:
         print(report.log[-4000:], file=sys.stderr)
     write_results(report.to_gradescope(), results)
     print(f"results written to {results}")
+    if report.grading_error:  # the grader's failure: the results say so; grade again
+        print(f"autograder: grading error: {report.grading_error}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -123,6 +126,9 @@ def _check(name: str, path: Path) -> int:
     print(test_table(report, full_messages=True))
     if not report.tests:
         print(report.log[-4000:], file=sys.stderr)
+    if report.grading_error:
+        print(f"autograder: grading error (not your code's fault): {report.grading_error}")
+        return 1
     return 0
 
 

@@ -17,10 +17,12 @@ finished submission leaves under ``<out>/students/<key>/``:
 A rerun grades only submissions without a stored result, or whose stored digests differ (the
 student's files changed, or the suites/solutions changed); ``regrade=True`` grades all. A
 submission that cannot be read (a broken zip, an empty folder, no ``<name>.py``) is recorded
-with score 0 and the reason (status ``unreadable``), without running anything. A run of the
-grader that produced no results (it crashed or timed out: status ``error``) is recorded too, and
-retried on the next run. Interrupting (Ctrl-C) keeps every result already written and discards
-those of the runs it cut short.
+with score 0 and the reason (status ``unreadable``), without running anything. A grading error
+(status ``error``: the grader's environment failed, as ``GradeReport.grading_error`` says, or the
+run produced no readable results) is never the student's: it is graded once more at the end of
+the same run, and if it fails again it is recorded with the reason, reported apart (terminal,
+``summary.md``) and retried on the next run. Interrupting (Ctrl-C) keeps every result already
+written and discards those of the runs it cut short.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,7 +50,8 @@ from autograder.submission import SubmissionError, collect_submission
 
 STATUSES = ("graded", "unreadable", "error")
 """``graded``: grading completed. ``unreadable``: nothing could be graded (score 0).
-``error``: the grader produced no results (score 0; retried on the next run)."""
+``error``: a grading error, the grader's failure and not the student's (score 0 until it is
+graded again: once more in the same run, then on every later run)."""
 
 GradeFunction = Callable[[Assignment, Path], GradeReport]
 
@@ -76,7 +79,8 @@ class RunSummary:
     graded: int = 0  # submissions graded by this run (the grader ran)
     up_to_date: int = 0  # stored results reused
     unreadable: int = 0  # recorded by this run as unreadable
-    errors: int = 0  # grading runs of this run that produced no results
+    errors: int = 0  # submissions whose grading failed (grading errors), after the retry
+    retried: int = 0  # grading errors graded once more in this run
     wall_time: float = 0.0
     interrupted: bool = False
 
@@ -186,6 +190,7 @@ def grade_class(
             except Exception as error:  # a bug of the grader costs this submission alone
                 report = GradeReport(assignment.name, prepared.submission.label, 0.0, 0.0)
                 report.log = f"the grader failed: {type(error).__name__}: {error}"
+                report.grading_error = report.log
             if "KeyboardInterrupt" in report.log:
                 stop.wait(1.0)  # Ctrl-C reaches the pytest child and this process together
             if stop.is_set():
@@ -203,31 +208,40 @@ def grade_class(
             disable=(not to_grade) or (None if progress is None else not progress),
             dynamic_ncols=True,
         )
-        futures: list[Future[StudentResult | None]] = []
+        pending: dict[Future[StudentResult | None], tuple[_Prepared, int]] = {}
         try:
-            futures = [pool.submit(work, p) for p in to_grade]
-            for future in as_completed(futures):
-                result = future.result()
-                if result is not None:
-                    by_key[result.submission.key] = result
-                    summary.graded += 1
-                    summary.errors += result.status == "error"
-                    bar.set_postfix_str(result.submission.key, refresh=False)
-                bar.update()
+            pending = {pool.submit(work, p): (p, 0) for p in to_grade}
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    prepared, attempt = pending.pop(future)
+                    result = future.result()
+                    if result is not None and result.status == "error" and attempt == 0:
+                        # a grading error is the grader's: once more, after the others queued
+                        summary.retried += 1
+                        pending[pool.submit(work, prepared)] = (prepared, 1)
+                        continue
+                    if result is not None:
+                        by_key[result.submission.key] = result
+                        summary.graded += 1
+                        summary.errors += result.status == "error"
+                        bar.set_postfix_str(result.submission.key, refresh=False)
+                    bar.update()
         except KeyboardInterrupt:
             stop.set()
             summary.interrupted = True
-            for future in futures:
+            for future in pending:
                 future.cancel()
             bar.close()
             log("interrupted: waiting for the submissions being graded to stop...")
             pool.shutdown(wait=True, cancel_futures=True)
-            for future in futures:  # results written before the interrupt are kept
+            for future in pending:  # results written before the interrupt are kept
                 if future.done() and not future.cancelled() and future.exception() is None:
                     result = future.result()
                     if result is not None and result.submission.key not in by_key:
                         by_key[result.submission.key] = result
                         summary.graded += 1
+                        summary.errors += result.status == "error"
         finally:
             bar.close()
             pool.shutdown(wait=True, cancel_futures=True)
@@ -313,15 +327,22 @@ def _single_file(source: Path, module_file: str, folder: Path) -> Path:
     return target
 
 
+GRADING_ERROR = "grading error (the grader's failure, not the student's; retried next run)"
+
+
 def _from_report(submission: ClassSubmission, report: GradeReport) -> StudentResult:
-    if not report.tests:
-        tail = report.log.strip().splitlines()[-1:] or ["no output"]
+    if report.grading_error or not report.tests:
+        if report.grading_error:
+            reason = report.grading_error
+        else:
+            tail = report.log.strip().splitlines()[-1:] or ["no output"]
+            reason = f"grading produced no results: {tail[0][:300]}"
         return StudentResult(
             submission,
             "error",
             0.0,
             0.0,
-            message=f"grading produced no results (retried next run): {tail[0][:300]}",
+            message=f"{GRADING_ERROR}: {_clip(reason, 1000)}",
             isolation=report.isolation,
             execution_time=report.execution_time,
             fresh=True,
@@ -391,6 +412,10 @@ def feedback_text(result: StudentResult, report: GradeReport, log: str = "") -> 
     else:
         lines.append("score: 0")
     return "\n".join(lines) + "\n"
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 5] + " [...]"
 
 
 def _students_line(students: Iterable[Student]) -> str:
@@ -486,6 +511,8 @@ def run_grade_all(
         f"{summary.graded} graded, {summary.up_to_date} up to date, "
         f"{summary.unreadable} unreadable, {summary.errors} grading errors"
     )
+    if summary.retried:
+        done += f" ({summary.retried} graded twice after a grading error)"
     if summary.interrupted:
         print(
             f"interrupted after {summary.wall_time:.1f} s ({done}); finished results are kept "
@@ -502,4 +529,13 @@ def run_grade_all(
     )
     print(f"gradebook: {gradebook}  (Canvas: {out / 'canvas.csv'})")
     print(f"summary: {summary_path}")
+    errors = [r for r in summary.results if r.status == "error"]
+    if errors:
+        print(
+            f"{len(errors)} grading errors: the grader failed, not these students "
+            "(score 0 until graded; run the same command again to retry them):"
+        )
+        for result in errors:
+            reason = result.message.removeprefix(GRADING_ERROR + ": ")
+            print(f"  {result.submission.key}: {_clip((reason.splitlines() or [''])[0], 300)}")
     return 0

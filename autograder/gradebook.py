@@ -13,8 +13,9 @@
     Email or SID, take the score from ``Total Score``) and into most spreadsheets. Then one
     column per test (its name as in ``results.json``: ``file::test[case]``) with the points
     earned. ``Status`` is ``graded``, ``unreadable`` (nothing could be graded: score 0 and the
-    reason in ``Message``) or ``error`` (the grader produced no results: score 0, retried on the
-    next run). ``Max Points`` is the assignment's total, on every row.
+    reason in ``Message``) or ``error`` (a grading error, the grader's failure and not the
+    student's: score 0 until it is graded again on the next run, the reason in ``Message``).
+    ``Max Points`` is the assignment's total, on every row.
 
 ``canvas.csv``
     The shape of Canvas' gradebook import: ``Student, ID, SIS User ID, SIS Login ID, Section,
@@ -25,9 +26,10 @@
 
 ``summary.md``, ``pass_rates.png``, ``score_histogram.png``
     Counts, mean/median/min/max, the per-test pass rates (over graded submissions) and the
-    submissions that could not be graded; a bar chart of the pass rates and a histogram of the
-    scores (unreadable submissions count as 0). Statistics are per submission: a group counts
-    once.
+    submissions that could not be graded, with the grading errors (the grader's failures, to
+    retry) apart from the unreadable submissions (the students'); a bar chart of the pass rates
+    and a histogram of the scores (unreadable submissions count as 0). Statistics are per
+    submission: a group counts once.
 
 Text cells that a spreadsheet would read as a formula (starting with ``=``, ``+``, ``-``, ``@``)
 are prefixed with ``'``: names and messages partly come from students.
@@ -230,9 +232,20 @@ def summary_markdown(
             f"| `{test.name}` | {test.max_score:g} | {test.passed} / {test.graded} "
             f"| {100 * test.pass_rate:.0f} % |"
         )
-    problems = [r for r in results if r.status != "graded"]
-    if problems:
-        lines += ["", "## Not graded", "", "| submission | students | status | reason |"]
+    sections = (
+        (
+            "error",
+            "Grading errors",
+            "The grader failed, not these students: their score is 0 "
+            "until they are graded again. Run the same `grade-all` command again to retry them.",
+        ),
+        ("unreadable", "Not graded", "Nothing could be graded in these submissions."),
+    )
+    for status, title, note in sections:
+        problems = [r for r in results if r.status == status]
+        if not problems:
+            continue
+        lines += ["", f"## {title}", "", note, "", "| submission | students | status | reason |"]
         lines.append("|---|---|---|---|")
         for r in problems:
             who = ", ".join(s.sid or s.email or s.name for s in r.submission.students)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 import tempfile
@@ -13,6 +14,11 @@ from typing import Any
 from autograder.assignments import Assignment
 
 SUITES = ("public", "hidden")
+TIMEOUT_MARGIN = 120.0
+"""Seconds ``grade`` waits past the assignment's grading budget before it stops pytest (the
+budget bounds student code; this bounds everything else)."""
+STOP_GRACE = 20.0
+"""After SIGTERM: how long pytest may take to close its sandboxes and write its results."""
 
 
 @dataclass
@@ -30,6 +36,11 @@ class GradeReport:
     isolation: str = ""
     backends: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Per backend (``numpy``, ``strict``, ``cupy``): its cases' score, or why they did not run."""
+    grading_error: str = ""
+    """Why this grading cannot be trusted although the submission is not to blame ("" when it
+    can): the grader's environment failed (no usable /dev/null, no scratch space, no process
+    left, no student account), the grading was stopped, or it wrote no readable results. The
+    tests it hit carry ``extra_data.grading_error``; ``grade-all`` grades it again."""
 
     def backend_lines(self) -> list[str]:
         """One line per backend: correctness on NumPy apart from device discipline."""
@@ -48,37 +59,55 @@ class GradeReport:
         """The ``results.json`` payload Gradescope reads."""
         output = f"{self.assignment}: {self.score:g} / {self.max_score:g} points"
         output += "".join(f"\n  {line}" for line in self.backend_lines())
-        if not self.tests:
+        if self.grading_error:
+            output += (
+                f"\ngrading error (not caused by your submission; it must be graded again): "
+                f"{self.grading_error}"
+            )
+        elif not self.tests:
             output += "\ngrading did not complete; see the log of the grader"
         if self.isolation and self.isolation != "full":
             output += f"\nisolation of student code: {self.isolation}"
-        return {
+        payload: dict[str, Any] = {
             "score": self.score,
             "execution_time": round(self.execution_time, 3),
             "output": output,
             "tests": self.tests,
         }
+        if self.grading_error:
+            payload["extra_data"] = {"grading_error": self.grading_error}
+        return payload
 
 
 def grade(
     assignment: Assignment,
     submission: Path,
     suites: tuple[str, ...] = SUITES,
-    timeout: float = 600.0,
+    timeout: float | None = None,
     test_paths: list[Path] | None = None,
     extra_options: tuple[str, ...] = (),
 ) -> GradeReport:
     """Run the assignment's ``suites`` against ``submission`` and collect the per-test results.
 
     The suites run in a child pytest process (which itself runs the student's functions in a
-    sandbox), so nothing the submission does can disturb the caller. A run that produces no
-    results (it crashed, or timed out) yields a report with score 0 and pytest's output in
-    ``log``. ``test_paths`` replaces the assignment's suite folders (a student's copy of the
-    public tests, for example).
+    sandbox), so nothing the submission does can disturb the caller. The plugin bounds student
+    code by the assignment's grading budget; ``timeout`` (default: that budget plus
+    ``TIMEOUT_MARGIN``) bounds the whole run: past it pytest gets SIGTERM, writes the results of
+    the tests that ran, and the report is a grading error. A run whose results are missing or
+    unreadable (it crashed, or was killed) yields a report with score 0, a ``grading_error``
+    and pytest's output in ``log``; never an exception. ``test_paths`` replaces the
+    assignment's suite folders (a student's copy of the public tests, for example).
     """
+    if timeout is None:
+        timeout = assignment.grading_budget_s + TIMEOUT_MARGIN
     paths = test_paths or [assignment.folder / suite for suite in suites]
     suite_dirs = [str(path) for path in paths]
-    with tempfile.TemporaryDirectory(prefix="grade-") as scratch:
+    try:
+        folder = tempfile.TemporaryDirectory(prefix="grade-", ignore_cleanup_errors=True)
+    except OSError as error:  # a full or read-only disk: the grader's environment
+        problem = f"the grader's scratch folder could not be made: {error}"
+        return GradeReport(assignment.name, str(submission), 0.0, 0.0, grading_error=problem)
+    with folder as scratch:
         results_path = Path(scratch) / "results.json"
         command = [
             sys.executable,
@@ -96,24 +125,78 @@ def grade(
             "--tb=no",
             *extra_options,
         ]
+        log, stopped = _run_pytest(command, scratch, timeout)
         try:
-            completed = subprocess.run(
-                command, capture_output=True, text=True, timeout=timeout, cwd=scratch
+            text = results_path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            tail = log.strip().splitlines()[-1:] or ["no output"]
+            problem = stopped or f"grading produced no results ({tail[0][:300]})"
+            return GradeReport(
+                assignment.name, str(submission), 0.0, 0.0, log=log, grading_error=problem
             )
-            log = completed.stdout + completed.stderr
-        except subprocess.TimeoutExpired as expired:
-            log = f"grading timed out after {timeout:g} s\n{expired.stdout or ''}"
-        if not results_path.is_file():
-            return GradeReport(assignment.name, str(submission), 0.0, 0.0, log=log)
-        payload = json.loads(results_path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError) as error:
+            problem = f"the results file could not be read: {error}"
+            return GradeReport(
+                assignment.name, str(submission), 0.0, 0.0, log=log, grading_error=problem
+            )
+    try:
+        report = _report_from(assignment, submission, json.loads(text), log)
+    except (ValueError, TypeError, KeyError, AttributeError) as error:  # truncated, not ours
+        problem = f"the results file is unreadable ({type(error).__name__}: {error})"
+        return GradeReport(
+            assignment.name, str(submission), 0.0, 0.0, log=log, grading_error=problem
+        )
+    if stopped:
+        report.grading_error = stopped + (
+            f"; {report.grading_error}" if report.grading_error else ""
+        )
+    return report
+
+
+def _run_pytest(command: list[str], cwd: str, timeout: float) -> tuple[str, str]:
+    """Run pytest; its output, and why it was stopped ("" when it ended by itself). Past
+    ``timeout`` it gets SIGTERM (the plugin then writes the results it has) and, after
+    ``STOP_GRACE`` seconds more, SIGKILL."""
+    try:
+        process = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd
+        )
+    except OSError as error:  # no process left to start, ...: the grader's environment
+        problem = f"pytest could not be started: {error}"
+        return problem, problem
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+        return stdout + stderr, ""
+    except subprocess.TimeoutExpired:
+        process.terminate()
+    stopped = f"grading did not finish within {timeout:g} s and was stopped"
+    try:
+        stdout, stderr = process.communicate(timeout=STOP_GRACE)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        stdout, stderr = process.communicate()
+    return f"{stopped}\n{stdout}{stderr}", stopped
+
+
+def _report_from(
+    assignment: Assignment, submission: Path, payload: dict[str, Any], log: str
+) -> GradeReport:
+    """The report of a results file the plugin wrote; raises on anything malformed."""
+    tests = payload["tests"]
+    if type(tests) is not list or not all(type(t) is dict for t in tests):
+        raise TypeError("'tests' is not a list of objects")
+    score, max_score = float(payload["score"]), float(payload["max_score"])
+    if not (math.isfinite(score) and math.isfinite(max_score)):
+        raise ValueError("the score is not a finite number")
     return GradeReport(
         assignment=assignment.name,
         submission=str(submission),
-        score=float(payload["score"]),
-        max_score=float(payload["max_score"]),
-        tests=payload["tests"],
-        execution_time=float(payload["execution_time"]),
+        score=score,
+        max_score=max_score,
+        tests=tests,
+        execution_time=float(payload.get("execution_time", 0.0)),
         log=log,
         isolation=str(payload.get("isolation", "")),
         backends=dict(payload.get("backends", {})),
+        grading_error=str(payload.get("grading_error", "") or ""),
     )

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
-import json
+import signal
 import sys
 import tempfile
 import threading
@@ -46,7 +46,13 @@ from typing import Any
 import numpy as np
 import pytest
 
-from autograder.assignments import REPO_ROOT, SOLUTIONS_DIR, UnknownAssignmentError, load_assignment
+from autograder.assignments import (
+    DEFAULT_GRADING_BUDGET_S,
+    REPO_ROOT,
+    SOLUTIONS_DIR,
+    UnknownAssignmentError,
+    load_assignment,
+)
 from autograder.backends import (
     BACKENDS,
     DEFAULT_DEVICE_SHARE,
@@ -57,9 +63,10 @@ from autograder.backends import (
     skip_reason,
 )
 from autograder.conditioning import ConditionedReference, forget_spreads
+from autograder.gradescope import write_results
 from autograder.hints import Call, diagnose
-from autograder.sandbox import Limits, Sandbox
-from autograder.student import InProcessFunctions, SandboxedFunctions, StudentError
+from autograder.sandbox import GradingError, Limits, Sandbox
+from autograder.student import CallGuard, InProcessFunctions, SandboxedFunctions, StudentError
 from autograder.submission import SubmissionError, collect_submission, content_digest
 
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
@@ -81,6 +88,9 @@ class TestResult:
     status: str
     visibility: str
     output: str = ""
+    grading_error: str = ""
+    """Why the grader's environment failed this test ("" when it did not): not the student's
+    failure. In ``results.json`` as the test's ``extra_data.grading_error``."""
 
 
 @dataclass
@@ -92,6 +102,8 @@ class LoadedSubmission:
     folder: Path
     digest: str
     sandbox: Sandbox | None
+    guard: CallGuard | None = None  # the grading's time budget and the functions that timed out
+    environment_error: str = ""  # the grader could not even hold the files: a grading error
     last_test_file: Path | None = None
     last_test_failed: bool = False
 
@@ -129,6 +141,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         type=float,
         default=Limits().call_timeout,
         help="wall-clock seconds one call of a student function may take (default %(default)s)",
+    )
+    group.addoption(
+        "--grading-budget",
+        type=float,
+        default=None,
+        help="wall-clock seconds the whole grading may take; then every remaining student call "
+        "fails at once (default: the assignment's [limits] grading_budget_s, else 300)",
     )
     group.addoption(
         "--seed-repeats",
@@ -257,15 +276,25 @@ def _submission_for(config: pytest.Config, name: str, test_file: Path) -> Loaded
         files: tuple[str, ...] = load_assignment(name).files
     except UnknownAssignmentError:
         files = _student_files_beside(source, name)
-    folder = Path(tempfile.mkdtemp(prefix=f"submission-{name}-"))
     try:
+        folder = Path(tempfile.mkdtemp(prefix=f"submission-{name}-"))
         collect_submission(source, files, folder)
     except SubmissionError as error:
         raise pytest.UsageError(str(error)) from error
+    except OSError as error:  # the grader's scratch space, not the submission
+        loaded = LoadedSubmission(name, Path(tempfile.gettempdir()), "unavailable", None)
+        loaded.environment_error = f"the submission's files could not be copied: {error}"
+        cache[name] = loaded
+        return loaded
     module_file = folder / f"{name}.py"
     present = module_file.is_file()
     digest = content_digest(module_file) if present else "missing"
     sandbox = None
+    budget = _grading_budget(config, name)
+    guard = CallGuard(budget, getattr(config, "_autograder_clock", None))
+    call_timeout = config.getoption("call_timeout")
+    if not call_timeout > 0:
+        raise pytest.UsageError(f"--call-timeout must be positive, got {call_timeout:g}")
     if present and not config.getoption("in_process"):
         results = config.getoption("results")
         hide = (str(Path(results).resolve().parent),) if results else ()
@@ -273,12 +302,27 @@ def _submission_for(config: pytest.Config, name: str, test_file: Path) -> Loaded
             folder,
             tuple(f for f in files if (folder / f).is_file()),
             name,
+            Limits(call_timeout=call_timeout),
             hide=hide,
             gpu=gpu_status().usable,
         )
-    loaded = LoadedSubmission(name, folder, digest, sandbox)
+        sandbox.set_deadline(guard.deadline, guard.budget_text)
+    loaded = LoadedSubmission(name, folder, digest, sandbox, guard)
     cache[name] = loaded
     return loaded
+
+
+def _grading_budget(config: pytest.Config, name: str) -> float:
+    """The grading's wall-clock budget: ``--grading-budget``, else the assignment's."""
+    option = config.getoption("grading_budget", None)
+    if option is not None:
+        if not option > 0:
+            raise pytest.UsageError(f"--grading-budget must be positive, got {option:g}")
+        return float(option)
+    try:
+        return load_assignment(name).grading_budget_s
+    except UnknownAssignmentError:  # a student's machine: the kit's default
+        return DEFAULT_GRADING_BUDGET_S
 
 
 def _student_files_beside(source: Path, name: str) -> tuple[str, ...]:
@@ -316,13 +360,16 @@ def student(request: pytest.FixtureRequest, backend: str) -> Any:
     loaded = _load_submission(request, _assignment_name(request))
     calls: list[Call] = []
     request.node.stash[_calls_key] = calls
+    if loaded.environment_error:
+        raise GradingError(loaded.environment_error)
     if loaded.digest == "missing":
         return _MissingModule(loaded.name)
     if loaded.sandbox is None:
-        return InProcessFunctions(loaded.folder, loaded.name, calls, backend)
+        return InProcessFunctions(loaded.folder, loaded.name, calls, backend, loaded.guard)
     if loaded.needs_fresh_worker(Path(request.node.path)):
         loaded.sandbox.reset()
-    return SandboxedFunctions(loaded.sandbox, calls, backend)
+    test = f"{request.node.path.stem}::{request.node.name}"
+    return SandboxedFunctions(loaded.sandbox, calls, backend, loaded.guard, test)
 
 
 @pytest.fixture
@@ -383,17 +430,32 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if name not in results:
         results[name] = TestResult(name, 0.0, points, "failed", _visibility(item))
     result = results[name]
+    environment = _grading_error(call)
     if report.when == "call" and report.passed and not result.output:
         result.score, result.status = points, "passed"
     elif report.failed:
         result.score, result.status = 0.0, "failed"
         _mark_failed(item)
-        if not result.output:
+        if environment and not result.grading_error:  # the grader's failure, not the student's
+            result.grading_error = environment
+            result.output = f"{GRADING_ERROR_PREFIX}: {environment}"
+        elif not result.output:
             result.output = _failure_message(report) + _hint_lines(item)
     elif report.skipped:
         result.score, result.status = 0.0, "failed"
         result.output = result.output or f"skipped: {_failure_message(report)}"
     return report
+
+
+GRADING_ERROR_PREFIX = "grading error (the grader's environment failed, not the submission)"
+
+
+def _grading_error(call: pytest.CallInfo[None]) -> str:
+    """The message of the :class:`GradingError` this phase of a test raised ("" if none)."""
+    excinfo = call.excinfo
+    if excinfo is None or not excinfo.errisinstance(GradingError):
+        return ""
+    return str(excinfo.value)
 
 
 def _mark_failed(item: pytest.Item) -> None:
@@ -446,6 +508,9 @@ def _hint_lines(item: pytest.Item) -> str:
 def pytest_sessionstart(session: pytest.Session) -> None:
     session.config.stash[_results_key] = {}
     session.config._autograder_started = time.perf_counter()  # type: ignore[attr-defined]
+    session.config._autograder_clock = time.monotonic()  # type: ignore[attr-defined]
+    if session.config.getoption("results"):
+        _stop_on_sigterm()
     if session.config.getoption("submission"):
         for path in session.config.args:  # suites of the kit: assignments/<name>/<suite>
             config_file = Path(path).resolve().parent / "assignment.toml"
@@ -485,27 +550,88 @@ def graded_results(config: pytest.Config) -> list[TestResult]:
     return list(config.stash[_results_key].values())
 
 
-def pytest_sessionfinish(session: pytest.Session) -> None:
+_stopped_by: list[str] = []  # the signal that cut this session short, if one did
+_sigterm_before: list[Any] = []  # the SIGTERM handler to restore when the session ends
+
+
+def _stop_on_sigterm() -> None:
+    """SIGTERM (``grade`` stopping a run past its timeout) ends the session as Ctrl-C does, so
+    that ``pytest_sessionfinish`` still writes the results of the tests that ran."""
+
+    def stop(number: int, frame: Any) -> None:
+        _stopped_by.append(signal.Signals(number).name)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # once: the results must get written
+        raise KeyboardInterrupt(f"stopped by {_stopped_by[0]}")
+
+    if threading.current_thread() is threading.main_thread():
+        del _stopped_by[:]
+        _sigterm_before[:] = [signal.signal(signal.SIGTERM, stop)]
+
+
+def _restore_sigterm() -> None:
+    if _sigterm_before and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _sigterm_before.pop())
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Close every sandbox, then write ``--results`` (atomically), whatever happened."""
+    if _sigterm_before and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # nothing may stop the results' writing
+    try:
+        _finish(session, exitstatus)
+    finally:
+        _restore_sigterm()
+
+
+def _finish(session: pytest.Session, exitstatus: int) -> None:
+    config = session.config
     isolation = []
-    for loaded in session.config.stash.get(_students_key, {}).values():
+    problems: list[str] = []
+    for loaded in config.stash.get(_students_key, {}).values():
+        if loaded.environment_error:
+            problems.append(loaded.environment_error)
         if loaded.sandbox is not None:
-            loaded.sandbox.close()  # every child is dead before any result is written
+            try:
+                loaded.sandbox.close()  # every child is dead before any result is written
+            except Exception as error:  # the results get written anyway
+                problems.append(f"closing the sandbox failed: {type(error).__name__}: {error}")
             isolation.append(loaded.sandbox.isolation)
-    path = session.config.getoption("results")
+            if loaded.sandbox.environment_error:
+                problems.append(loaded.sandbox.environment_error)
+    path = config.getoption("results")
     if not path:
         return
-    results = graded_results(session.config)
-    if session.config.getoption("in_process"):
+    results = graded_results(config)
+    problems += [r.grading_error for r in results if r.grading_error]
+    if exitstatus == pytest.ExitCode.INTERRUPTED:
+        how = f"stopped by {_stopped_by[0]}" if _stopped_by else "interrupted"
+        problems.insert(0, f"grading was {how} after {len(results)} graded tests")
+    if config.getoption("in_process"):
         isolation.append("none: --in-process")
-    payload = {
+    payload: dict[str, Any] = {
         "isolation": next((i for i in isolation if i != "full"), "full" if isolation else ""),
         "score": _points(sum(r.score for r in results)),
         "max_score": _points(sum(r.max_score for r in results)),
-        "execution_time": time.perf_counter() - session.config._autograder_started,  # type: ignore[attr-defined]
-        "tests": [asdict(r) for r in results],
-        "backends": backend_summary(session.config),
+        "execution_time": time.perf_counter() - config._autograder_started,  # type: ignore[attr-defined]
+        "tests": [_result_payload(r) for r in results],
+        "backends": backend_summary(config),
     }
-    Path(path).write_text(json.dumps(payload, indent=2), encoding="utf-8")
+    problems = list(dict.fromkeys(problems))
+    if problems:
+        payload["grading_error"] = problems[0] + (
+            f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        )
+    write_results(payload, Path(path))
+
+
+def _result_payload(result: TestResult) -> dict[str, Any]:
+    """A test's entry in ``results.json``: Gradescope's fields, and ``extra_data`` for a
+    grading error."""
+    entry = asdict(result)
+    error = entry.pop("grading_error")
+    if error:
+        entry["extra_data"] = {"grading_error": error}
+    return entry
 
 
 def _points(value: float) -> float:

@@ -12,6 +12,12 @@ diagnosed (:mod:`autograder.hints`), and a call that modifies an array argument 
 :func:`map_batched` evaluates ``[f(v) for v in inputs]`` for an ``f`` that calls a student
 function, sending those calls to the sandbox as one batch (one round trip instead of one per
 input); :mod:`autograder.gradcheck` uses it for the many calls of a numeric gradient.
+
+A :class:`CallGuard` carries one grading's rules across its tests: a function that timed out is
+not run again, and nothing runs once the grading's time budget is spent. A failure of the
+grader's own environment (:class:`~autograder.sandbox.GradingError`) is never turned into a
+:class:`StudentError`: it reaches the test as it is, and the plugin reports it as a grading
+error.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import importlib
 import inspect
 import re
 import sys
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextvars import ContextVar
@@ -57,6 +64,9 @@ RAISABLE = (
 
 _RAISED_TYPES: dict[str, type[StudentError]] = {}
 
+_SIMULATOR_PRISTINE = devicesim.state()
+"""The device simulator before any student code ran in this process (in-process calls)."""
+
 
 def student_error(function: str, message: str) -> StudentError:
     """The error for a failed call: also an instance of the built-in exception the student's
@@ -71,6 +81,50 @@ def student_error(function: str, message: str) -> StudentError:
             f"Student{name}", (StudentError, getattr(builtins, name)), {"__module__": __name__}
         )
     return _RAISED_TYPES[name](message)
+
+
+class CallGuard:
+    """One grading's rules for the calls of one submission, across all its tests.
+
+    * A function that timed out is not run again: its later calls fail at once with a message
+      naming the first timeout (a submission that hangs in every call costs one timeout per
+      function, not one per test). Other functions keep running.
+    * Once ``budget_s`` seconds have passed since ``started`` (a ``time.monotonic()`` value),
+      no call starts: each fails at once. The sandbox is given the same deadline
+      (:meth:`~autograder.sandbox.Sandbox.set_deadline`), so a call running then is stopped.
+
+    Args:
+        budget_s: the grading's wall-clock budget in seconds (None: no budget).
+        started: when the grading started (default: now).
+    """
+
+    def __init__(self, budget_s: float | None = None, started: float | None = None) -> None:
+        self.budget_s = budget_s
+        begin = time.monotonic() if started is None else started
+        self.deadline = None if budget_s is None else begin + budget_s
+        self.timed_out: dict[str, str] = {}  # function -> why it is not run again
+
+    @property
+    def budget_text(self) -> str:
+        """``"the grading's time budget of 300 s"``."""
+        return f"the grading's time budget of {self.budget_s:g} s"
+
+    def refusal(self, function: str) -> StudentError | None:
+        """The error a call of ``function`` fails with at once, or None if it may run."""
+        if function in self.timed_out:
+            return StudentError(self.timed_out[function])
+        if self.deadline is not None and time.monotonic() >= self.deadline:
+            return StudentError(f"{self.budget_text} is spent; {function} not run")
+        return None
+
+    def note(self, function: str, failure: CallFailed, timeout: float, test: str) -> None:
+        """Remember a timeout of ``function`` (in ``test``, after ``timeout`` seconds)."""
+        if failure.kind == "timeout" and function not in self.timed_out:
+            where = f", in {test}" if test else ""
+            self.timed_out[function] = (
+                f"{function} timed out earlier in this grading ({timeout:g} s{where}); "
+                f"not run again"
+            )
 
 
 class _Functions:
@@ -129,18 +183,41 @@ class SandboxedFunctions(_Functions):
         calls: where each call is recorded, for hints.
         backend: where the arrays live during the calls (``numpy``, ``strict``, ``cupy``; see
             :mod:`autograder.backends`); arguments and results are NumPy arrays here.
+        guard: the grading's :class:`CallGuard` (None: every call runs).
+        test: the test making the calls (named in the message of a timeout's later calls).
     """
 
-    def __init__(self, sandbox: Sandbox, calls: list[Call], backend: str = "numpy") -> None:
+    def __init__(
+        self,
+        sandbox: Sandbox,
+        calls: list[Call],
+        backend: str = "numpy",
+        guard: CallGuard | None = None,
+        test: str = "",
+    ) -> None:
         self._sandbox = sandbox
         self._calls = calls
         self._backend = backend
+        self._guard = guard
+        self._test = test
+
+    def _refusal(self, function_name: str) -> StudentError | None:
+        return None if self._guard is None else self._guard.refusal(function_name)
+
+    def _note(self, function_name: str, failure: CallFailed) -> None:
+        if self._guard is not None:
+            timeout = self._sandbox.limits.call_timeout
+            self._guard.note(function_name, failure, timeout, self._test)
 
     def _runner(self, function_name: str) -> Callable[[tuple[Any, ...], dict[str, Any]], Any]:
         def run(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+            refused = self._refusal(function_name)
+            if refused is not None:
+                raise refused
             try:
                 return self._sandbox.call(function_name, args, kwargs, backend=self._backend)
-            except CallFailed as failure:
+            except CallFailed as failure:  # a GradingError is not the student's: it goes on
+                self._note(function_name, failure)
                 raise student_error(function_name, failure.message) from None
 
         return run
@@ -148,9 +225,13 @@ class SandboxedFunctions(_Functions):
     def _run_many(
         self, function_name: str, calls: list[tuple[tuple[Any, ...], dict[str, Any]]]
     ) -> tuple[list[Any], BaseException | None]:
+        refused = self._refusal(function_name)
+        if refused is not None:
+            return [], refused
         try:
             return self._sandbox.call_many(function_name, calls, backend=self._backend), None
         except BatchFailed as failure:
+            self._note(function_name, failure)
             return failure.results, student_error(function_name, failure.message)
         except WireError:  # no call ran: they run one by one, and that one raises in its turn
             return [], None
@@ -168,10 +249,17 @@ class InProcessFunctions(_Functions):
         calls: where each call is recorded, for hints.
         backend: ``numpy``, or ``strict`` (arrays go through the device simulator, installed as
             ``cupy`` in this process before the module is imported).
+        guard: the grading's :class:`CallGuard`: no call starts once its budget is spent (calls
+            in this process cannot be stopped, so they have no timeout).
     """
 
     def __init__(
-        self, folder: Path, module_name: str, calls: list[Call], backend: str = "numpy"
+        self,
+        folder: Path,
+        module_name: str,
+        calls: list[Call],
+        backend: str = "numpy",
+        guard: CallGuard | None = None,
     ) -> None:
         if backend not in ("numpy", "strict"):
             raise ValueError(f"in-process calls support numpy and strict, not {backend!r}")
@@ -181,6 +269,7 @@ class InProcessFunctions(_Functions):
         self._backend = backend
         self._module: Any = None
         self._import_error: str | None = None
+        self._guard = guard
 
     def _load(self) -> Any:
         if self._module is not None:
@@ -212,6 +301,9 @@ class InProcessFunctions(_Functions):
         strict = self._backend == "strict"
 
         def run(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+            refused = None if self._guard is None else self._guard.refusal(function_name)
+            if refused is not None:
+                raise refused
             labelled = list(_label_arguments(function, args, kwargs))
             snapshots = [(label, array, array.copy()) for label, array in labelled]
             if strict:
@@ -221,6 +313,13 @@ class InProcessFunctions(_Functions):
             if strict:
                 if devicesim.violations:
                     raise StudentError(f"{function_name}: {devicesim.violations[0]}")
+                changed = devicesim.changes(_SIMULATOR_PRISTINE, devicesim.state())
+                if changed:  # warnings (``__warningregistry__``) are no change
+                    raise StudentError(
+                        f"{function_name}: device discipline: the device simulator was modified "
+                        f"(its module or array class: {', '.join(changed[:5])}); graded "
+                        f"functions must only compute"
+                    )
                 result = _from_simulated_device(result)
             for label, array, before in snapshots:
                 if array.shape != before.shape or not np.array_equal(array, before, equal_nan=True):

@@ -133,6 +133,7 @@ def test_a_reference_solution_runs_on_the_simulated_device(monkeypatch):
 
 SUBMISSION = textwrap.dedent(
     """
+    import sys
     import numpy as np
     try:
         from cupy import get_array_module
@@ -181,8 +182,51 @@ SUBMISSION = textwrap.dedent(
         for value in x.reshape(-1):
             total += float(value)
         return total
+
+    # correct, stable code that makes NumPy warn (the masked branch is computed, then dropped)
+    def safe_log(x):
+        xp = get_array_module(x)
+        return xp.where(x > 0, xp.log(x), 0.0)
+
+    def masked_exp(x):
+        xp = get_array_module(x)
+        return xp.where(x < 100, np.exp(x), 0.0)
+
+    def masked_divide(x, y):
+        xp = get_array_module(x)
+        return xp.where(y != 0, x / y, 0.0)
+
+    def warns_itself(x):
+        import warnings
+        warnings.warn("a student's own warning", RuntimeWarning, stacklevel=1)
+        xp = get_array_module(x)
+        return xp.sqrt(x - 10.0)  # invalid value: nan, and a warning
+
+    def rebinds_the_violations(x):
+        xp = get_array_module(x)
+        if xp is not np:
+            class Blind(list):
+                def append(self, item):
+                    pass
+
+                def __eq__(self, other):
+                    return True
+
+            simulator = sys.modules["cupy"].ndarray.__init__.__globals__
+            simulator["violations"] = Blind()
+            try:
+                np.asarray(x)
+            except TypeError:
+                pass
+        return x * 1
     """
 )
+
+WARNING_CASES = [
+    ("safe_log", (np.array([0.0, 1.0, np.e]),), [0.0, 0.0, 1.0]),
+    ("masked_exp", (np.array([1.0, 1000.0]),), [np.e, 0.0]),
+    ("masked_divide", (np.array([1.0, 1.0]), np.array([0.0, 2.0])), [0.0, 0.5]),
+]
 
 
 @pytest.fixture(scope="module")
@@ -224,6 +268,52 @@ def test_device_mistakes_fail_only_on_the_device_backend(sandbox, function, word
         sandbox.call(function, (x,), backend="strict")
     assert failed.value.kind == "device"
     assert words in failed.value.message and "device discipline" in failed.value.message
+
+
+@pytest.mark.parametrize(("function", "args", "want"), WARNING_CASES, ids=lambda v: str(v)[:12])
+def test_floating_point_warnings_are_not_device_mistakes(sandbox, function, args, want):
+    """NumPy's warnings are issued from the simulator's frames, so Python adds a
+    ``__warningregistry__`` to its globals: that is no modification of the simulator."""
+    sandbox.reset()
+    for backend in ("numpy", "strict", "strict"):  # the registry exists on the second call
+        got = sandbox.call(function, args, backend=backend)
+        np.testing.assert_allclose(got, want)
+    got = sandbox.call("warns_itself", (np.array([1.0, 16.0]),), backend="strict")
+    assert np.isnan(got[0]) and got[1] == pytest.approx(np.sqrt(6.0))
+
+
+def test_rebinding_the_simulators_names_is_caught_even_by_an_impostor_that_claims_equality(
+    sandbox,
+):
+    sandbox.reset()
+    with pytest.raises(CallFailed) as failed:
+        sandbox.call("rebinds_the_violations", (np.ones(2),), backend="strict")
+    assert failed.value.kind == "device" and "simulator was modified" in failed.value.message
+    assert "violations" in failed.value.message
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_warnings_and_tampering_in_process(tmp_path):
+    """The unsafe in-process baseline judges the strict backend the same way."""
+    from autograder.student import InProcessFunctions, StudentError
+
+    (tmp_path / "toy_inprocess.py").write_text(SUBMISSION)
+    calls = []
+    functions = InProcessFunctions(tmp_path, "toy_inprocess", calls, backend="strict")
+    violations, installed = sim.violations, "cupy" in sys.modules
+    try:
+        for function, args, want in WARNING_CASES:
+            for _ in range(2):
+                np.testing.assert_allclose(getattr(functions, function)(*args), want)
+        with pytest.raises(StudentError, match="simulator was modified"):
+            functions.rebinds_the_violations(np.ones(2))
+    finally:
+        sim.violations = violations
+        if not installed:
+            sys.modules.pop("cupy", None)
+        sys.modules.pop("toy_inprocess", None)
+        if str(tmp_path) in sys.path:
+            sys.path.remove(str(tmp_path))
 
 
 def test_device_arrays_for_numpy_inputs_are_refused(sandbox):

@@ -235,11 +235,14 @@ def test_keys_are_safe_and_unique(tmp_path):
 
 
 class FakeGrader:
-    """Stands in for ``grade``: full marks, except the submissions named in ``fail``."""
+    """Stands in for ``grade``: full marks, except the submissions named in ``fail`` (no
+    results), ``crash`` (the grader raises) and ``flaky`` (a grading error the first time)."""
 
-    def __init__(self, fail: tuple[str, ...] = (), crash: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, fail: tuple[str, ...] = (), crash: tuple[str, ...] = (), flaky: tuple[str, ...] = ()
+    ) -> None:
         self.calls: list[str] = []
-        self.fail, self.crash = fail, crash
+        self.fail, self.crash, self.flaky = fail, crash, flaky
 
     def __call__(self, assignment, folder: Path) -> GradeReport:
         self.calls.append(folder.name)
@@ -247,6 +250,14 @@ class FakeGrader:
             raise RuntimeError("the grader broke")
         if folder.name in self.fail:
             return GradeReport(assignment.name, str(folder), 0.0, 0.0, log="pytest crashed")
+        if folder.name in self.flaky and self.calls.count(folder.name) == 1:
+            test = {"name": "t::a", "score": 0.0, "max_score": 2.0, "status": "failed"}
+            problem = (
+                "the sandbox could not start a process: [Errno 11] Resource temporarily unavailable"
+            )
+            return GradeReport(
+                assignment.name, str(folder), 0.0, 2.0, tests=[test], grading_error=problem
+            )
         test = {"name": "t::a", "score": 2.0, "max_score": 2.0, "status": "passed"}
         return GradeReport(assignment.name, str(folder), 2.0, 2.0, tests=[test], log="1 passed")
 
@@ -264,10 +275,13 @@ def test_errors_are_retried_and_regrade_grades_everything(tmp_path):
     out = tmp_path / "out"
     grader = FakeGrader(fail=("s2",), crash=("s3",))
     first = grade_class(assignment, submissions, out, jobs=2, grade_function=grader)
-    assert sorted(grader.calls) == ["s1", "s2", "s3"]
+    assert sorted(grader.calls) == ["s1", "s2", "s2", "s3", "s3"]  # errors: once more
     status = {r.submission.key: r.status for r in first.results}
     assert status == {"s1": "graded", "s2": "error", "s3": "error"}
-    assert first.graded == 3 and first.errors == 2
+    assert first.graded == 3 and first.errors == 2 and first.retried == 2
+    messages = {r.submission.key: r.message for r in first.results}
+    assert messages["s2"].startswith("grading error") and "pytest crashed" in messages["s2"]
+    assert "the grader broke" in messages["s3"]
 
     grader = FakeGrader()
     second = grade_class(assignment, submissions, out, jobs=2, grade_function=grader)
@@ -277,6 +291,35 @@ def test_errors_are_retried_and_regrade_grades_everything(tmp_path):
     grader = FakeGrader()
     third = grade_class(assignment, submissions, out, regrade=True, grade_function=grader)
     assert sorted(grader.calls) == ["s1", "s2", "s3"] and third.up_to_date == 0
+
+
+def test_a_grading_error_is_graded_again_in_the_same_run_and_reported_apart(
+    tmp_path, capsys, monkeypatch
+):
+    import autograder.grade_all
+
+    submissions = _plain_class(tmp_path, ("s1", "s2", "s3"))
+    (tmp_path / "class" / "s4").mkdir()  # unreadable: the student's problem, listed apart
+    out = tmp_path / "out"
+    grader = FakeGrader(flaky=("s2",), fail=("s3",))
+    monkeypatch.setattr(autograder.grade_all, "grade", grader)
+    folder = str(tmp_path / "class")
+    assert main(["grade-all", "batchnorm", folder, "--out", str(out), "--jobs", "1"]) == 0
+    assert grader.calls.count("s2") == 2 and grader.calls.count("s3") == 2
+    printed = capsys.readouterr().out
+    assert "3 graded, 0 up to date, 1 unreadable, 1 grading errors" in printed
+    assert "(2 graded twice after a grading error)" in printed
+    assert "1 grading errors: the grader failed, not these students" in printed
+    assert "  s3: grading produced no results: pytest crashed" in printed
+    status = {row["Submission"]: row["Status"] for row in _rows(out / "gradebook.csv")}
+    assert status == {"s1": "graded", "s2": "graded", "s3": "error", "s4": "unreadable"}
+    stored = json.loads((student_dir(out, submissions[2]) / "results.json").read_text())
+    assert stored["extra_data"]["status"] == "error" and stored["score"] == 0
+    jsonschema.validate(stored, RESULTS_SCHEMA)
+    summary = (out / "summary.md").read_text()
+    errors, unreadable = summary.index("## Grading errors"), summary.index("## Not graded")
+    assert "not these students" in summary
+    assert errors < summary.index("| s3 |") < unreadable < summary.index("| s4 |")
 
 
 def test_an_interrupt_keeps_finished_results_and_discards_the_rest(tmp_path):

@@ -301,3 +301,160 @@ def test_an_unknown_backend_in_the_marker_is_a_usage_error(pytester):
     outcome = pytester.runpytest_subprocess()
     assert outcome.ret != pytest.ExitCode.OK
     outcome.stdout.fnmatch_lines(["*pytest.mark.backends takes names among*torch*"])
+
+
+# ------------------------------------------------------------------ time: timeouts and budget
+
+HANGS = textwrap.dedent(
+    """
+    import time
+    import numpy as np
+
+    def hang(x):
+        time.sleep(1000)
+
+    def slow(x):
+        time.sleep(0.6)
+        return 2 * x
+
+    def double(x):
+        return 2 * x
+    """
+)
+
+TIME_SUITE = textwrap.dedent(
+    """
+    import numpy as np
+    import pytest
+
+    pytestmark = [
+        pytest.mark.assignment("toy"),
+        pytest.mark.points(1),
+        pytest.mark.backends("numpy"),
+    ]
+
+    def test_hang_first(student):
+        student.hang(np.ones(2))
+
+    def test_hang_again(student):
+        student.hang(np.ones(2))
+
+    def test_other_function(student):
+        np.testing.assert_array_equal(student.double(np.ones(2)), 2 * np.ones(2))
+
+    @pytest.mark.parametrize("n", range(8))
+    def test_slow(student, n):
+        np.testing.assert_array_equal(student.slow(np.ones(2)), 2 * np.ones(2))
+    """
+)
+
+
+def _outputs(results):
+    return {t["name"].split("::")[1]: t for t in results["tests"]}
+
+
+def test_a_function_that_timed_out_is_not_run_again_and_the_others_keep_running(pytester):
+    _, results = _run(pytester, HANGS, "--call-timeout=1", suite=TIME_SUITE)
+    tests = _outputs(results)
+    assert tests["test_hang_first"]["output"] == "hang did not finish within 1 s"
+    assert tests["test_hang_again"]["output"] == (
+        "hang timed out earlier in this grading (1 s, in test_toy::test_hang_first); not run again"
+    )
+    assert tests["test_other_function"]["status"] == "passed"
+    assert all(tests[f"test_slow[{n}]"]["status"] == "passed" for n in range(8))
+    assert "grading_error" not in results
+    assert results["execution_time"] < 15  # one timeout, not one per test
+
+
+def test_past_the_grading_budget_every_call_fails_at_once_and_results_are_written(pytester):
+    _, results = _run(pytester, HANGS, "--grading-budget=4", suite=TIME_SUITE)
+    tests = _outputs(results)
+    assert tests["test_hang_first"]["output"] == (
+        "hang was stopped: the grading's time budget of 4 s ran out during the call"
+    )
+    spent = "the grading's time budget of 4 s is spent; {} not run"
+    assert tests["test_hang_again"]["output"] == spent.format("hang")
+    assert tests["test_other_function"]["output"] == spent.format("double")
+    assert all(tests[f"test_slow[{n}]"]["output"] == spent.format("slow") for n in range(8))
+    assert len(tests) == 11 and results["score"] == 0
+    assert results["execution_time"] < 12
+
+
+# ------------------------------------------------------------------ the grader's environment
+
+
+def test_a_failure_of_the_graders_environment_is_a_grading_error_not_a_zero(pytester, monkeypatch):
+    from autograder.sandbox import runner
+
+    monkeypatch.setattr(runner, "DEVNULL", str(pytester.path / "no-such-null"))
+    pytester.makepyfile(test_toy=SUITE)
+    submission = pytester.path / "submission"
+    submission.mkdir()
+    (submission / "toy.py").write_text(GOOD)
+    results_path = pytester.path / "results.json"
+    pytester.runpytest_inprocess(f"--submission={submission}", f"--results={results_path}")
+    results = json.loads(results_path.read_text())
+    os_error = f"[Errno 2] No such file or directory: '{pytester.path / 'no-such-null'}'"
+    assert os_error in results["grading_error"]
+    for test in results["tests"]:
+        if test["name"].endswith("test_skipped"):  # it calls nothing: not touched
+            continue
+        assert test["output"].startswith("grading error (the grader's environment failed")
+        assert os_error in test["output"] and os_error in test["extra_data"]["grading_error"]
+        assert "hint" not in test["output"]
+
+
+# ------------------------------------------------------------------ warnings on the strict backend
+
+WARNS = textwrap.dedent(
+    """
+    import numpy as np
+    try:
+        from cupy import get_array_module
+    except ImportError:
+        def get_array_module(*arrays):
+            return np
+
+    def safe_log(x):
+        xp = get_array_module(x)
+        return xp.where(x > 0, xp.log(x), 0.0)
+
+    def masked_exp(x):
+        xp = get_array_module(x)
+        return xp.where(x < 100, xp.exp(x), 0.0)
+
+    def masked_divide(x, y):
+        xp = get_array_module(x)
+        return xp.where(y != 0, x / y, 0.0)
+    """
+)
+
+WARNING_SUITE = textwrap.dedent(
+    """
+    import numpy as np
+    import pytest
+
+    pytestmark = [pytest.mark.assignment("toy"), pytest.mark.points(1)]
+
+    def test_safe_log(student):
+        np.testing.assert_allclose(student.safe_log(np.array([0.0, 1.0])), [0.0, 0.0])
+
+    def test_masked_exp(student):
+        np.testing.assert_allclose(student.masked_exp(np.array([0.0, 1e3])), [1.0, 0.0])
+
+    def test_masked_divide(student):
+        got = student.masked_divide(np.ones(2), np.array([0.0, 2.0]))
+        np.testing.assert_allclose(got, [0.0, 0.5])
+    """
+)
+
+
+@pytest.mark.parametrize("where", ["sandbox", "in-process"])
+def test_numpy_warnings_cost_nothing_on_the_strict_backend(pytester, monkeypatch, where):
+    monkeypatch.setenv("AUTOGRADER_GPU", "0")
+    extra = ("--in-process",) if where == "in-process" else ()
+    _, results = _run(pytester, WARNS, *extra, suite=WARNING_SUITE)
+    tests = {t["name"]: t for t in results["tests"]}
+    assert {n.split("[")[1] for n in tests} == {"numpy]", "strict]"}
+    assert all(t["status"] == "passed" for t in tests.values()), tests
+    assert results["score"] == results["max_score"] == 3

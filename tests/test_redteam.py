@@ -292,3 +292,137 @@ def test_hostile_submission_costs_only_what_it_broke(attack, tmp_path, monkeypat
 
 def test_there_are_enough_red_team_cases():
     assert len(ATTACKS) >= 35
+
+
+# ------------------------------------------------------------------ a grade in bounded time
+
+GRADED_FUNCTIONS = (
+    "conv_forward",
+    "conv_backward",
+    "depthwise_separable_forward",
+    "depthwise_separable_backward",
+)
+HANG = """
+import time as _time
+
+
+def _hang(*args, **kwargs):
+    while True:
+        _time.sleep(1000)
+
+
+for _name in {names!r}:
+    globals()[_name] = _hang
+"""
+BUDGET = 90.0
+
+
+def _graded_with_budget(tail: str, folder: Path):
+    """The reference ``conv.py`` with ``tail`` appended, graded on the full conv suites with a
+    2 s call timeout and a budget of ``BUDGET`` seconds; the report and the wall time."""
+    reference = solution_submission_files(SOLUTIONS_DIR, ["conv"])["conv.py"]
+    folder.mkdir(parents=True)
+    (folder / "conv.py").write_text(reference + "\n" + tail)
+    started = time.monotonic()
+    report = grade(
+        load_assignment("conv"),
+        folder,
+        extra_options=(f"--call-timeout={CALL_TIMEOUT}", f"--grading-budget={BUDGET:g}"),
+    )
+    return report, time.monotonic() - started
+
+
+def _first_lines(report, passed: bool) -> set[str]:
+    return {
+        t["output"].splitlines()[0] for t in report.tests if (t["status"] == "passed") == passed
+    }
+
+
+def test_a_submission_that_hangs_in_every_call_is_graded_within_the_budget(tmp_path):
+    """Each function times out once; its later calls fail at once naming that timeout (before:
+    every test paid the timeout, and the grading was killed after 10 minutes with no results)."""
+    report, elapsed = _graded_with_budget(HANG.format(names=GRADED_FUNCTIONS), tmp_path / "s")
+    assert elapsed < BUDGET, f"grading took {elapsed:.0f} s"
+    assert len(report.tests) > 100 and report.score == 0 and not report.grading_error
+    timed_out = {
+        t["output"] for t in report.tests if t["output"].endswith(f"within {CALL_TIMEOUT:g} s")
+    }
+    assert len(timed_out) <= len(GRADED_FUNCTIONS), timed_out  # one timeout per function
+    for line in _first_lines(report, passed=False) - timed_out:
+        assert "timed out earlier in this grading (2 s, in test_conv_" in line, line
+        assert line.endswith("; not run again"), line
+    assert _student_processes() == 0, "processes of the submission survived grading"
+
+
+def test_a_slow_import_is_paid_once_and_the_functions_that_work_keep_their_points(tmp_path):
+    """A 9 s import (just under the 10 s import timeout) and a ``conv_backward`` that hangs:
+    the import is paid once (a timeout kills the worker, not the server that imported), and
+    every test that needs no ``conv_backward`` passes (before: each timeout paid the import
+    again, later imports timed out on a busy machine, and the forward tests were lost)."""
+    tail = "import time as _slow\n_slow.sleep(9)\n" + HANG.format(names=("conv_backward",))
+    report, elapsed = _graded_with_budget(tail, tmp_path / "s")
+    assert elapsed < 9 + 40, f"grading took {elapsed:.0f} s"
+    assert not report.grading_error
+    by_name = {t["name"]: t for t in report.tests}
+    backward = {n for n in by_name if "backward" in n or "depthwise_separable_forward_and" in n}
+    for name, test in by_name.items():
+        if name in backward:
+            continue
+        assert test["status"] == "passed", (name, test["output"][:300])
+    failures = _first_lines(report, passed=False)
+    assert failures, "the hanging conv_backward must cost its tests"
+    for line in failures:
+        assert line.startswith(("conv_backward", "depthwise_separable_backward")), line
+        assert "did not finish within 2 s" in line or "timed out earlier in this grading" in line
+    assert _student_processes() == 0, "processes of the submission survived grading"
+
+
+def test_a_grading_past_its_budget_still_finishes_and_writes_its_results(tmp_path):
+    """Calls that each take a second (under the call timeout) exhaust a small budget: every
+    later call fails at once, pytest finishes, and the results are written."""
+    slow = (
+        "import time as _time\n"
+        "_real = conv_forward\n\n\n"
+        "def conv_forward(*args, **kwargs):\n"
+        "    _time.sleep(1.0)\n"
+        "    return _real(*args, **kwargs)\n"
+    )
+    reference = solution_submission_files(SOLUTIONS_DIR, ["conv"])["conv.py"]
+    folder = tmp_path / "s"
+    folder.mkdir()
+    (folder / "conv.py").write_text(reference + "\n" + slow)
+    started = time.monotonic()
+    report = grade(load_assignment("conv"), folder, extra_options=("--grading-budget=8",))
+    elapsed = time.monotonic() - started
+    assert elapsed < 8 + 30, f"grading took {elapsed:.0f} s"
+    assert len(report.tests) > 100 and not report.grading_error
+    spent = [t for t in report.tests if "the grading's time budget of 8 s is spent" in t["output"]]
+    assert len(spent) > 50
+    assert all(t["status"] == "failed" and t["score"] == 0 for t in spent)
+    assert any(t["status"] == "passed" for t in report.tests)  # what ran in time counts
+
+
+def test_a_grading_stopped_by_its_timeout_still_writes_the_results_it_has(tmp_path):
+    """Past ``grade``'s own timeout pytest gets SIGTERM: it writes what ran, and the report is
+    a grading error (the grader's limit, not a grade)."""
+    attack = Attack("hangs-long", BACKWARD, "import time\ntime.sleep(10**6)")
+    submission = _submission(attack, tmp_path / "submission")
+    started = time.monotonic()
+    report = grade(
+        load_assignment("conv"),
+        submission,
+        test_paths=[SUITE],
+        timeout=10,
+        extra_options=("--call-timeout=100",),
+    )
+    elapsed = time.monotonic() - started
+    assert elapsed < 10 + 15, f"grading took {elapsed:.0f} s"
+    tests = {t["name"].split("::")[1]: t for t in report.tests}
+    assert tests["test_forward"]["status"] == "passed"
+    assert "test_forward_again" not in tests  # never ran
+    assert report.grading_error.startswith("grading did not finish within 10 s and was stopped")
+    assert "grading was stopped by SIGTERM after" in report.grading_error
+    payload = report.to_gradescope()
+    assert payload["extra_data"]["grading_error"] == report.grading_error
+    assert "not caused by your submission" in payload["output"]
+    assert _student_processes() == 0, "processes of the submission survived grading"

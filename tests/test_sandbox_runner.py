@@ -10,7 +10,8 @@ import time
 import numpy as np
 import pytest
 
-from autograder.sandbox import CallFailed, Limits, Sandbox, WireError
+from autograder.sandbox import CallFailed, GradingError, Limits, Sandbox, WireError, runner
+from autograder.sandbox import isolation as iso
 from autograder.sandbox.runner import MAX_BATCH_CALLS, BatchFailed
 
 STUDENT = """
@@ -126,6 +127,16 @@ def sleepy(seconds):
     import time
     time.sleep(seconds)
     return seconds
+
+
+def kill_myself(number):
+    os.kill(os.getpid(), number)
+
+
+def burn_ignoring_sigxcpu(seconds):
+    import signal
+    signal.signal(signal.SIGXCPU, signal.SIG_IGN)
+    return burn(seconds)
 
 
 def import_helper():
@@ -758,3 +769,267 @@ def test_a_batch_whose_results_pass_the_result_limit_is_finished_in_more_request
         assert requests == [8, 5, 2]  # each request sends the calls not answered yet
         assert sandbox.call("counter") == 1
         assert sandbox.call_many("counter", [((), {})] * 2) == [2, 3]  # the same worker
+
+
+# ------------------------------------------------------------------------------ timeouts
+
+
+SLOW_IMPORT = STUDENT + "\nimport time as _time\n_time.sleep(1.5)\n"
+
+
+def test_a_timeout_kills_the_worker_and_keeps_the_imported_server(tmp_path):
+    """A slow import is paid once: after a timeout the server (which imported the module) forks
+    the next worker, so the next call needs no new import."""
+    folder = make_submission(tmp_path / "sub", SLOW_IMPORT)
+    with Sandbox(folder, ("conv.py",), "conv", Limits(import_timeout=10)) as sandbox:
+        assert [sandbox.call("counter") for _ in range(2)] == [1, 2]
+        server = sandbox._child.server_pid
+        sleeper = sandbox.call("spawn_sleeper")
+        for _ in range(3):
+            with pytest.raises(CallFailed) as info:
+                sandbox.call("sleepy", (30,), timeout=0.5)
+            assert info.value.kind == "timeout"
+            start = time.perf_counter()
+            assert sandbox.call("counter") == 1  # a fresh worker, from the imported module
+            assert time.perf_counter() - start < 1.0  # no second import (it takes 1.5 s)
+            assert sandbox._child.server_pid == server
+        assert sandbox.call("is_alive", (sleeper,)) is False  # the worker's processes died
+        with pytest.raises(BatchFailed) as batch:
+            sandbox.call_many("sleepy", [((0,), {}), ((30,), {})], timeout=0.5)
+        assert batch.value.kind == "timeout" and batch.value.index == 1
+        assert sandbox.call("counter") == 1 and sandbox._child.server_pid == server
+
+
+def test_a_server_that_does_not_report_the_killed_worker_is_replaced(tmp_path):
+    folder = make_submission(tmp_path / "sub")
+    with Sandbox(folder, ("conv.py",), "conv") as sandbox:
+        assert sandbox.call("counter") == 1
+        server = sandbox._child.server_pid
+        os.kill(server, 19)  # SIGSTOP: it cannot report the worker's end
+        try:
+            with pytest.raises(CallFailed) as info:
+                sandbox.call("sleepy", (30,), timeout=0.5)
+        finally:
+            try:
+                os.kill(server, 18)
+            except OSError:
+                pass
+        assert info.value.kind == "timeout"
+        assert sandbox.call("counter") == 1 and sandbox._child.server_pid != server
+
+
+# ------------------------------------------------------------------------------ signals
+
+
+def test_a_killed_process_is_reported_by_its_signal_not_by_a_guess(box):
+    with pytest.raises(CallFailed) as info:
+        box.call("kill_myself", (9,))
+    assert info.value.kind == "crashed"
+    assert info.value.message == "the process running conv.py was killed by signal 9 (SIGKILL)"
+    with pytest.raises(CallFailed) as info:
+        box.call("kill_myself", (15,))
+    assert info.value.message == "the process running conv.py was killed by signal 15 (SIGTERM)"
+    assert box.call("counter") == 1
+
+
+def test_the_cpu_limits_signals_say_what_the_kit_knows(tmp_path):
+    folder = make_submission(tmp_path / "sub")
+    with Sandbox(folder, ("conv.py",), "conv", Limits(cpu_seconds=1)) as sandbox:
+        with pytest.raises(CallFailed) as info:
+            sandbox.call("burn", (3.0,))
+        assert "signal 24 (SIGXCPU)" in info.value.message
+        assert "CPU time limit of 1 s (RLIMIT_CPU" in info.value.message
+        with pytest.raises(CallFailed) as info:  # SIGXCPU ignored: SIGKILL at the hard limit
+            sandbox.call("burn_ignoring_sigxcpu", (4.0,))
+        message = info.value.message
+        assert "signal 9 (SIGKILL) when it reached its CPU time limit of 1 s" in message
+        assert "memory" not in message
+
+
+# ------------------------------------------------------------------------------ deadline
+
+
+def test_nothing_runs_past_the_sandboxs_deadline(tmp_path):
+    folder = make_submission(tmp_path / "sub")
+    with Sandbox(folder, ("conv.py",), "conv") as sandbox:
+        assert sandbox.call("counter") == 1
+        sandbox.set_deadline(time.monotonic() + 1.0, "the test's budget of 1 s")
+        start = time.perf_counter()
+        with pytest.raises(CallFailed) as info:
+            sandbox.call("sleepy", (30,), timeout=20)
+        assert 0.8 < time.perf_counter() - start < 3
+        assert info.value.kind == "budget"
+        assert (
+            info.value.message
+            == "sleepy was stopped: the test's budget of 1 s ran out during the call"
+        )
+        start = time.perf_counter()
+        with pytest.raises(CallFailed) as info:
+            sandbox.call("counter")
+        assert info.value.message == "the test's budget of 1 s is spent; counter not run"
+        with pytest.raises(BatchFailed) as batch:
+            sandbox.call_many("counter", [((), {})] * 3)
+        assert batch.value.kind == "budget" and batch.value.index == 0
+        assert time.perf_counter() - start < 0.5
+        sandbox.set_deadline(None)
+        assert sandbox.call("counter") == 1
+
+
+def test_the_deadline_cuts_a_slow_import_without_blaming_it_for_later(tmp_path):
+    folder = make_submission(tmp_path / "sub", STUDENT + "\nimport time\ntime.sleep(3)\n")
+    with Sandbox(folder, ("conv.py",), "conv") as sandbox:
+        sandbox.set_deadline(time.monotonic() + 0.5, "the budget")
+        with pytest.raises(CallFailed) as info:
+            sandbox.call("counter")
+        assert info.value.kind == "budget"
+        assert info.value.message == "importing conv.py was stopped: the budget ran out"
+        sandbox.set_deadline(None)
+        assert sandbox.call("counter") == 1  # imported anew, in full
+
+
+# ------------------------------------------------------------------- the grader's environment
+
+
+def _grading_error(folder, **options) -> GradingError:
+    with Sandbox(folder, ("conv.py",), "conv", **options) as sandbox:
+        with pytest.raises(GradingError) as first:
+            sandbox.call("counter")
+        with pytest.raises(GradingError) as second:
+            sandbox.call_many("counter", [((), {})])
+        assert second.value.message == first.value.message
+        assert sandbox.environment_error == first.value.message
+        assert sandbox.isolation.startswith("partial: ")
+    assert not isinstance(first.value, CallFailed)  # never a failure of the submission
+    return first.value
+
+
+def test_no_usable_null_device_is_a_grading_error_naming_the_os_error(tmp_path, monkeypatch):
+    folder = make_submission(tmp_path / "sub")
+    monkeypatch.setattr(runner, "DEVNULL", str(tmp_path / "no-such-null"))
+    error = _grading_error(folder)
+    assert "no usable null device" in error.message
+    assert f"[Errno 2] No such file or directory: '{tmp_path / 'no-such-null'}'" in error.message
+    regular = tmp_path / "null-but-a-file"
+    regular.write_text("")
+    monkeypatch.setattr(runner, "DEVNULL", str(regular))
+    error = _grading_error(folder)
+    assert "not a character device" in error.message and str(regular) in error.message
+
+
+def test_a_scratch_folder_that_cannot_be_made_is_a_grading_error(tmp_path, monkeypatch):
+    folder = make_submission(tmp_path / "sub")
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    monkeypatch.setattr(runner, "SCRATCH_ROOT", str(blocker))  # mkdir inside a file: ENOTDIR
+    error = _grading_error(folder)
+    assert "scratch folder could not be prepared" in error.message
+    assert "[Errno 20] Not a directory" in error.message
+
+
+def _in_private_tmpfs(tmp_path, options: str, code: str) -> dict:
+    """Run ``code`` (it prints one JSON line) in a fresh Python inside a private mount
+    namespace, with a tmpfs mounted (``options``) at ``tmp_path / "mnt"``."""
+    import json
+    import shutil
+    import subprocess
+    import sys
+
+    if not (os.geteuid() == 0 and shutil.which("unshare") and shutil.which("mount")):
+        pytest.skip("needs root and util-linux's unshare to mount a file system of its own")
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    script = f'mount -t tmpfs -o {options} tmpfs {mnt} && exec {sys.executable} -c "$0"'
+    done = subprocess.run(
+        ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    if done.returncode != 0 and "mount" in done.stderr and "{" not in done.stdout:
+        pytest.skip(f"no private mount here: {done.stderr.strip()[-200:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+ENVIRONMENT_PROBE = """
+import json, os, resource, sys
+import autograder.assignments
+from autograder.sandbox import GradingError, Sandbox, runner
+runner.SCRATCH_ROOT = {scratch!r}
+{prelude}
+with Sandbox({folder!r}, ("conv.py",), "conv") as box:
+    try:
+        box.call("counter")
+        print(json.dumps({{"outcome": "ran"}}))
+    except GradingError as error:
+        print(json.dumps({{"outcome": "grading error", "message": error.message}}))
+    except Exception as error:
+        print(json.dumps({{"outcome": type(error).__name__, "message": str(error)}}))
+"""
+
+
+@pytest.mark.parametrize(
+    ("options", "words"),
+    [("ro,size=1m", "[Errno 30] Read-only file system"), ("size=4k", "[Errno 28] No space")],
+    ids=["read-only", "full"],
+)
+def test_a_read_only_or_full_scratch_disk_is_a_grading_error(tmp_path, options, words):
+    folder = make_submission(tmp_path / "sub", STUDENT + "\n#" + "padding" * 3000)  # > 4 KiB
+    code = ENVIRONMENT_PROBE.format(scratch=str(tmp_path / "mnt"), folder=str(folder), prelude="")
+    got = _in_private_tmpfs(tmp_path, options, code)
+    assert got["outcome"] == "grading error", got
+    assert "scratch folder could not be prepared" in got["message"] and words in got["message"]
+
+
+NPROC_PRELUDE = """
+if os.geteuid() == 0:  # root is exempt from RLIMIT_NPROC: a uid of its own, after the imports
+    os.setgroups([])
+    os.setresgid(65533, 65533, 65533)
+    os.setresuid(65533, 65533, 65533)
+resource.setrlimit(resource.RLIMIT_NPROC, (1, resource.getrlimit(resource.RLIMIT_NPROC)[1]))
+"""
+
+
+def test_the_process_limit_when_starting_the_child_is_a_grading_error():
+    """RLIMIT_NPROC of the grader (as a uid of its own when the grader is root, since root is
+    exempt): starting the child fails with EAGAIN, and that is said as it is."""
+    import json
+    import shutil
+    import subprocess
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    base = Path(tempfile.mkdtemp(prefix="autograder-nproc-"))  # readable by the uid below
+    try:
+        os.chmod(base, 0o755)
+        folder = make_submission(base / "sub")
+        code = ENVIRONMENT_PROBE.format(scratch=None, folder=str(folder), prelude=NPROC_PRELUDE)
+        done = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd="/"
+        )
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+    lines = done.stdout.strip().splitlines()
+    got = json.loads(lines[-1]) if lines else {"outcome": "nothing", "stderr": done.stderr}
+    assert got["outcome"] == "grading error", got
+    assert "could not start a process" in got["message"]
+    assert "[Errno 11] Resource temporarily unavailable" in got["message"]
+
+
+def test_a_student_account_that_cannot_be_created_is_a_grading_error(tmp_path, monkeypatch):
+    useradd = tmp_path / "useradd"
+    useradd.write_text(
+        "#!/bin/sh\necho 'useradd: cannot lock /etc/passwd; try again later.' >&2\nexit 1\n"
+    )
+    useradd.chmod(0o755)
+    monkeypatch.setattr(iso, "USERADD", str(useradd))
+    monkeypatch.setattr(iso, "STUDENT_USER", "autograder-test-no-such-user")
+    monkeypatch.setattr(iso, "USERADD_ATTEMPTS", 2)
+    monkeypatch.setattr(iso, "_account", None)
+    monkeypatch.setattr(iso, "_account_error", None)
+    monkeypatch.setattr(iso, "running_as_root", lambda: True)
+    error = _grading_error(make_submission(tmp_path / "sub"))
+    assert "'autograder-test-no-such-user' is missing and could not be created" in error.message
+    assert "exited with status 1: useradd: cannot lock /etc/passwd" in error.message
+    with pytest.raises(iso.AccountError):  # remembered: useradd runs once per grading
+        iso.student_account()

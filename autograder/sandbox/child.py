@@ -329,7 +329,7 @@ def _setup_mounts(config: dict, report: dict) -> bool:
                     os.makedirs(work, mode=0o755, exist_ok=True)
                 _remount_readonly(mask)
             else:
-                _mount("/dev/null", mask, None, MS_BIND, None)
+                _mount(config.get("devnull", "/dev/null"), mask, None, MS_BIND, None)
                 _remount_readonly(mask)
         except OSError as error:
             all_ok = False
@@ -452,6 +452,11 @@ def main() -> None:
     spec = importlib.util.spec_from_file_location("cupy_device_simulator", config["devicesim_path"])
     _devicesim = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(_devicesim)
+    global _devicesim_pristine, _devicesim_state, _devicesim_changes
+    # before any student code: what the simulator is, and the functions that compare it with
+    # what it is after a call (bound now, so rebinding the module's names cannot blind them)
+    _devicesim_state, _devicesim_changes = _devicesim.state, _devicesim.changes
+    _devicesim_pristine = _devicesim_state()
     flags = 0
     mounted = False
     if config["namespaces"]:
@@ -479,11 +484,15 @@ def main() -> None:
     ]
     if not flags & CLONE_NEWPID:  # orphans of the server come to us, not to init
         _prctl(PR_SET_CHILD_SUBREAPER, 1)
+    # what the outer needs later is had now, before the server exists: a failure here (no null
+    # device, no process left) is the grader's environment's, reported before any student code
+    null = os.open(config.get("devnull", os.devnull), os.O_RDWR)
     sync_r, sync_w = os.pipe()
     server = os.fork()
     if server == 0:
         os.close(sync_w)
         os.close(life_fd)
+        os.close(null)
         os.read(sync_r, 1)  # wait until the outer has announced us
         os.close(sync_r)
         try:
@@ -497,13 +506,14 @@ def main() -> None:
     os.close(sync_r)
     _write_all(resp_fd, wire.message_frame({"event": "spawned", "server_pid": server}))
     os.close(sync_w)
-    _outer_wait(config, server, life_fd, req_fd, resp_fd, bool(flags & CLONE_NEWPID))
+    _outer_wait(config, server, life_fd, req_fd, resp_fd, bool(flags & CLONE_NEWPID), null)
 
 
-def _outer_wait(config, server: int, life_fd: int, req_fd: int, resp_fd: int, pidns: bool):
+def _outer_wait(
+    config, server: int, life_fd: int, req_fd: int, resp_fd: int, pidns: bool, null: int
+):
     os.close(req_fd)
     os.close(resp_fd)
-    null = os.open(os.devnull, os.O_RDWR)
     os.dup2(null, 1)
     os.dup2(null, 2)
     os.close(null)
@@ -632,7 +642,7 @@ def _server(config, report, wire, req_fd: int, resp_fd: int, pidns: bool) -> Non
 
 def _serve(config, wire, module, req_fd: int, resp_fd: int, pidns: bool) -> None:
     """Keep one worker forked (ahead of the call it will serve); report how each one ended."""
-    fork, waitpid, write = os.fork, os.waitpid, _write_all
+    fork, wait4, write = os.fork, os.wait4, _write_all
     me = os.getpid()
     os.set_inheritable(req_fd, False)  # programs student code runs get no request pipe
     mark = mmap.mmap(-1, MARK.size)  # shared with each worker: the last request it took
@@ -650,7 +660,7 @@ def _serve(config, wire, module, req_fd: int, resp_fd: int, pidns: bool) -> None
             except BaseException:  # never return into the server loop
                 code = 71
             _os_exit(code)
-        _, status = waitpid(pid, 0)
+        _, status, usage = wait4(pid, 0)
         (last,) = MARK.unpack_from(mark)
         if pidns:
             _kill_namespace()
@@ -660,8 +670,9 @@ def _serve(config, wire, module, req_fd: int, resp_fd: int, pidns: bool) -> None
             return
         if last == NONE:  # killed before it took a request: nobody waits for news of it
             continue
-        if os.WIFSIGNALED(status):
-            done = {"event": "exit", "seq": last, "signal": os.WTERMSIG(status)}
+        if os.WIFSIGNALED(status):  # with its CPU time: RLIMIT_CPU's SIGKILL is known by it
+            cpu = round(usage.ru_utime + usage.ru_stime, 3)
+            done = {"event": "exit", "seq": last, "signal": os.WTERMSIG(status), "cpu": cpu}
         else:
             done = {"event": "exit", "seq": last, "code": os.WEXITSTATUS(status)}
         write(resp_fd, wire.message_frame(done))
@@ -929,6 +940,9 @@ def _worker(
 
 _devicesim = None
 """The strict device simulator (``devicesim.py``, loaded by path in ``main``)."""
+_devicesim_pristine = None
+"""``devicesim.state()`` as loaded, before any student code ran (its import included)."""
+_devicesim_state = _devicesim_changes = None
 _devices: dict = {}
 
 
@@ -983,13 +997,7 @@ class _Strict(_Device):
 
     def __init__(self, sim) -> None:
         self.sim = sim
-        self.pristine = self._state()
-
-    def _state(self):
-        """What the simulator's refusals rest on: its module's and its array class's names."""
-        sim = self.sim
-        names = {k: v for k, v in vars(sim).items() if k not in sim.COUNTERS}
-        return (names, dict(vars(sim.ndarray)), dict(vars(sim._DeviceUfunc)))
+        self.pristine = _devicesim_pristine
 
     def to_device(self, array):
         return self.sim.to_device(array)
@@ -1006,10 +1014,12 @@ class _Strict(_Device):
     def violation(self):
         if self.sim.violations:
             return self.sim.violations[0]
-        if self._state() != self.pristine:
+        # what Python's warnings machinery adds (``__warningregistry__``) is not a change
+        changed = _devicesim_changes(self.pristine, _devicesim_state())
+        if changed:
             return (
                 "device discipline: the device simulator was modified (its module or array "
-                "class); graded functions must only compute"
+                f"class: {', '.join(changed[:5])}); graded functions must only compute"
             )
         return None
 

@@ -56,6 +56,11 @@ makes a handful (a ``bool(xp.any(...))`` check); a Python loop over elements mak
 element, each a kernel launch or a device-to-host copy on a GPU."""
 COUNTERS = ("operations", "element_steps")
 """The module's names that change while it is used (the rest must not)."""
+BENIGN_NAMES = frozenset({*COUNTERS, "__warningregistry__"})
+"""Names of the module that change without anyone tampering with it: the counters, and the
+registry that Python's warnings machinery adds to the globals of the module whose frame issued
+a warning (NumPy's floating-point warnings, ``overflow encountered in exp``, are issued from the
+simulator's frames: its ufunc and function wrappers)."""
 ELEMENT_STEP_BUDGET = 64
 """More single-element steps than this in one call is a loop over array elements."""
 
@@ -66,6 +71,27 @@ each call)."""
 
 class DeviceDisciplineError(TypeError):
     """Host (NumPy) memory met device memory where CuPy would refuse it."""
+
+
+def state() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """What the simulator's refusals rest on: its module's names (but :data:`BENIGN_NAMES`) and
+    the attributes of its array and ufunc classes, each with the object it is bound to.
+
+    Take it before any student code runs and compare a later one with :func:`changes`.
+    """
+    names = {k: v for k, v in globals().items() if k not in BENIGN_NAMES}
+    return names, dict(vars(ndarray)), dict(vars(_DeviceUfunc))
+
+
+def changes(before: tuple[dict[str, Any], ...], after: tuple[dict[str, Any], ...]) -> list[str]:
+    """The names bound, rebound or deleted between two :func:`state` results (compared by
+    identity, so an impostor that claims equality is caught): ``["ndarray.__array__"]``."""
+    found = []
+    for prefix, old, new in zip(("", "ndarray.", "_DeviceUfunc."), before, after, strict=True):
+        for name in sorted(old.keys() | new.keys()):
+            if name not in old or name not in new or old[name] is not new[name]:
+                found.append(prefix + name)
+    return found
 
 
 def clear_violations() -> None:

@@ -13,12 +13,16 @@ import pwd
 import shutil
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 STUDENT_USER = "autograder-student"
 NOBODY_UID = 65534
+USERADD: str | None = None
+"""The useradd program (None: found on PATH or in /usr/sbin); a setting for tests."""
+USERADD_ATTEMPTS = 3
 
 DEFAULT_MASKS = ("/tmp", "/var/tmp", "/dev/shm", "/run", "/root", "/home", "/autograder")
 """Hidden from student code whenever a mount namespace is available (besides ``hide``)."""
@@ -34,7 +38,14 @@ class Account:
     dedicated: bool
 
 
+class AccountError(OSError):
+    """The dedicated student account is missing and could not be created (useradd failed):
+    a failure of the grader's environment. The message carries useradd's own words or the
+    operating system's error."""
+
+
 _account: Account | None = None
+_account_error: str | None = None
 _namespaces_work: bool | None = None
 
 
@@ -43,48 +54,77 @@ def running_as_root() -> bool:
 
 
 def student_account() -> Account:
-    """The dedicated ``autograder-student`` user (created with useradd if missing), else nobody.
+    """The dedicated ``autograder-student`` user (created with useradd if missing).
 
-    Only meaningful as root. The result is cached for the life of the process.
+    Only meaningful as root. Where the system has no useradd at all, the shared ``nobody`` uid
+    (the isolation report says so). The result, or the failure, is cached for the life of the
+    process.
+
+    Raises:
+        AccountError: the user is missing and useradd failed (after ``USERADD_ATTEMPTS``
+            tries: concurrent gradings may hold the password file's lock), with its message.
     """
-    global _account
+    global _account, _account_error
     if _account is not None:
         return _account
-    try:
-        entry = pwd.getpwnam(STUDENT_USER)
-    except KeyError:
-        entry = None
-        useradd = shutil.which("useradd") or (
-            "/usr/sbin/useradd" if os.path.exists("/usr/sbin/useradd") else None
-        )
-        if useradd and running_as_root():
-            subprocess.run(
-                [
-                    useradd,
-                    "--system",
-                    "--no-create-home",
-                    "--home-dir",
-                    "/nonexistent",
-                    "--shell",
-                    "/usr/sbin/nologin",
-                    "--user-group",
-                    STUDENT_USER,
-                ],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                check=False,
-                timeout=30,
+    if _account_error is not None:
+        raise AccountError(_account_error)
+    entry = _lookup(STUDENT_USER)
+    useradd = (
+        USERADD
+        or shutil.which("useradd")
+        or ("/usr/sbin/useradd" if os.path.exists("/usr/sbin/useradd") else None)
+    )
+    if entry is None and useradd and running_as_root():
+        problem = ""
+        for attempt in range(USERADD_ATTEMPTS):
+            if attempt:
+                time.sleep(0.2 * attempt)
+            problem = _useradd(useradd)
+            entry = _lookup(STUDENT_USER)  # made by us, or by a grading running beside us
+            if entry is not None:
+                break
+        if entry is None:
+            _account_error = (
+                f"the student account {STUDENT_USER!r} is missing and could not be created: "
+                f"{problem or 'useradd reported success but the user does not exist'}"
             )
-            try:
-                entry = pwd.getpwnam(STUDENT_USER)
-            except KeyError:
-                entry = None
+            raise AccountError(_account_error)
     if entry is not None and entry.pw_uid != 0 and entry.pw_gid != 0:
         _account = Account(entry.pw_uid, entry.pw_gid, STUDENT_USER, True)
     else:
         _account = Account(NOBODY_UID, NOBODY_UID, "nobody", False)
     return _account
+
+
+def _lookup(name: str) -> pwd.struct_passwd | None:
+    try:
+        return pwd.getpwnam(name)
+    except KeyError:
+        return None
+
+
+def _useradd(useradd: str) -> str:
+    """Run useradd for the student account; what went wrong ("" when it exited 0)."""
+    command = [
+        useradd,
+        "--system",
+        "--no-create-home",
+        "--home-dir",
+        "/nonexistent",
+        "--shell",
+        "/usr/sbin/nologin",
+        "--user-group",
+        STUDENT_USER,
+    ]
+    try:
+        done = subprocess.run(command, input=b"", capture_output=True, check=False, timeout=30)
+    except (OSError, subprocess.SubprocessError) as error:
+        return f"{useradd} could not run: {error}"
+    if done.returncode == 0:
+        return ""
+    said = (done.stderr or done.stdout).decode("utf-8", errors="replace").strip()[-500:]
+    return f"{useradd} exited with status {done.returncode}" + (f": {said}" if said else "")
 
 
 def namespaces_known_unavailable() -> bool:

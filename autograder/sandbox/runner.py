@@ -13,15 +13,20 @@ raises :class:`CallFailed` with a ``kind`` and a message written for the student
 child does (garbage on the pipes, dying, hanging, forking, flooding output) can crash or hang
 the grader: every read has a deadline, every message is validated, and on any doubt the child
 is killed (all of it: process group, pid namespace or uid sweep) and started again for the next
-call.
+call. A failure of the grader's own environment (no usable ``/dev/null``, a scratch folder that
+cannot be written, no process left to start, no student account) raises :class:`GradingError`
+instead, with the operating system's error: it is never the submission's failure.
 
 Workers: the child imports the student's module once, in a server process; the first call after
 ``start`` or ``reset`` forks a worker from it, and later calls go to that same worker (one round
 trip, no fork), so module state (globals, caches) carries from call to call as it would in one
 process. ``reset()`` ends the worker and kills everything it started (daemons included) before
 it returns; the pytest plugin calls it before each test. A call that crashes the worker (exit,
-signal) fails and the next call gets a new worker forked from the server; a call that times out
-or sends garbage kills the whole child (the next call starts it again and imports anew).
+signal) fails and the next call gets a new worker forked from the server. A call that times out
+kills its worker (and everything the worker started) and keeps the server: the module is not
+imported again, however long its import took; only when the server does not report the
+worker's end within ``WORKER_KILL_TIMEOUT`` is the whole child killed. A call that sends
+garbage kills the whole child (the next call starts it again and imports anew).
 Processes student code leaves running are swept when the worker ends (reset, crash), not after
 each call. ``Limits.cpu_seconds`` (RLIMIT_CPU) bounds the CPU time of one worker, i.e. of all
 calls between two resets together; the wall-clock timeout of each call is the primary bound.
@@ -32,10 +37,16 @@ arguments its own copies, checked for modification, its result validated) and an
 it finishes, so every call keeps its own deadline, and the first failure (exception, crash,
 timeout, garbage) is reported as that call's failure (:class:`BatchFailed`: its index and the
 results before it); the calls after it never run.
+
+Deadline: ``set_deadline(when, what)`` (a ``time.monotonic()`` value) bounds all student code of
+the sandbox, imports included: a call's wait ends there whatever its own timeout, and a call
+made after it fails at once (kind ``budget``); the pytest plugin sets it to the grading's time
+budget.
 """
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
@@ -72,6 +83,14 @@ SETUP_TIMEOUT = 30.0
 RESET_TIMEOUT = 10.0
 """How long ``reset`` waits for the worker to end and its leftovers to be killed (the child's
 sweep gives up after 5 s); past it the whole child is killed instead."""
+WORKER_KILL_TIMEOUT = 3.0
+"""After a call timed out and its worker was killed: how long the server may take to report
+the worker's end (then the next call reuses it); past it the whole child is killed instead."""
+DEVNULL = os.devnull
+"""The null device given to the child as stdin and the bind source of masked files (a setting
+so tests can point it at an unusable path)."""
+SCRATCH_ROOT: str | None = None
+"""Where the sandboxes' scratch folders are made (None: the system's temporary folder)."""
 PIPE_BYTES = 1 << 20
 MAX_BATCH_CALLS = 128
 """Most calls in one batch request (``call_many`` sends longer lists as several requests)."""
@@ -90,6 +109,7 @@ KINDS = frozenset(
         "bad_result",
         "modified_input",
         "device",
+        "budget",
     }
 )
 CHILD_KINDS = frozenset(
@@ -103,7 +123,8 @@ class CallFailed(Exception):
     Attributes:
         kind: one of ``timeout``, ``crashed``, ``exception``, ``import_error``,
             ``missing_function``, ``bad_result``, ``modified_input``, ``device`` (host and
-            device arrays mixed, see :mod:`autograder.sandbox.devicesim`).
+            device arrays mixed, see :mod:`autograder.sandbox.devicesim`), ``budget`` (the
+            sandbox's deadline, see ``Sandbox.set_deadline``, was reached before or during it).
         message: what happened, in words a student understands.
         output: the student's captured stdout/stderr during the call (capped).
     """
@@ -124,6 +145,26 @@ class CallFailed(Exception):
 
     def __repr__(self) -> str:
         return f"CallFailed({self.kind!r}, {self.message!r})"
+
+
+class GradingError(Exception):
+    """The grader's environment failed, not the submission: no student code was to blame.
+
+    Raised by ``Sandbox.call``/``call_many`` when the sandbox cannot be set up or started (no
+    usable null device, a scratch folder that cannot be made or written, the process limit hit
+    when starting the child, a student account that cannot be created, a child that fails
+    before any student code runs). ``message`` keeps the operating system's own error.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (GradingError, (self.message,))
 
 
 class BatchFailed(CallFailed):
@@ -229,11 +270,19 @@ class Sandbox:
         self._drop = drop_privileges
         self.gpu = gpu
         self._root = isolation.running_as_root()
-        self._account = isolation.student_account() if self._root and drop_privileges else None
+        self._environment: str | None = None  # why the grader's environment cannot run us
+        self._account: isolation.Account | None = None
+        if self._root and drop_privileges:
+            try:
+                self._account = isolation.student_account()
+            except isolation.AccountError as error:
+                self._environment = str(error)
+                self.isolation = f"partial: {error}"
         self._base: Path | None = None
         self._child: _Child | None = None
         self._import_error: str | None = None
-        self._fatal: str | None = None
+        self.deadline: float | None = None
+        self._deadline_what = "the sandbox's deadline"
         self._seq = 0
         self._lock = threading.RLock()
         self._closed = False
@@ -255,8 +304,45 @@ class Sandbox:
             if self._started:
                 return
             self._started = True
-            self._prepare_files()
+            if self._environment is not None:
+                return
+            try:
+                self._prepare_files()
+            except OSError as error:
+                where = SCRATCH_ROOT or tempfile.gettempdir()
+                self._environment = (
+                    f"the sandbox's scratch folder could not be prepared in {where}: {error}"
+                )
+                self.isolation = f"partial: {self._environment}"
+                return
             self._spawn()
+
+    @property
+    def environment_error(self) -> str | None:
+        """Why the grader's environment could not run this sandbox (None: it could so far)."""
+        return self._environment
+
+    def set_deadline(self, when: float | None, what: str = "the sandbox's deadline") -> None:
+        """No student code runs past ``when`` (a ``time.monotonic()`` value; None: no bound).
+
+        ``what`` names it in messages: ``"the grading's time budget of 300 s"`` gives
+        ``"the grading's time budget of 300 s is spent; conv_forward not run"``.
+        """
+        with self._lock:
+            self.deadline = when
+            self._deadline_what = what
+
+    def _check_deadline(self, what: str) -> None:
+        if self.deadline is not None and time.monotonic() >= self.deadline:
+            raise CallFailed("budget", f"{self._deadline_what} is spent; {what} not run")
+
+    def _wait_until(self, seconds: float) -> tuple[float, bool]:
+        """The deadline of a wait of ``seconds`` from now, and whether the sandbox's deadline
+        cuts it short."""
+        until = time.monotonic() + seconds
+        if self.deadline is not None and self.deadline < until:
+            return self.deadline, True
+        return until, False
 
     def close(self) -> None:
         """Kill the child and everything it started; remove the scratch folders."""
@@ -335,6 +421,7 @@ class Sandbox:
             self.start()
             for attempt in range(2):
                 self.last_output = ""
+                self._check_deadline(function)
                 self._ready()
                 child = self._child
                 assert child is not None
@@ -355,7 +442,7 @@ class Sandbox:
                     )
                 )
                 output = _Output(self.limits.output_bytes)
-                deadline = time.monotonic() + timeout
+                deadline, cut = self._wait_until(timeout)
                 child.frames = []  # stale frames of earlier calls (a late exit, ...) go
                 child.worker = True
                 try:
@@ -371,7 +458,7 @@ class Sandbox:
                     # calls, e.g. by another sandbox's uid sweep): the call never started
                     self._teardown()
                     continue
-                return self._outcome(child, function, seq, timeout, output)
+                return self._outcome(child, function, seq, timeout, output, cut)
             raise AssertionError("unreachable")  # pragma: no cover
 
     def call_many(
@@ -461,6 +548,7 @@ class Sandbox:
         for attempt in range(2):
             self.last_output = ""
             try:
+                self._check_deadline(function)
                 self._ready()
             except CallFailed as error:
                 failure = error
@@ -521,7 +609,7 @@ class Sandbox:
         and whether the child answered the request at all. Whatever leaves the child out of
         step kills it."""
         pending: list[memoryview] | list[bytes] = request
-        deadline = time.monotonic() + timeout
+        deadline, cut = self._wait_until(timeout)
         heard = False
         while True:
             pending = self._pump(
@@ -564,16 +652,15 @@ class Sandbox:
                 message = f"{function} sent data the grader could not read ({reason})"
                 return CallFailed("bad_result", message, output.text()), heard
             if mine:
-                deadline = time.monotonic() + timeout  # the next call's time starts now
+                deadline, cut = self._wait_until(timeout)  # the next call's time starts now
                 continue
             if child.eof:
                 message = self._death_message(child, f"the process running {self.module}.py died")
                 self._teardown()
                 return CallFailed("crashed", message, output.text()), heard
             if time.monotonic() >= deadline:
-                self._teardown()
-                message = f"{function} did not finish within {timeout:g} s"
-                return CallFailed("timeout", message, output.text()), heard
+                self._stop_worker(child, seq, output)
+                return self._timed_out(function, timeout, cut, output.text()), heard
 
     def function(self, name: str) -> Callable[..., Any]:
         """``box.function("conv_forward")(x, w, b, stride=2)``: a call as a plain callable."""
@@ -589,7 +676,7 @@ class Sandbox:
     # ------------------------------------------------------------------ internals: start
 
     def _prepare_files(self) -> None:
-        base = Path(tempfile.mkdtemp(prefix="autograder-sandbox-"))
+        base = Path(tempfile.mkdtemp(prefix="autograder-sandbox-", dir=SCRATCH_ROOT))
         self._base = base
         code = base / "code"
         work = base / "work"
@@ -640,6 +727,7 @@ class Sandbox:
             "server_cpu_seconds": 4 * self.limits.cpu_seconds,
             "scratch_bytes": self.limits.scratch_bytes,
             "result_bytes": self.limits.result_bytes,
+            "devnull": DEVNULL,
         }
 
     def _env(self) -> dict[str, str]:
@@ -661,7 +749,19 @@ class Sandbox:
     def _spawn(self) -> None:
         """Start outer + server and read the setup report (no student code runs before it)."""
         config = self._config()
-        pipes = [os.pipe() for _ in range(4)]
+        try:
+            null = _open_devnull()
+        except OSError as error:
+            self._environment = f"the sandbox could not start: no usable null device: {error}"
+            self.isolation = f"partial: {self._environment}"
+            return
+        try:
+            pipes = [os.pipe() for _ in range(4)]
+        except OSError as error:
+            os.close(null)
+            self._environment = f"the sandbox could not start: {error}"
+            self.isolation = f"partial: {self._environment}"
+            return
         (req_r, req_w), (resp_r, resp_w), (out_r, out_w), (life_r, life_w) = pipes
         try:
             proc = subprocess.Popen(
@@ -672,7 +772,7 @@ class Sandbox:
                     str(CHILD_PROGRAM),
                     *map(str, (req_r, resp_w, life_r)),
                 ],
-                stdin=subprocess.DEVNULL,
+                stdin=null,
                 stdout=out_w,
                 stderr=out_w,
                 pass_fds=(req_r, resp_w, life_r),
@@ -681,13 +781,13 @@ class Sandbox:
                 start_new_session=True,
                 close_fds=True,
             )
-        except OSError as error:
-            for fd in (req_r, req_w, resp_r, resp_w, out_r, out_w, life_r, life_w):
+        except (OSError, subprocess.SubprocessError) as error:  # EAGAIN: the process limit
+            for fd in (null, req_r, req_w, resp_r, resp_w, out_r, out_w, life_r, life_w):
                 os.close(fd)
-            self._fatal = f"the sandbox could not start: {error}"
-            self.isolation = f"partial: {self._fatal}"
+            self._environment = f"the sandbox could not start a process: {error}"
+            self.isolation = f"partial: {self._environment}"
             return
-        for fd in (req_r, resp_w, out_w, life_r):
+        for fd in (null, req_r, resp_w, out_w, life_r):
             os.close(fd)
         for fd in (req_w, resp_r, out_r):
             os.set_blocking(fd, False)
@@ -709,11 +809,18 @@ class Sandbox:
         spawned = self._take(child, "spawned")
         if spawned is not None and type(spawned.get("server_pid")) is int:
             child.server_pid = spawned["server_pid"]
-        if setup is None or "fatal" in setup:
-            reason = (setup or {}).get("fatal") or output.text().strip()[-2000:] or "no report"
+        if setup is None or "fatal" in setup:  # no student code has run yet: our failure
+            fatal = (setup or {}).get("fatal")
+            reason = fatal if type(fatal) is str else output.text().strip()[-2000:]
+            if not reason:
+                reason = (
+                    self._death_message(child, "the child ended without a report")
+                    if child.eof
+                    else f"no report within {SETUP_TIMEOUT:g} s"
+                )
             self._teardown()
-            self._fatal = f"the sandbox could not start: {reason}"
-            self.isolation = f"partial: {self._fatal}"
+            self._environment = f"the sandbox could not start: {_clip(reason, 2000)}"
+            self.isolation = f"partial: {self._environment}"
             return
         self._setup = setup
         spaces = setup.get("namespaces") or []
@@ -724,8 +831,8 @@ class Sandbox:
 
     def _ready(self) -> None:
         """Make sure a child with the student's module imported is running, or raise."""
-        if self._fatal is not None:
-            raise CallFailed("crashed", self._fatal)
+        if self._environment is not None:
+            raise GradingError(self._environment)
         if self._import_error is not None:
             raise CallFailed("import_error", self._import_error)
         child = self._child
@@ -739,8 +846,8 @@ class Sandbox:
             child = None
         if child is None:
             self._spawn()
-            if self._fatal is not None:
-                raise CallFailed("crashed", self._fatal)
+            if self._environment is not None:
+                raise GradingError(self._environment)
             child = self._child
             assert child is not None
         if child.imported:
@@ -748,9 +855,10 @@ class Sandbox:
         output = _Output(self.limits.output_bytes)
         output.data, child.early_output = bytearray(child.early_output), b""
         timeout = self.limits.import_timeout
+        deadline, cut = self._wait_until(timeout)
         try:
             until = ("imported|import_failed", None)
-            self._pump(child, output, time.monotonic() + timeout, None, until=until)
+            self._pump(child, output, deadline, None, until=until)
             if not child.out_eof:  # what it printed just before it reported (already in the pipe)
                 output.drain(child.out)
         finally:
@@ -766,6 +874,10 @@ class Sandbox:
             message = f"importing {name} sent data the grader could not read ({child.broken})"
         elif child.eof:
             message = self._death_message(child, f"importing {name} ended the process")
+        elif cut:  # not the module's failure alone: the grading may not wait longer
+            self._teardown()
+            message = f"importing {name} was stopped: {self._deadline_what} ran out"
+            raise CallFailed("budget", message, self.last_output)
         else:
             message = f"importing {name} did not finish within {timeout:g} s"
         self._teardown()
@@ -895,7 +1007,13 @@ class Sandbox:
     # ------------------------------------------------------------------ internals: outcome
 
     def _outcome(
-        self, child: _Child, function: str, seq: int, timeout: float, output: _Output
+        self,
+        child: _Child,
+        function: str,
+        seq: int,
+        timeout: float,
+        output: _Output,
+        cut: bool = False,
     ) -> Any:
         mine = [(h, b) for h, b in child.frames if h.get("seq") == seq]
         child.frames = []  # stale frames of earlier calls go too
@@ -915,8 +1033,8 @@ class Sandbox:
                 message = self._death_message(child, f"the process running {self.module}.py died")
                 self._teardown()
                 raise CallFailed("crashed", message, printed)
-            self._teardown()
-            raise CallFailed("timeout", f"{function} did not finish within {timeout:g} s", printed)
+            self._stop_worker(child, seq, output)
+            raise self._timed_out(function, timeout, cut, output.text())
         if not answers:
             raise self._exit_failure(function, exits[0], printed)
         if len(answers) > 1:
@@ -926,11 +1044,45 @@ class Sandbox:
             raise self._reported_failure(function, header, printed)
         return self._decode_result(function, header, blobs, printed)
 
+    def _timed_out(self, function: str, timeout: float, cut: bool, printed: str) -> CallFailed:
+        if cut:
+            message = f"{function} was stopped: {self._deadline_what} ran out during the call"
+            return CallFailed("budget", message, printed)
+        return CallFailed("timeout", f"{function} did not finish within {timeout:g} s", printed)
+
+    def _stop_worker(self, child: _Child, seq: int, output: _Output) -> None:
+        """After call ``seq`` timed out: kill its worker and keep the server, with the module it
+        imported, for the next call, if the server reports the worker's end in time (it kills
+        what the worker started, then forks the next worker); otherwise kill the whole child.
+        """
+        server = child.server_pid
+        if server is None or child.eof or child.broken or not _alive(server):
+            self._teardown()
+            return
+        workers = _children_of(server)
+        if not workers:
+            self._teardown()
+            return
+        for pid in workers:  # the worker, and orphans the server adopted (it kills them anyway)
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        until = ("exit", seq)
+        self._pump(child, output, time.monotonic() + WORKER_KILL_TIMEOUT, None, until=until)
+        if not self._arrived(child, until) or child.broken or child.eof:
+            self._teardown()
+            return
+        child.frames = []
+        child.worker = False
+
     def _exit_failure(self, function: str, status: dict[str, Any], printed: str) -> CallFailed:
         """The failure of a call during which the worker ended (the server's ``exit`` frame)."""
         signal_number = status.get("signal")
         if type(signal_number) is int:
-            return CallFailed("crashed", self._signal_message(signal_number), printed)
+            cpu = status.get("cpu")
+            cpu = float(cpu) if type(cpu) in (int, float) else None
+            return CallFailed("crashed", self._signal_message(signal_number, cpu), printed)
         code = status.get("code")
         if code == 0:
             return CallFailed(
@@ -968,29 +1120,37 @@ class Sandbox:
                 printed,
             ) from None
 
-    def _signal_message(self, number: int) -> str:
+    def _signal_message(self, number: int, cpu: float | None = None) -> str:
+        """What is known of a process killed by signal ``number``: the signal, and the cause
+        only where the kit knows it (RLIMIT_CPU sends SIGXCPU, then SIGKILL at the hard limit,
+        which the worker's CPU time shows; RLIMIT_FSIZE sends SIGXFSZ). A SIGKILL may come
+        from the system (out of memory), another process or the student's own code: it is
+        reported as a signal, never as a guess. ``cpu``: the process's CPU seconds, if known.
+        """
         name = f"{self.module}.py"
         limits = self.limits
-        if number == signal.SIGKILL:
-            return (
-                f"the process running {name} was killed "
-                f"(signal 9, memory limit {limits.memory_text}?)"
-            )
-        if number == signal.SIGXCPU:
-            return (
-                f"the process running {name} used more than {limits.cpu_seconds} s of CPU time "
-                f"and was stopped (signal {number})"
-            )
-        if number == signal.SIGXFSZ:
-            return (
-                f"the process running {name} wrote a file larger than "
-                f"{human_bytes(limits.file_bytes)} and was stopped (signal {number})"
-            )
         try:
             label = signal.Signals(number).name
         except ValueError:
             label = "unknown signal"
-        return f"the process running {name} crashed (signal {number}, {label})"
+        killed = f"the process running {name} was killed by signal {number} ({label})"
+        at_cpu_limit = cpu is not None and cpu >= limits.cpu_seconds - 0.05
+        if number == signal.SIGXCPU:
+            return (
+                f"{killed}: it used more than its CPU time limit of {limits.cpu_seconds} s "
+                f"(RLIMIT_CPU, counted over the calls of one worker)"
+            )
+        if number == signal.SIGKILL and at_cpu_limit:
+            return (
+                f"{killed} when it reached its CPU time limit of {limits.cpu_seconds} s "
+                f"(RLIMIT_CPU, counted over the calls of one worker)"
+            )
+        if number == signal.SIGXFSZ:
+            return (
+                f"{killed}: it wrote past the file size limit of "
+                f"{human_bytes(limits.file_bytes)} (RLIMIT_FSIZE)"
+            )
+        return killed
 
     def _death_message(self, child: _Child, prefix: str) -> str:
         try:
@@ -1030,7 +1190,10 @@ class Sandbox:
             except subprocess.TimeoutExpired:  # pragma: no cover - unkillable (D state)
                 pass
         if not clean and self._account is not None and not child.pidns:
-            isolation.sweep_uid(self._account)
+            try:
+                isolation.sweep_uid(self._account)
+            except (OSError, subprocess.SubprocessError):  # never raises: the sweep is a backstop
+                pass
         for fd in (child.resp, child.out):
             _close(fd)
 
@@ -1221,6 +1384,30 @@ def _copy_student_file(source: Path, target: Path) -> None:
     finally:
         os.close(out)
     os.chmod(target, 0o644)
+
+
+def _open_devnull() -> int:
+    """The null device, opened for the child's stdin; OSError when it is missing or is not a
+    character device (a regular file in its place would collect or feed data)."""
+    fd = os.open(DEVNULL, os.O_RDWR | os.O_CLOEXEC)
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISCHR(mode):
+        os.close(fd)
+        raise OSError(errno.ENODEV, "not a character device", DEVNULL)
+    return fd
+
+
+def _children_of(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (scans /proc)."""
+    found = []
+    try:
+        names = os.listdir("/proc")
+    except OSError:
+        return found
+    for name in names:
+        if name.isdigit() and _parent_of(int(name)) == pid:
+            found.append(int(name))
+    return found
 
 
 def _parent_of(pid: int) -> int | None:
