@@ -10,10 +10,11 @@ are judged at the precision their computation allows::
 
 elementwise, where ``u`` is the unit roundoff of the dtype (2**-24 for float32, 2**-53 for
 float64) and ``spread`` is how far the reference's own result moves, at that element, when its
-float inputs move by one rounding unit and it is computed in float64
+float inputs move by one unit in the last place and when it is computed in higher precision
 (:mod:`autograder.conditioning`; hidden suites' expected values carry it). ``s / u``
-estimates the size of the terms (see :func:`error_bound` for the median); for a well-conditioned output it is at most about
-``max|expected|``, and the bound is the classic one relative to the array's scale. Expected
+estimates the size of the terms (see :func:`error_bound` for the median); for a
+well-conditioned output it is at most about ``max|expected|``, and the bound is the classic
+one relative to the array's scale. Expected
 values that a suite computes itself (known answers) have no spread: ``spread = 0``.
 
 =========  ==========  ============  ====================================================

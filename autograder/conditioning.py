@@ -149,35 +149,45 @@ EXTENDED = np.longdouble if np.finfo(np.longdouble).eps < np.finfo(np.float64).e
 (80-bit x87 on x86-64 Linux; on platforms where ``longdouble`` is float64, none)."""
 
 
+def map_floats(value: Any, function: Callable[[Any], Any]) -> Any:
+    """``value`` with ``function`` applied to each float array and float scalar in it (inside
+    tuples, lists and dicts, which are rebuilt); everything else as it is."""
+    if _is_float(value):
+        return function(value)
+    if isinstance(value, tuple | list):
+        return type(value)(map_floats(item, function) for item in value)
+    if isinstance(value, dict):
+        return {key: map_floats(item, function) for key, item in value.items()}
+    return value
+
+
+def _is_float(value: Any) -> bool:
+    return isinstance(value, np.ndarray | np.floating) and value.dtype.kind == "f"
+
+
+def _cast(value: Any, dtype: Any) -> Any:
+    return np.asarray(value, dtype=dtype) if np.ndim(value) else dtype(value)
+
+
+def _wider(value: Any) -> Any:
+    wider = np.float64 if value.dtype.itemsize < 8 else EXTENDED
+    return value if wider is None or value.dtype.itemsize > 8 else _cast(value, wider)
+
+
 def in_higher_precision(value: Any) -> Any:
     """``value`` with float32 (and float16) arrays and scalars in float64, and float64 ones in
     :data:`EXTENDED` precision (left as they are where there is none)."""
-    if isinstance(value, np.ndarray | np.floating) and value.dtype.kind == "f":
-        wider = np.float64 if value.dtype.itemsize < 8 else EXTENDED
-        if wider is None or value.dtype.itemsize > 8:
-            return value
-        return np.asarray(value, dtype=wider) if value.ndim else wider(value)
-    if isinstance(value, tuple | list):
-        return type(value)(in_higher_precision(item) for item in value)
-    if isinstance(value, dict):
-        return {key: in_higher_precision(item) for key, item in value.items()}
-    return value
+    return map_floats(value, _wider)
 
 
 def as_float64(value: Any) -> Any:
     """``value`` with its float arrays and scalars (inside tuples, lists, dicts) in float64."""
-    if isinstance(value, np.ndarray | np.floating) and value.dtype.kind == "f":
-        return np.asarray(value, dtype=np.float64) if value.ndim else np.float64(value)
-    if isinstance(value, tuple | list):
-        return type(value)(as_float64(item) for item in value)
-    if isinstance(value, dict):
-        return {key: as_float64(item) for key, item in value.items()}
-    return value
+    return map_floats(value, functools.partial(_cast, dtype=np.float64))
 
 
 def _float_values(value: Any) -> Any:
     """Every float array and float scalar in a result (inside tuples, lists and dicts)."""
-    if isinstance(value, np.ndarray | np.floating) and value.dtype.kind == "f":
+    if _is_float(value):
         yield value
     elif isinstance(value, tuple | list):
         for item in value:
@@ -202,13 +212,7 @@ def _plain(value: Any) -> bool:
 def _moved(value: Any, sample: int) -> Any:
     """A copy of ``value`` whose float arrays and scalars are moved by one unit in the last
     place of their own dtype, up or down as a hash of each value's bits and ``sample`` says."""
-    if isinstance(value, np.ndarray | np.floating) and value.dtype.kind == "f":
-        return _perturb(value, sample)
-    if isinstance(value, tuple | list):
-        return type(value)(_moved(item, sample) for item in value)
-    if isinstance(value, dict):
-        return {key: _moved(item, sample) for key, item in value.items()}
-    return value
+    return map_floats(value, functools.partial(_perturb, sample=sample))
 
 
 def _perturb(value: np.ndarray | np.floating, sample: int) -> Any:

@@ -22,7 +22,6 @@ import importlib
 import inspect
 import json
 import subprocess
-import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -34,7 +33,8 @@ import pytest
 
 from autograder.assignments import REPO_ROOT, SOLUTIONS_DIR, Assignment, assignment_names
 from autograder.compare import observing_comparisons
-from autograder.conditioning import as_float64, forget_spreads
+from autograder.conditioning import as_float64, forget_spreads, map_floats
+from autograder.grading import suite_command
 
 # ------------------------------------------------------------------ correct submissions
 
@@ -102,15 +102,14 @@ def _first_float_dtype(value: Any) -> np.dtype | None:
 
 
 def _rounded(value: Any, dtype: np.dtype) -> Any:
-    if isinstance(value, np.ndarray) and value.dtype == np.float64:
-        return value.astype(dtype)
-    if isinstance(value, np.floating) and value.dtype == np.float64:
-        return dtype.type(value)
-    if isinstance(value, tuple | list):
-        return type(value)(_rounded(item, dtype) for item in value)
-    if isinstance(value, dict):
-        return {key: _rounded(item, dtype) for key, item in value.items()}
-    return value
+    """``value`` with its float64 arrays and scalars in ``dtype``."""
+
+    def round_one(item: Any) -> Any:
+        if item.dtype != np.float64:
+            return item
+        return item.astype(dtype) if isinstance(item, np.ndarray) else dtype.type(item)
+
+    return map_floats(value, round_one)
 
 
 # ------------------------------------------------------------------ the recording plugin
@@ -279,13 +278,8 @@ def run_fairness(
     cases, and with ``strict`` the strict device simulator's cases too."""
     with tempfile.TemporaryDirectory(prefix="fairness-") as scratch:
         out = Path(scratch) / "records.json"
-        command = [
-            sys.executable,
-            "-m",
-            "pytest",
-            str(assignment.folder / "public"),
-            str(assignment.folder / "hidden"),
-            f"--submission={submission}",
+        suites = [str(assignment.folder / "public"), str(assignment.folder / "hidden")]
+        options = (
             "--in-process",
             f"--fairness-seeds={seeds}",
             f"--grading-budget={timeout:g}",
@@ -294,16 +288,10 @@ def run_fairness(
             f"--fairness-out={out}",
             "-k",
             "not cupy" if strict else "not strict and not cupy",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "-o",
-            "addopts=",
-            "--no-header",
-            "--tb=no",
             "-W",
             "ignore::pytest.PytestUnraisableExceptionWarning",
-        ]
+        )
+        command = suite_command(suites, submission, options)
         completed = subprocess.run(
             command,
             capture_output=True,

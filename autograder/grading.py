@@ -79,6 +79,28 @@ class GradeReport:
         return payload
 
 
+def suite_command(
+    suite_dirs: list[str], submission: Path, options: tuple[str, ...] = ()
+) -> list[str]:
+    """The pytest command line that runs ``suite_dirs`` against ``submission`` quietly, with
+    no cache, no inherited ``addopts`` and no tracebacks (messages come from the plugin)."""
+    return [
+        sys.executable,
+        "-m",
+        "pytest",
+        *suite_dirs,
+        f"--submission={submission}",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "-o",
+        "addopts=",
+        "--no-header",
+        "--tb=no",
+        *options,
+    ]
+
+
 def grade(
     assignment: Assignment,
     submission: Path,
@@ -109,22 +131,9 @@ def grade(
         return GradeReport(assignment.name, str(submission), 0.0, 0.0, grading_error=problem)
     with folder as scratch:
         results_path = Path(scratch) / "results.json"
-        command = [
-            sys.executable,
-            "-m",
-            "pytest",
-            *suite_dirs,
-            f"--submission={submission}",
-            f"--results={results_path}",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "-o",
-            "addopts=",
-            "--no-header",
-            "--tb=no",
-            *extra_options,
-        ]
+        command = suite_command(
+            suite_dirs, submission, (f"--results={results_path}", *extra_options)
+        )
         log, stopped = _run_pytest(command, scratch, timeout)
         try:
             text = results_path.read_text(encoding="utf-8")
