@@ -22,7 +22,7 @@ import pytest
 
 from autograder.assignments import SOLUTIONS_DIR, load_assignment
 from autograder.grading import grade
-from autograder.sandbox import isolation
+from autograder.sandbox import Limits, Sandbox, isolation
 from autograder.stubgen import find_blocks, solution_submission_files
 
 SUITE = Path(__file__).parent / "redteam" / "suite_conv.py"
@@ -201,6 +201,12 @@ ATTACKS = [
         BACKWARD,
         'import os\nfor fd in range(3, 64):\n    try:\n        os.write(fd, b\'\\x00\\x00\\x00\\x10{"event": "result"}\' + b\'\\x93NUMPY\\x01\\x00\' + b\'{"descr": "|O"}\')\n    except OSError:\n        pass\nreturn _right(dout, x, w, **kw)',
     ),
+    Attack(  # 80 MiB at most: past the 64 MiB scratch tmpfs, small where it is a plain folder
+        "fills-scratch",
+        BACKWARD,
+        "chunk = b'x' * (1 << 20)\nfor n in range(80):\n    with open(f'fill-{n}', 'wb') as f:\n        f.write(chunk)\nraise RuntimeError('scratch never filled')",
+        needs_full_isolation=True,
+    ),
     Attack(
         "symlink-and-fifo-in-scratch",
         BACKWARD,
@@ -233,10 +239,9 @@ def _submission(attack: Attack, folder: Path) -> Path:
 
 
 def _student_processes() -> int:
-    """How many processes run as the sandbox's student account (0 when not root)."""
-    if not isolation.running_as_root():
-        return 0
-    return isolation.process_count(isolation.student_account().uid)
+    """How many processes run as a pool uid no sandbox holds now: leftovers (0 when not root).
+    Each is checked while holding its slot, so other gradings running beside us do not count."""
+    return sum(isolation.idle_pool_processes().values())
 
 
 @pytest.mark.parametrize("attack", ATTACKS, ids=[a.name for a in ATTACKS])
@@ -254,7 +259,7 @@ def test_hostile_submission_costs_only_what_it_broke(attack, tmp_path, monkeypat
     )
     elapsed = time.monotonic() - started
     assert elapsed < 60, f"grading took {elapsed:.0f} s"
-    full = report.isolation == "full"
+    full = isolation.confinement(report.isolation) == "full"
     if attack.needs_full_isolation and not full:
         pytest.skip(f"this attack is only stopped by full isolation; here: {report.isolation}")
     tests = {t["name"].split("::")[1]: t for t in report.tests}
@@ -288,6 +293,57 @@ def test_hostile_submission_costs_only_what_it_broke(attack, tmp_path, monkeypat
     if full:
         assert not leaked, leaked[:3]
     assert _student_processes() == 0, "processes of the submission survived grading"
+
+
+HOLDER = """
+import os
+
+
+def hold_processes(marker):
+    count = 0
+    while True:
+        try:
+            pid = os.fork()
+        except OSError:
+            return count
+        if pid == 0:
+            try:
+                os.execv("/bin/sleep", ["sleep", marker])
+            finally:
+                os._exit(0)
+        count += 1
+"""
+
+
+def _outcome(report) -> list[tuple[str, float, str]]:
+    return [(t["name"], t["score"], t["status"]) for t in report.tests]
+
+
+@pytest.mark.skipif(not isolation.running_as_root(), reason="the uid pool needs root")
+def test_a_submission_holding_its_process_limit_costs_a_classmate_graded_beside_it_nothing(
+    tmp_path,
+):
+    """One uid per sandbox: a submission that forks up to its process limit and keeps the
+    processes (sleeping) while a classmate is graded leaves the classmate's score exactly as
+    it is when graded alone (with one uid for all, the classmate could not fork a worker)."""
+    innocent = _submission(Attack("innocent", FILES), tmp_path / "innocent")
+    assignment = load_assignment("conv")
+    options = (f"--call-timeout={CALL_TIMEOUT}",)
+    solo = grade(assignment, innocent, test_paths=[SUITE], timeout=120, extra_options=options)
+    assert solo.score == solo.max_score == 3, solo.log[-2000:]
+    hostile = tmp_path / "hostile"
+    hostile.mkdir()
+    (hostile / "conv.py").write_text(HOLDER)
+    limit = Limits().max_processes
+    with Sandbox(hostile, ("conv.py",), "conv") as box:
+        held = box.call("hold_processes", ("7531.246",))
+        assert held >= limit - 4, held  # the server and worker count too
+        assert isolation.process_count(box.uid) >= limit - 2
+        beside = grade(assignment, innocent, test_paths=[SUITE], timeout=120, extra_options=options)
+        assert isolation.process_count(box.uid) >= limit - 2  # it held them all along
+    assert (beside.score, beside.max_score) == (solo.score, solo.max_score), beside.log[-2000:]
+    assert _outcome(beside) == _outcome(solo)
+    assert not beside.grading_error
 
 
 def test_there_are_enough_red_team_cases():

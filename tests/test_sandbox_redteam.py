@@ -8,7 +8,10 @@ asserted when ``box.isolation == "full"`` and skipped with the reason otherwise.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
+import subprocess
+import sys
 import textwrap
 import time
 import uuid
@@ -26,6 +29,9 @@ ATTACKS = r"""
 import ctypes
 import json
 import os
+import shutil
+import subprocess
+import sys
 import signal
 import socket
 import struct
@@ -75,6 +81,19 @@ def segfault():
 
 def recurse():
     return recurse()
+
+
+def whoami():
+    return os.getuid()
+
+
+def fill_scratch():
+    chunk = b"x" * (1 << 20)
+    for number in range(10_000):
+        with open(f"fill-{number}", "wb") as handle:
+            for _ in range(4):
+                handle.write(chunk)
+    return "never full"
 
 
 def fork_bomb():
@@ -344,7 +363,7 @@ def box(shared_box):
 
 
 def needs_full(box):
-    if box.isolation != "full":
+    if iso.confinement(box.isolation) != "full":
         pytest.skip(f"needs full isolation; here: {box.isolation}")
 
 
@@ -549,17 +568,159 @@ def _uid_processes(uid: int) -> list[int]:
 @pytest.mark.skipif(not ROOT, reason="RLIMIT_NPROC holds only for a dropped, non-root uid")
 @pytest.mark.parametrize("namespaces", [True, False], ids=["namespaces", "no-namespaces"])
 def test_fork_bomb_is_contained_and_swept(tmp_path, namespaces):
-    account = iso.student_account()
     folder = make(tmp_path / "sub", attack_source())
     limits = Limits(call_timeout=1.0, max_processes=32)
     with Sandbox(folder, ("conv.py",), "conv", limits, namespaces=namespaces) as sandbox:
+        uid = sandbox.uid
         fails(sandbox, "fork_bomb", kinds={"timeout", "crashed", "bad_result", "exception"})
         still_works(sandbox)
-    deadline = time.monotonic() + 3
-    # processes of other live sandboxes of this test run may remain; a bomb would leave ~32
-    while len(_uid_processes(account.uid)) > 4 and time.monotonic() < deadline:
+    # the uid was this sandbox's alone: none of its processes may remain once it is closed
+    # (counted while holding its slot, so a sandbox of another grading cannot be counted)
+    assert iso.idle_pool_processes().get(uid, 0) == 0
+
+
+# ---------------------------------------------------------------- one uid per sandbox
+
+
+@pytest.mark.skipif(not ROOT, reason="the uid pool is used only when the grader is root")
+def test_two_sandboxes_at_once_run_as_different_uids(tmp_path):
+    folder = make(tmp_path / "sub", attack_source())
+    with Sandbox(folder, ("conv.py",), "conv") as one, Sandbox(folder, ("conv.py",), "conv") as two:
+        uids = one.call("whoami"), two.call("whoami")
+        assert uids == (one.uid, two.uid)
+        assert uids[0] != uids[1] and 0 not in uids
+        slots = one._lease.slot, two._lease.slot
+        assert not any(iso.slot_is_free(slot) for slot in slots)
+    assert all(iso.slot_is_free(slot) for slot in slots)  # released on close
+
+
+LEASE_HOLDER = """
+import sys, time
+from autograder.sandbox import Sandbox
+with Sandbox({folder!r}, ("conv.py",), "conv") as box:
+    print(box.call("whoami"), box._lease.slot, flush=True)
+    time.sleep(60)
+"""
+
+
+@pytest.mark.skipif(not ROOT, reason="the uid pool is used only when the grader is root")
+def test_a_killed_grading_process_releases_its_uid_and_leaves_no_process(tmp_path):
+    folder = make(tmp_path / "sub", attack_source())
+    holder = subprocess.Popen(
+        [sys.executable, "-c", LEASE_HOLDER.format(folder=str(folder))],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=str(REPO_ROOT),
+    )
+    try:
+        uid, slot = (int(word) for word in holder.stdout.readline().split())
+        assert not iso.slot_is_free(slot)
+        holder.kill()  # SIGKILL: no close(), no finally
+        holder.wait(timeout=10)
+    finally:
+        holder.kill()
+        holder.stdout.close()
+    assert iso.slot_is_free(slot)  # the kernel dropped the flock with the process
+    deadline = time.monotonic() + 5  # its child saw the grader go and killed the student's
+    while iso.idle_pool_processes().get(uid, 0) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert len(_uid_processes(account.uid)) <= 4
+    assert iso.idle_pool_processes().get(uid, 0) == 0
+    with Sandbox(folder, ("conv.py",), "conv") as box:  # the slot is usable again
+        assert box.call("add", (1,)) == 2
+
+
+def test_when_every_uid_is_leased_a_sandbox_waits_then_it_is_a_grading_error(tmp_path, monkeypatch):
+    monkeypatch.setattr(iso, "LOCK_DIRS", (str(tmp_path / "locks"),))
+    monkeypatch.setattr(iso, "POOL_SIZE", 1)
+    monkeypatch.setattr(iso, "running_as_root", lambda: True)
+    monkeypatch.setattr(iso, "student_account", lambda slot=0: iso.Account(1, 1, "x", False))
+    held = iso.lease_account()
+    started = time.monotonic()
+    with pytest.raises(iso.PoolExhausted, match="all 1 student uids of the pool stayed in use"):
+        iso.lease_account(timeout=0.3)
+    assert 0.3 <= time.monotonic() - started < 3
+    held.release()
+    iso.lease_account(timeout=0.3).release()
+
+
+# ---------------------------------------------------------------- whole-sandbox bounds
+
+
+def test_a_cgroup_is_made_per_sandbox_in_a_fake_tree(tmp_path, monkeypatch):
+    """The cgroup v2 path, on a fake tree (this kit's CI has no delegated cgroup v2 memory
+    controller): the files written, and the group removed at the end."""
+    from autograder.sandbox import cgroups
+
+    root = tmp_path / "cgroup"
+    root.mkdir()
+    (root / "cgroup.controllers").write_text("cpuset cpu io memory hugetlb pids rdma\n")
+    (root / "cgroup.subtree_control").write_text("cpu\n")
+    monkeypatch.setattr(cgroups, "CGROUP_ROOT", str(root))
+    monkeypatch.setattr(cgroups, "_base", None)
+    monkeypatch.setattr(cgroups, "_base_problem", None)
+    monkeypatch.setattr(cgroups, "_rmdir", shutil.rmtree)
+    group, problem = cgroups.create("slot-3", 2 << 30, 72)
+    assert problem == "" and group is not None
+    assert (root / "cgroup.subtree_control").read_text() == "+memory +pids"
+    assert (root / "autograder" / "cgroup.subtree_control").read_text() == "+memory +pids"
+    folder = root / "autograder" / "slot-3"
+    assert (folder / "memory.max").read_text() == str(2 << 30) + "\n"
+    assert (folder / "pids.max").read_text() == "72\n"
+    group.add(4242)
+    assert (folder / "cgroup.procs").read_text() == "4242\n"
+    (folder / "memory.events").write_text("low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\n")
+    assert group.oom_kills() == 1
+    stale, _ = cgroups.create("slot-3", 1 << 30, 10)  # a stale group of the slot is replaced
+    assert (folder / "memory.max").read_text() == str(1 << 30) + "\n"
+    assert not (folder / "cgroup.procs").exists()
+    stale.remove()
+    assert not folder.exists()
+
+
+def test_without_the_memory_and_pids_controllers_the_report_says_so(tmp_path, monkeypatch):
+    from autograder.sandbox import cgroups
+
+    root = tmp_path / "cgroup"
+    root.mkdir()
+    (root / "cgroup.controllers").write_text("cpu io hugetlb\n")
+    monkeypatch.setattr(cgroups, "CGROUP_ROOT", str(root))
+    monkeypatch.setattr(cgroups, "_base", None)
+    monkeypatch.setattr(cgroups, "_base_problem", None)
+    assert cgroups.create("slot-0", 1 << 30, 10) == (
+        None,
+        "no cgroup v2 memory and pids controller",
+    )
+    report = {"namespaces": ["mount", "net", "pid"], "mounts_ok": True, "uid": 995}
+    report["scratch_bounded"] = True
+    account = iso.Account(995, 994, "autograder-student-0", True)
+    text = iso.describe(
+        report, root=True, account=account, bounds="no cgroup v2 memory and pids controller"
+    )
+    assert text == "partial: no cgroup v2 memory and pids controller (per-process limits only)"
+    assert iso.confinement(text) == "full"
+    assert iso.describe(report, root=True, account=account) == "full"
+
+
+@pytest.mark.skipif(not ROOT, reason="the scratch tmpfs needs a mount namespace (root)")
+def test_filling_the_scratch_folder_fails_that_call_and_spares_the_graders_tmp(tmp_path):
+    folder = make(tmp_path / "sub", attack_source())
+    limits = Limits(scratch_bytes=8 << 20)
+    with Sandbox(folder, ("conv.py",), "conv", limits) as sandbox:
+        if "mount" not in sandbox._setup.get("namespaces", []):
+            pytest.skip(f"no mount namespace: {sandbox.isolation}")
+        assert "scratch" not in sandbox.isolation
+        failure = fails(sandbox, "fill_scratch", kinds={"exception"})
+        assert "No space left on device" in failure.message, failure.message
+        assert "the scratch folder, the only writable place, holds at most 8 MiB" in str(failure)
+        still_works(sandbox)
+        # what it wrote went to its own tmpfs: the folder on the grader's disk stays empty
+        assert os.listdir(sandbox._base / "work") == []
+
+
+def test_without_a_mount_namespace_the_unbounded_scratch_folder_is_reported(tmp_path):
+    folder = make(tmp_path / "sub", attack_source())
+    with Sandbox(folder, ("conv.py",), "conv", namespaces=False) as sandbox:
+        assert "scratch folder not size-bounded (on the grader's disk)" in sandbox.isolation
 
 
 # ---------------------------------------------------------------- resources

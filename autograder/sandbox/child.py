@@ -345,6 +345,7 @@ def _setup_mounts(config: dict, report: dict) -> bool:
             MS_NOSUID | MS_NODEV | MS_NOEXEC,
             f"mode=0700,size={config['scratch_bytes']}{owner}",
         )
+        report["scratch_bounded"] = config["scratch_bounded"] = True
     except OSError as error:
         all_ok = False
         report["notes"].append(f"cannot mount the scratch tmpfs: {error.strerror}")
@@ -1176,6 +1177,12 @@ def _describe_error(error: BaseException, prefix: str, config: dict) -> str:
         text = "<the exception's message could not be shown>"
     name = type(error).__name__
     lines = [f"{prefix} {name}: {_clip(text, 1500)}" if text else f"{prefix} {name}"]
+    if isinstance(error, OSError) and error.errno == 28 and config.get("scratch_bounded"):
+        size = config["scratch_bytes"]
+        lines.append(
+            f"(the scratch folder, the only writable place, holds at most "
+            f"{size / 1048576:g} MiB, and it is full)"
+        )
     try:
         frames = [
             f for f in traceback.extract_tb(error.__traceback__) if f.filename.startswith(code_dir)

@@ -8,9 +8,12 @@ life of the grader process.
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import os
 import pwd
 import shutil
+import stat
 import subprocess
 import sys
 import time
@@ -19,6 +22,24 @@ from pathlib import Path
 from typing import Any
 
 STUDENT_USER = "autograder-student"
+"""The prefix of the pool's users: slot ``n`` runs as ``autograder-student-<n>``."""
+
+
+def _pool_size(text: str | None) -> int:
+    try:
+        return max(1, int(text or "64"))
+    except ValueError:
+        return 64
+
+
+POOL_SIZE = _pool_size(os.environ.get("AUTOGRADER_UID_POOL"))
+"""How many sandboxes may run at once on one machine, each as a uid of its own (the
+``AUTOGRADER_UID_POOL`` environment variable; users are created on first use, lowest free slot
+first, so a machine that runs two gradings at a time has two)."""
+LOCK_DIRS = ("/run/autograder", "/var/lib/autograder")
+"""Where the pool's lock files live (the first that can be made root-only is used)."""
+LEASE_TIMEOUT = 120.0
+"""How long a sandbox waits for a free slot when all ``POOL_SIZE`` are leased."""
 NOBODY_UID = 65534
 USERADD: str | None = None
 """The useradd program (None: found on PATH or in /usr/sbin); a setting for tests."""
@@ -44,8 +65,12 @@ class AccountError(OSError):
     operating system's error."""
 
 
-_account: Account | None = None
-_account_error: str | None = None
+class PoolExhausted(AccountError):
+    """Every slot of the uid pool stayed leased for ``LEASE_TIMEOUT`` seconds."""
+
+
+_accounts: dict[int, Account] = {}
+_account_errors: dict[int, str] = {}
 _namespaces_work: bool | None = None
 
 
@@ -53,23 +78,29 @@ def running_as_root() -> bool:
     return os.geteuid() == 0
 
 
-def student_account() -> Account:
-    """The dedicated ``autograder-student`` user (created with useradd if missing).
+def user_name(slot: int) -> str:
+    return f"{STUDENT_USER}-{slot}"
+
+
+def student_account(slot: int = 0) -> Account:
+    """The dedicated user of pool slot ``slot``, ``autograder-student-<slot>`` (created with
+    useradd if missing: no home, no login shell, a group of its own, no other groups).
 
     Only meaningful as root. Where the system has no useradd at all, the shared ``nobody`` uid
-    (the isolation report says so). The result, or the failure, is cached for the life of the
-    process.
+    (the isolation report says so). The result, or the failure, is cached per slot for the life
+    of the process. Use :func:`lease_account` to get a uid no other sandbox uses.
 
     Raises:
         AccountError: the user is missing and useradd failed (after ``USERADD_ATTEMPTS``
             tries: concurrent gradings may hold the password file's lock), with its message.
     """
-    global _account, _account_error
-    if _account is not None:
-        return _account
-    if _account_error is not None:
-        raise AccountError(_account_error)
-    entry = _lookup(STUDENT_USER)
+    account = _accounts.get(slot)
+    if account is not None:
+        return account
+    if slot in _account_errors:
+        raise AccountError(_account_errors[slot])
+    name = user_name(slot)
+    entry = _lookup(name)
     useradd = (
         USERADD
         or shutil.which("useradd")
@@ -80,21 +111,158 @@ def student_account() -> Account:
         for attempt in range(USERADD_ATTEMPTS):
             if attempt:
                 time.sleep(0.2 * attempt)
-            problem = _useradd(useradd)
-            entry = _lookup(STUDENT_USER)  # made by us, or by a grading running beside us
+            problem = _useradd(useradd, name)
+            entry = _lookup(name)  # made by us, or by a grading running beside us
             if entry is not None:
                 break
         if entry is None:
-            _account_error = (
-                f"the student account {STUDENT_USER!r} is missing and could not be created: "
+            _account_errors[slot] = (
+                f"the student account {name!r} is missing and could not be created: "
                 f"{problem or 'useradd reported success but the user does not exist'}"
             )
-            raise AccountError(_account_error)
+            raise AccountError(_account_errors[slot])
     if entry is not None and entry.pw_uid != 0 and entry.pw_gid != 0:
-        _account = Account(entry.pw_uid, entry.pw_gid, STUDENT_USER, True)
+        account = Account(entry.pw_uid, entry.pw_gid, name, True)
     else:
-        _account = Account(NOBODY_UID, NOBODY_UID, "nobody", False)
-    return _account
+        account = Account(NOBODY_UID, NOBODY_UID, "nobody", False)
+    _accounts[slot] = account
+    return account
+
+
+@dataclass
+class Lease:
+    """Pool slot ``slot`` held by this process (an ``flock`` on its lock file) until
+    :meth:`release`, or until the process dies (the kernel drops the lock then)."""
+
+    slot: int
+    account: Account
+    fd: int | None
+
+    def release(self) -> None:
+        fd, self.fd = self.fd, None
+        if fd is not None:
+            try:
+                os.close(fd)  # closing the only descriptor of the open file drops the flock
+            except OSError:
+                pass
+
+
+def lock_dir() -> str:
+    """The root-only folder of the pool's lock files (made if missing).
+
+    Raises:
+        OSError: none of ``LOCK_DIRS`` can be made, or one exists but is not a folder owned by
+            root and closed to everyone else (it is then never trusted).
+    """
+    problems = []
+    for path in LOCK_DIRS:
+        try:
+            os.makedirs(path, mode=0o700, exist_ok=True)
+            info = os.lstat(path)
+            if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid():
+                raise OSError(errno.EPERM, "not a folder owned by the grader", path)
+            if info.st_mode & 0o077:
+                os.chmod(path, 0o700)
+            return path
+        except OSError as error:
+            problems.append(str(error))
+    raise OSError(errno.EACCES, "no folder for the uid pool's locks: " + "; ".join(problems))
+
+
+def _try_slot(folder: str, slot: int) -> int | None:
+    """The open, flock-ed lock file of ``slot``; None when another sandbox holds it."""
+    path = os.path.join(folder, f"slot-{slot}.lock")
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    except OSError:
+        os.close(fd)
+        raise
+    return fd
+
+
+def lease_account(timeout: float | None = None) -> Lease:
+    """A pool slot no other sandbox on this machine holds, and its user (see
+    :func:`student_account`), for the life of one sandbox. The lowest free slot is taken;
+    when all ``POOL_SIZE`` are held, waits up to ``timeout`` (``LEASE_TIMEOUT``) for one.
+
+    Processes a dead holder of the slot left running as its uid (a grader killed with
+    SIGKILL) are killed before the lease is returned: the uid's processes are then this
+    sandbox's alone, so its RLIMIT_NPROC, sweeps and counts concern it alone.
+
+    Raises:
+        PoolExhausted: no slot became free in time.
+        AccountError: the slot's user could not be created, or the lock folder is unusable.
+    """
+    timeout = LEASE_TIMEOUT if timeout is None else timeout
+    try:
+        folder = lock_dir()
+    except OSError as error:
+        raise AccountError(f"the uid pool cannot be used: {error}") from None
+    deadline = time.monotonic() + timeout
+    pause = 0.02
+    while True:
+        for slot in range(max(1, POOL_SIZE)):
+            try:
+                fd = _try_slot(folder, slot)
+            except OSError as error:
+                raise AccountError(f"the uid pool's lock {slot} cannot be taken: {error}") from None
+            if fd is None:
+                continue
+            try:
+                account = student_account(slot)
+            except BaseException:
+                os.close(fd)
+                raise
+            lease = Lease(slot, account, fd)
+            if account.dedicated and process_count(account.uid):
+                try:
+                    sweep_uid(account)
+                except (OSError, subprocess.SubprocessError):
+                    pass
+            return lease
+        if time.monotonic() >= deadline:
+            raise PoolExhausted(
+                f"all {POOL_SIZE} student uids of the pool stayed in use for {timeout:g} s "
+                f"(raise AUTOGRADER_UID_POOL or run fewer gradings at once)"
+            )
+        time.sleep(pause)
+        pause = min(0.5, pause * 2)
+
+
+def slot_is_free(slot: int) -> bool:
+    """Whether no sandbox holds pool slot ``slot`` now (for tests and diagnostics)."""
+    fd = _try_slot(lock_dir(), slot)
+    if fd is None:
+        return False
+    os.close(fd)
+    return True
+
+
+def idle_pool_processes() -> dict[int, int]:
+    """``{uid: process count}`` of the pool's users whose slot no sandbox holds, checked while
+    holding the slot (so none can start meanwhile): leftovers of finished sandboxes."""
+    found: dict[int, int] = {}
+    if not running_as_root():
+        return found
+    folder = lock_dir()
+    for slot in range(max(1, POOL_SIZE)):
+        entry = _lookup(user_name(slot))
+        if entry is None:
+            continue
+        fd = _try_slot(folder, slot)
+        if fd is None:
+            continue
+        try:
+            count = process_count(entry.pw_uid)
+        finally:
+            os.close(fd)
+        if count:
+            found[entry.pw_uid] = count
+    return found
 
 
 def _lookup(name: str) -> pwd.struct_passwd | None:
@@ -104,8 +272,8 @@ def _lookup(name: str) -> pwd.struct_passwd | None:
         return None
 
 
-def _useradd(useradd: str) -> str:
-    """Run useradd for the student account; what went wrong ("" when it exited 0)."""
+def _useradd(useradd: str, name: str) -> str:
+    """Run useradd for the student account ``name``; what went wrong ("" when it exited 0)."""
     command = [
         useradd,
         "--system",
@@ -115,7 +283,7 @@ def _useradd(useradd: str) -> str:
         "--shell",
         "/usr/sbin/nologin",
         "--user-group",
-        STUDENT_USER,
+        name,
     ]
     try:
         done = subprocess.run(command, input=b"", capture_output=True, check=False, timeout=30)
@@ -198,12 +366,23 @@ def resolve_hidden(paths: list[Path | str]) -> list[str]:
     return found
 
 
-def describe(report: dict[str, Any], *, root: bool, account: Account | None) -> str:
+BOUNDS_NOTE = "(per-process limits only)"
+"""Ends the isolation report's last item when no cgroup bounds the whole sandbox."""
+
+
+def describe(
+    report: dict[str, Any], *, root: bool, account: Account | None, bounds: str = ""
+) -> str:
     """``"full"`` or ``"partial: <what is missing>"`` from the child's setup report.
+
+    ``bounds``: why no cgroup bounds the sandbox's memory and processes together ("" when one
+    does). Without one the bounds are per process (RLIMIT_AS each) and per uid (RLIMIT_NPROC
+    of the leased uid), so many processes together may take more memory than the sandbox's
+    limit, and the machine's: that is reported as partial.
 
     Example: ``partial: not root, student code runs as the grader's user; no mount/net
     namespaces (network and files visible); no pid namespace; readable: /work/main;
-    writable: /tmp``.
+    writable: /tmp; no cgroup v2 memory controller (per-process limits only)``.
     """
     missing: list[str] = []
     if not root:
@@ -230,4 +409,18 @@ def describe(report: dict[str, Any], *, root: bool, account: Account | None) -> 
     writable = report.get("writable") or []
     if writable:
         missing.append("writable: " + ", ".join(writable))
+    if not report.get("scratch_bounded"):
+        missing.append("scratch folder not size-bounded (on the grader's disk)")
+    if bounds:
+        missing.append(f"{bounds} {BOUNDS_NOTE}")
     return "full" if not missing else "partial: " + "; ".join(missing)
+
+
+def confinement(text: str) -> str:
+    """The isolation report without its resource-bounds item: ``"full"`` when student code
+    could neither see, nor touch, nor signal anything of the grader's (tests of confinement
+    use it on machines whose cgroups cannot be used)."""
+    if not text.endswith(BOUNDS_NOTE):
+        return text
+    head, _, _ = text.rpartition("; ")  # the bounds item is the last, and holds no "; "
+    return head or "full"

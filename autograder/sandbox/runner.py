@@ -66,7 +66,7 @@ from typing import Any
 
 import numpy as np
 
-from autograder.sandbox import isolation, wire
+from autograder.sandbox import cgroups, isolation, wire
 from autograder.sandbox.limits import Limits, human_bytes
 
 CHILD_PROGRAM = Path(__file__).with_name("child.py")
@@ -232,7 +232,10 @@ class Sandbox:
         hide: extra paths student code must not see (the results folder, ...); the grader's
             checkout (holding ``solutions/`` and hidden suites) is always hidden.
         namespaces: use mount/net/pid namespaces when the system allows (as root).
-        drop_privileges: when root, run student code as an unprivileged dedicated uid.
+        drop_privileges: when root, run student code as an unprivileged dedicated uid, leased
+            from a pool for the life of the sandbox (no other sandbox on the machine runs as it
+            meanwhile), with the sandbox's processes in a cgroup of their own where cgroup v2
+            allows (see :mod:`autograder.sandbox.cgroups`).
         gpu: calls may use the ``cupy`` backend (CuPy on the GPU). CUDA reserves far more
             address space than it uses, so the memory limit is then RLIMIT_DATA instead of
             RLIMIT_AS, and CuPy's memory pool is capped at ``limits.gpu_memory_bytes``.
@@ -272,12 +275,10 @@ class Sandbox:
         self._root = isolation.running_as_root()
         self._environment: str | None = None  # why the grader's environment cannot run us
         self._account: isolation.Account | None = None
-        if self._root and drop_privileges:
-            try:
-                self._account = isolation.student_account()
-            except isolation.AccountError as error:
-                self._environment = str(error)
-                self.isolation = f"partial: {error}"
+        self._lease: isolation.Lease | None = None
+        self._cgroup: cgroups.Cgroup | None = None
+        self._bounds = "not started"  # why no cgroup bounds the sandbox ("" when one does)
+        self._oom_seen = 0
         self._base: Path | None = None
         self._child: _Child | None = None
         self._import_error: str | None = None
@@ -306,6 +307,9 @@ class Sandbox:
             self._started = True
             if self._environment is not None:
                 return
+            self._acquire()
+            if self._environment is not None:
+                return
             try:
                 self._prepare_files()
             except OSError as error:
@@ -316,6 +320,28 @@ class Sandbox:
                 self.isolation = f"partial: {self._environment}"
                 return
             self._spawn()
+
+    def _acquire(self) -> None:
+        """As root: lease a uid of the pool (no other sandbox runs as it while this one lives)
+        and make this sandbox's cgroup, named after the slot."""
+        if not (self._root and self._drop):
+            self._bounds = "no cgroup without a uid of the pool"
+            return
+        try:
+            self._lease = isolation.lease_account()
+        except isolation.AccountError as error:
+            self._environment = str(error)
+            self.isolation = f"partial: {error}"
+            return
+        self._account = self._lease.account
+        tasks = self.limits.max_processes + cgroups.EXTRA_TASKS
+        memory = self.limits.gpu_data_bytes if self.gpu else self.limits.memory_bytes
+        self._cgroup, self._bounds = cgroups.create(f"slot-{self._lease.slot}", memory, tasks)
+
+    @property
+    def uid(self) -> int | None:
+        """The uid student code runs as (None: the grader's own, not root or no uid drop)."""
+        return None if self._account is None else self._account.uid
 
     @property
     def environment_error(self) -> str | None:
@@ -351,8 +377,13 @@ class Sandbox:
                 return
             self._closed = True
             self._teardown()
+            if self._cgroup is not None:
+                self._cgroup.remove()
+                self._cgroup = None
             if self._base is not None:
                 shutil.rmtree(self._base, ignore_errors=True)
+            if self._lease is not None:  # last: the uid's processes are all gone by now
+                self._lease.release()
 
     def reset(self) -> None:
         """End the current worker: the next call starts from the freshly imported module.
@@ -789,6 +820,13 @@ class Sandbox:
             return
         for fd in (null, req_r, resp_w, out_w, life_r):
             os.close(fd)
+        if self._cgroup is not None:  # before the config goes: the child forks only after it
+            try:
+                self._cgroup.add(proc.pid)
+            except OSError as error:
+                self._bounds = f"cgroup v2 group could not be joined ({error.strerror or error})"
+                self._cgroup.remove()
+                self._cgroup = None
         for fd in (req_w, resp_r, out_r):
             os.set_blocking(fd, False)
         for fd in (req_w, resp_r):  # fewer wake-ups for array-sized messages
@@ -827,7 +865,9 @@ class Sandbox:
         child.pidns = "pid" in spaces
         if config["namespaces"]:
             isolation.remember_namespaces("mount" in spaces)
-        self.isolation = isolation.describe(setup, root=self._root, account=self._account)
+        self.isolation = isolation.describe(
+            setup, root=self._root, account=self._account, bounds=self._bounds
+        )
 
     def _ready(self) -> None:
         """Make sure a child with the student's module imported is running, or raise."""
@@ -1140,6 +1180,14 @@ class Sandbox:
                 f"{killed}: it used more than its CPU time limit of {limits.cpu_seconds} s "
                 f"(RLIMIT_CPU, counted over the calls of one worker)"
             )
+        if number == signal.SIGKILL and self._cgroup is not None:
+            kills = self._cgroup.oom_kills()
+            if kills > self._oom_seen:
+                self._oom_seen = kills
+                return (
+                    f"{killed}: the sandbox's processes together used more than its memory "
+                    f"limit of {human_bytes(self._cgroup.memory_bytes)} (cgroup memory.max)"
+                )
         if number == signal.SIGKILL and at_cpu_limit:
             return (
                 f"{killed} when it reached its CPU time limit of {limits.cpu_seconds} s "
@@ -1189,6 +1237,8 @@ class Sandbox:
                 proc.wait(timeout=3.0)
             except subprocess.TimeoutExpired:  # pragma: no cover - unkillable (D state)
                 pass
+        if not clean and self._cgroup is not None:
+            self._cgroup.kill()
         if not clean and self._account is not None and not child.pidns:
             try:
                 isolation.sweep_uid(self._account)

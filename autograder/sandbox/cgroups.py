@@ -1,0 +1,186 @@
+"""Whole-sandbox memory and process bounds: one cgroup v2 group per sandbox.
+
+Rlimits bound each process alone (RLIMIT_AS: 2 GiB each, so 64 processes may hold 128 GiB), and
+RLIMIT_NPROC bounds the processes of one uid. Where cgroup v2 is mounted with the ``memory``
+and ``pids`` controllers and the grader (root) may enable them for a group of its own, every
+sandbox's processes (outer, server, worker and all they start) are put in
+``<CGROUP_ROOT>/autograder/slot-<n>`` with ``memory.max`` (all of them together, tmpfs scratch
+pages included), ``memory.swap.max = 0`` and ``pids.max``; the group is killed
+(``cgroup.kill``) and removed when the sandbox closes. Where that is not possible the reason
+is returned and the sandbox says so in its isolation report (per-process limits only).
+
+Nothing here runs as student code: the grader writes the files before the child's server
+exists (the child waits for its configuration first).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import signal
+import time
+from dataclasses import dataclass
+
+CGROUP_ROOT = "/sys/fs/cgroup"
+"""Where the cgroup v2 hierarchy is mounted (a setting for tests: a fake tree)."""
+GROUP = "autograder"
+"""The group under ``CGROUP_ROOT`` holding one group per sandbox."""
+CONTROLLERS = ("memory", "pids")
+EXTRA_TASKS = 8
+"""Tasks of a sandbox besides the student's ``max_processes``: the outer and the sweeps it
+forks (the server and worker count among the student's, as RLIMIT_NPROC counts them)."""
+REMOVE_WAIT = 3.0
+
+_rmdir = os.rmdir
+"""How a group is removed (a setting for tests: a fake tree is a plain folder)."""
+_base: str | None = None
+_base_problem: str | None = None
+
+
+def _read(path: str) -> str:
+    with open(path, encoding="utf-8") as handle:
+        return handle.read()
+
+
+def _write(path: str, text: str) -> None:
+    """Write a control file in one write, as ``echo VALUE > FILE`` does (O_CREAT only matters
+    in a fake tree: the kernel's files always exist, and cgroupfs refuses to create others)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC | os.O_NOFOLLOW, 0o644)
+    try:
+        os.write(fd, text.encode())
+    finally:
+        os.close(fd)
+
+
+def _enabled(path: str) -> set[str]:
+    try:
+        return {word.lstrip("+") for word in _read(path).split()}
+    except FileNotFoundError:  # a fake tree's new group
+        return set()
+
+
+def base() -> tuple[str | None, str]:
+    """The parent group of the sandboxes' groups (made, its controllers enabled for its
+    children), or None and why not. Cached for the life of the process."""
+    global _base, _base_problem
+    if _base is not None or _base_problem is not None:
+        return _base, _base_problem or ""
+    _base, problem = _make_base()
+    _base_problem = None if _base else problem
+    return _base, problem
+
+
+def _make_base() -> tuple[str | None, str]:
+    for root in (CGROUP_ROOT, os.path.join(CGROUP_ROOT, "unified")):  # unified: hybrid mode
+        try:
+            available = _read(os.path.join(root, "cgroup.controllers")).split()
+            break
+        except OSError:
+            continue
+    else:
+        return None, f"no cgroup v2 hierarchy at {CGROUP_ROOT}"
+    missing = [name for name in CONTROLLERS if name not in available]
+    if missing:
+        return None, f"no cgroup v2 {' and '.join(missing)} controller"
+    wanted = " ".join(f"+{name}" for name in CONTROLLERS)
+    try:
+        top = os.path.join(root, "cgroup.subtree_control")
+        if not set(CONTROLLERS) <= _enabled(top):
+            _write(top, wanted)
+        group = os.path.join(root, GROUP)
+        os.makedirs(group, mode=0o755, exist_ok=True)
+        control = os.path.join(group, "cgroup.subtree_control")
+        if not set(CONTROLLERS) <= _enabled(control):
+            _write(control, wanted)
+        if not set(CONTROLLERS) <= _enabled(control):
+            return None, "cgroup v2 memory and pids controllers could not be enabled"
+    except OSError as error:
+        return None, f"cgroup v2 not writable ({error.strerror or error})"
+    return group, ""
+
+
+@dataclass
+class Cgroup:
+    """One sandbox's group: its processes' memory and task count together are bounded."""
+
+    path: str
+    memory_bytes: int
+    tasks: int
+
+    def add(self, pid: int) -> None:
+        """Move ``pid`` (the child, before it forks anything) into the group."""
+        _write(os.path.join(self.path, "cgroup.procs"), f"{pid}\n")
+
+    def pids(self) -> list[int]:
+        try:
+            return [int(word) for word in _read(os.path.join(self.path, "cgroup.procs")).split()]
+        except (OSError, ValueError):
+            return []
+
+    def kill(self) -> None:
+        """SIGKILL every process in the group (``cgroup.kill``: atomic, forks included)."""
+        try:
+            _write(os.path.join(self.path, "cgroup.kill"), "1")
+            return
+        except OSError:
+            pass
+        for _ in range(50):  # kernels before 5.14: kill what is listed until none is left
+            pids = self.pids()
+            if not pids:
+                return
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+            time.sleep(0.01)
+
+    def oom_kills(self) -> int:
+        """How many processes the kernel killed for ``memory.max`` (``memory.events``)."""
+        try:
+            for line in _read(os.path.join(self.path, "memory.events")).splitlines():
+                name, _, value = line.partition(" ")
+                if name == "oom_kill":
+                    return int(value)
+        except (OSError, ValueError):
+            pass
+        return 0
+
+    def remove(self) -> None:
+        """Kill what is left in the group and remove it; never raises."""
+        self.kill()
+        deadline = time.monotonic() + REMOVE_WAIT
+        while True:
+            try:
+                _rmdir(self.path)
+                return
+            except FileNotFoundError:
+                return
+            except OSError as error:  # EBUSY while killed processes are being reaped
+                if error.errno not in (errno.EBUSY, errno.ENOTEMPTY):
+                    return
+                if time.monotonic() >= deadline:
+                    return
+                time.sleep(0.01)
+
+
+def create(name: str, memory_bytes: int, tasks: int) -> tuple[Cgroup | None, str]:
+    """A fresh group ``name`` for one sandbox (a stale one of that name is killed and removed
+    first: the caller holds the uid pool slot it is named after), or None and why not."""
+    parent, problem = base()
+    if parent is None:
+        return None, problem
+    group = Cgroup(os.path.join(parent, name), memory_bytes, tasks)
+    if os.path.isdir(group.path):
+        group.remove()
+    try:
+        os.mkdir(group.path, 0o755)
+        _write(os.path.join(group.path, "memory.max"), f"{memory_bytes}\n")
+        swap = os.path.join(group.path, "memory.swap.max")
+        if os.path.exists(swap):
+            _write(swap, "0\n")
+        _write(os.path.join(group.path, "pids.max"), f"{tasks}\n")
+    except OSError as error:
+        group.remove()
+        return None, f"cgroup v2 group could not be made ({error.strerror or error})"
+    return group, ""
