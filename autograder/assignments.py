@@ -12,6 +12,9 @@ Each assignment is a folder ``assignments/<name>/`` with an ``assignment.toml``:
     [limits]
     grading_budget_s = 300   # wall-clock seconds one grading may take (optional)
 
+    [feedback]
+    reveal_expected = "after_published"   # when hidden tests may show expected values (optional)
+
 and the suites ``public/`` (shipped to students) and ``hidden/`` (never shipped).
 The reference solution is ``solutions/<name>.py``.
 """
@@ -46,6 +49,36 @@ minutes): past it, every remaining call of a student function fails at once, so 
 still ends and writes its results."""
 
 
+REVEAL_EXPECTED_CHOICES = (
+    "never",
+    "hidden",
+    "after_published",
+    "after_due_date",
+    "visible",
+    "always",
+)
+"""Values of ``[feedback] reveal_expected``: Gradescope's visibility vocabulary (``always`` is
+``visible``; ``hidden`` is shown to instructors only, as a hidden test is), and ``never``."""
+
+DEFAULT_REVEAL_EXPECTED = "after_published"
+"""By default a hidden test's feedback shows the reference's values no earlier than the grades
+are published."""
+
+_LATENESS = {"visible": 0, "always": 0, "after_due_date": 1, "after_published": 2, "hidden": 3}
+"""How late students see something of this visibility (``hidden``: never, only instructors)."""
+
+
+def reveals_expected(reveal_expected: str, visibility: str) -> bool:
+    """Whether a test of Gradescope ``visibility`` may show the reference's (expected) values
+    in its output under ``[feedback] reveal_expected``: when the test itself is shown no
+    earlier than the setting allows (``after_published`` tests under ``after_published``, not
+    ``after_due_date`` ones; never under ``never``). Gradescope shows a test's output whenever
+    it shows the test, so the test's visibility is when its output can be read."""
+    if reveal_expected == "never":
+        return False
+    return _LATENESS.get(visibility, 0) >= _LATENESS[reveal_expected]
+
+
 class UnknownAssignmentError(ValueError):
     """Raised for an assignment name the kit does not have."""
 
@@ -62,6 +95,13 @@ class Assignment:
     """Share of each test's points its device case carries (see :mod:`autograder.backends`)."""
     grading_budget_s: float = DEFAULT_GRADING_BUDGET_S
     """The grading's wall-clock budget (``[limits] grading_budget_s``)."""
+    reveal_expected: str = DEFAULT_REVEAL_EXPECTED
+    """When hidden tests' feedback may show the reference's values (``[feedback]
+    reveal_expected``, one of :data:`REVEAL_EXPECTED_CHOICES`; see :func:`reveals_expected`)."""
+
+    def reveals_expected_to(self, visibility: str) -> bool:
+        """Whether a hidden test of this ``visibility`` may show expected values."""
+        return reveals_expected(self.reveal_expected, visibility)
 
     @property
     def module_file(self) -> str:
@@ -110,6 +150,13 @@ def load_assignment(name: str) -> Assignment:
         raise ValueError(
             f"{config_path}: [limits] grading_budget_s must be a positive number, got {budget!r}"
         )
+    feedback = config.get("feedback", {})
+    reveal = feedback.get("reveal_expected", DEFAULT_REVEAL_EXPECTED)
+    if reveal not in REVEAL_EXPECTED_CHOICES:
+        choices = ", ".join(repr(c) for c in REVEAL_EXPECTED_CHOICES)
+        raise ValueError(
+            f"{config_path}: [feedback] reveal_expected must be one of {choices}, got {reveal!r}"
+        )
     return Assignment(
         name=name,
         title=config.get("title", name),
@@ -117,6 +164,7 @@ def load_assignment(name: str) -> Assignment:
         folder=config_path.parent,
         device_share=share,
         grading_budget_s=float(budget),
+        reveal_expected=reveal,
     )
 
 

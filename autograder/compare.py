@@ -24,6 +24,14 @@ float64    1e-10       1e-10         correct float64 code differs by <= 2.2e-14 
 float32    1e-4        1e-5          correct float32 code differs by <= 1.3e-6 normwise
 integer    exact       exact         indices (max-pool switches) must match exactly
 =========  ==========  ============  ====================================================
+
+A failed comparison raises :class:`ComparisonError`, which carries two messages: the full one
+(its ``str``: expected and received values) and a redacted one for feedback that a student may
+see before the reference's values may be shown (hidden tests; see ``[feedback]
+reveal_expected`` in :mod:`autograder.assignments`). The redacted message still names the
+shape, dtype, how many elements differ, the index of the first mismatch, the student's own
+value there and the error sizes, but no expected value; its error sizes are rounded to two
+significant digits, so that they cannot be combined back into the expected values beyond that.
 """
 
 from __future__ import annotations
@@ -90,6 +98,36 @@ def tolerance_for(dtype: np.dtype) -> Tolerance | None:
     return TOLERANCES.get(np.dtype(dtype))
 
 
+class ComparisonError(AssertionError):
+    """A failed comparison, with its full message (``str(error)``, ``error.full``) and a
+    ``redacted`` one that holds no expected value (the same when the full one holds none).
+
+    Suites may raise it themselves for checks of their own whose message would show an
+    expected value: ``raise ComparisonError(full, redacted=without_expected_values)``.
+    """
+
+    def __init__(self, full: str, redacted: str | None = None) -> None:
+        super().__init__(full)
+        self.full = full
+        self.redacted = full if redacted is None else redacted
+
+
+def _rounded(value: float) -> str:
+    """An error size in a redacted message: two significant digits."""
+    return f"{value:.1e}"
+
+
+def _described(name: str, actual: np.ndarray) -> str:
+    """``dx (float32, shape (2, 3))``: what was compared, in a redacted message (the shape and
+    dtype are the expected ones: a mismatch of either is reported before any value)."""
+    return f"{name} ({actual.dtype}, shape {actual.shape})"
+
+
+def _own(value: Any) -> str:
+    """The student's own value in a redacted message (all its digits: it is theirs)."""
+    return str(value)
+
+
 def describe_array(value: Any) -> str:
     """A short description of a value: ``ndarray float32 (2, 3, 4)`` or its type name."""
     if isinstance(value, np.ndarray):
@@ -117,20 +155,21 @@ def assert_close(
         rtol, atol_scale: override the dtype's tolerance (see the module docstring).
 
     Raises:
-        AssertionError: with the expected and received shape/dtype, the largest absolute and
-            relative errors, where the first mismatch occurs and how many elements differ.
+        ComparisonError: with the expected and received shape/dtype, the largest absolute and
+            relative errors, where the first mismatch occurs and how many elements differ (its
+            ``redacted`` message leaves out the expected values).
     """
     spread = spread_of(expected)
     expected = np.asarray(expected)
     if type(actual) is not np.ndarray:
-        raise AssertionError(
+        raise ComparisonError(
             f"{name}: expected a numpy.ndarray {expected.dtype} {expected.shape}, "
             f"got {describe_array(actual)}"
         )
     if actual.shape != expected.shape:
-        raise AssertionError(f"{name}: expected shape {expected.shape}, got shape {actual.shape}")
+        raise ComparisonError(f"{name}: expected shape {expected.shape}, got shape {actual.shape}")
     if actual.dtype != expected.dtype:
-        raise AssertionError(
+        raise ComparisonError(
             f"{name}: expected dtype {expected.dtype}, got dtype {actual.dtype} "
             f"(return arrays in the dtype of the inputs)"
         )
@@ -174,9 +213,10 @@ def _assert_exact(actual: np.ndarray, expected: np.ndarray, name: str) -> None:
     if not mismatch.any():
         return
     first = tuple(int(i) for i in np.argwhere(mismatch)[0])
-    raise AssertionError(
-        f"{name}: {int(mismatch.sum())} of {mismatch.size} elements differ; first at index "
-        f"{first}: expected {expected[first]!r}, got {actual[first]!r}"
+    where = f"{int(mismatch.sum())} of {mismatch.size} elements differ; first at index {first}"
+    raise ComparisonError(
+        f"{name}: {where}: expected {expected[first]!r}, got {actual[first]!r}",
+        redacted=f"{_described(name, actual)}: {where}, where yours is {_own(actual[first])}",
     )
 
 
@@ -192,9 +232,10 @@ def _assert_within(
     finite_actual = np.isfinite(a)
     if not finite_actual.all() and np.isfinite(e).all():
         first = tuple(int(i) for i in np.argwhere(~finite_actual)[0])
-        raise AssertionError(
-            f"{name}: {int((~finite_actual).sum())} of {a.size} elements are NaN or inf; "
-            f"first at index {first}"
+        where = f"{int((~finite_actual).sum())} of {a.size} elements are NaN or inf"
+        raise ComparisonError(
+            f"{name}: {where}; first at index {first}",
+            redacted=f"{_described(name, actual)}: {where}; first at index {first}",
         )
     bound = error_bound(expected, tolerance, spread)
     with np.errstate(invalid="ignore"):
@@ -211,12 +252,19 @@ def _assert_within(
     max_abs = float(np.max(np.where(same_nonfinite, 0.0, error)))
     max_rel = max_abs / scale if scale > 0 else float("inf")
     want, got = format_pair(expected[first], actual[first])
-    raise AssertionError(
-        f"{name}: {int(bad.sum())} of {bad.size} elements differ beyond tolerance "
+    count = (
+        f"{int(bad.sum())} of {bad.size} elements differ beyond tolerance "
         f"(rtol={tolerance.rtol:g}, atol={tolerance.atol_scale:g} * scale of the terms); "
-        f"max abs error {max_abs:.3e}, max error relative to max|expected| {max_rel:.3e}; "
-        f"first mismatch at index {first}: expected {want}, got {got} "
-        f"(error {float(error[first]):.3e}, allowed {float(bound[first]):.3e})"
+    )
+    first_error, allowed = float(error[first]), float(bound[first])
+    raise ComparisonError(
+        f"{name}: {count}max abs error {max_abs:.3e}, max error relative to max|expected| "
+        f"{max_rel:.3e}; first mismatch at index {first}: expected {want}, got {got} "
+        f"(error {first_error:.3e}, allowed {allowed:.3e})",
+        redacted=f"{_described(name, actual)}: {count}max abs error {_rounded(max_abs)}, "
+        f"max error relative to "
+        f"max|expected| {_rounded(max_rel)}; first mismatch at index {first}, where yours is "
+        f"{_own(actual[first])} (error {_rounded(first_error)}, allowed {_rounded(allowed)})",
     )
 
 
@@ -263,12 +311,12 @@ def assert_scalar_close(actual: Any, expected: Any, name: str = "loss") -> None:
     if type(actual) is np.ndarray and actual.ndim == 0:
         actual = actual[()]
     if not isinstance(actual, np.floating | np.integer):
-        raise AssertionError(
+        raise ComparisonError(
             f"{name}: expected a scalar of dtype {expected.dtype} (a NumPy scalar or a 0-d "
             f"array), got {describe_array(actual)}"
         )
     if actual.dtype != expected.dtype:
-        raise AssertionError(
+        raise ComparisonError(
             f"{name}: expected dtype {expected.dtype}, got dtype {actual.dtype} "
             f"(return the loss in the dtype of the inputs)"
         )
@@ -276,15 +324,25 @@ def assert_scalar_close(actual: Any, expected: Any, name: str = "loss") -> None:
     a, e = float(actual), float(expected)
     if tolerance is None:
         if a != e:
-            raise AssertionError(f"{name}: expected {e!r}, got {a!r}")
+            raise ComparisonError(
+                f"{name}: expected {e!r}, got {a!r}",
+                redacted=f"{name} ({actual.dtype}): yours is {_own(actual)}, which is not the "
+                f"expected value",
+            )
         return
     want, got = format_pair(expected, actual)
     if not np.isfinite(a) and np.isfinite(e):
-        raise AssertionError(f"{name}: expected {want}, got {a} (NaN or inf)")
+        raise ComparisonError(
+            f"{name}: expected {want}, got {a} (NaN or inf)",
+            redacted=f"{name} ({actual.dtype}): got {a} (NaN or inf) where a finite value is "
+            f"expected",
+        )
     bound = scalar_error_bound(expected, tolerance, spread)
     if _observers and not (a == e or (np.isnan(a) and np.isnan(e))):
         notify_observers(name, abs(a - e), bound, scalar_error_bound(expected, tolerance))
     if not abs(a - e) <= bound:
-        raise AssertionError(
-            f"{name}: expected {want}, got {got} (error {abs(a - e):.3e}, allowed {bound:.1e})"
+        raise ComparisonError(
+            f"{name}: expected {want}, got {got} (error {abs(a - e):.3e}, allowed {bound:.1e})",
+            redacted=f"{name} ({actual.dtype}): yours is {_own(actual)}, which differs from the "
+            f"expected value (error {_rounded(abs(a - e))}, allowed {_rounded(bound)})",
         )

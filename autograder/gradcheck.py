@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from autograder.compare import notify_observers
+from autograder.compare import ComparisonError, notify_observers
 from autograder.student import map_batched
 
 POINTS_PER_BATCH = 128
@@ -48,7 +48,7 @@ def numeric_gradient_at(
         ``2 * len(indices)`` calls of ``f``, in the order ``x + h e_i``, ``x - h e_i`` for each
         ``i`` in turn.
     """
-    plus, minus, _ = _shifted_losses(f, x, dout, indices, h)
+    plus, minus, _, _ = _shifted_losses(f, x, dout, indices, h)
     return (plus - minus) / (2 * h)
 
 
@@ -59,14 +59,15 @@ def _shifted_losses(
     indices: np.ndarray,
     h: float,
     center: bool = False,
-) -> tuple[np.ndarray, np.ndarray, float]:
+) -> tuple[np.ndarray, np.ndarray, float, float]:
     """``L(x + h e_i)`` and ``L(x - h e_i)`` for each flat position ``i`` in ``indices``, and
-    with ``center`` ``L(x)`` too (its call goes first, in the first batch; else NaN)."""
+    with ``center`` ``L(x)`` and the size of its terms ``sum |f(x) * dout|`` too (its call goes
+    first, in the first batch; else NaN)."""
     x = np.array(x, dtype=np.float64)
     dout = np.asarray(dout, dtype=np.float64)
     flat = x.reshape(-1)
     plus, minus = np.zeros(len(indices)), np.zeros(len(indices))
-    middle = float("nan")
+    middle = magnitude = float("nan")
     step = max(1, POINTS_PER_BATCH // 2)
     for start in range(0, len(indices), step):
         points = [x.copy()] if center and start == 0 else []
@@ -80,12 +81,18 @@ def _shifted_losses(
             flat[i] = original
         outputs = map_batched(f, points)
         if first:
-            middle = float(np.sum(np.asarray(outputs[0]) * dout))
+            terms = np.asarray(outputs[0], dtype=np.float64) * dout
+            middle, magnitude = float(np.sum(terms)), float(np.sum(np.abs(terms)))
         for k in range((len(points) - first) // 2):
             plus[start + k] = float(np.sum(np.asarray(outputs[first + 2 * k]) * dout))
             minus[start + k] = float(np.sum(np.asarray(outputs[first + 2 * k + 1]) * dout))
-    return plus, minus, middle
+    return plus, minus, middle, magnitude
 
+
+ROUNDOFF_FACTOR = 16.0
+"""The central difference's rounding error is taken as this many float64 epsilons of the size
+of the loss's terms ``sum |f(x) * dout|``, divided by ``h``: a sum of many terms rounds at that
+size, so a small gradient of a large loss is known no better than that."""
 
 KINK_SLOPE_CHANGE = 1e-3
 """A position where the slopes on its two sides differ by more than this (relative to the
@@ -118,7 +125,8 @@ def assert_gradient_close(
         samples: how many positions of ``x`` to check (all of them if ``None`` or if ``x`` has
             fewer). Positions are drawn without replacement, always including the first and
             last element, from a generator seeded by ``x``'s shape, so a run is repeatable.
-        rtol, atol_scale: tolerance, relative to each sampled value and to the largest one.
+        rtol, atol_scale: tolerance, relative to each sampled value and to the largest one;
+            the numeric gradient's own rounding error (:data:`ROUNDOFF_FACTOR`) is added.
 
     A position within ``h`` of a kink of ``f`` (its slopes on the two sides differ by more than
     :data:`KINK_SLOPE_CHANGE` of the gradient's scale) is not compared: central differences
@@ -126,45 +134,53 @@ def assert_gradient_close(
     where ``x`` fell. Costs one call of ``f`` more than :func:`numeric_gradient_at`.
 
     Raises:
-        AssertionError: naming the first position (as an index into ``x``) where they differ.
+        ComparisonError: naming the first position (as an index into ``x``) where they differ;
+            its ``redacted`` message leaves out the numeric gradient there.
     """
     x = np.asarray(x)
     if type(analytic) is not np.ndarray or analytic.shape != x.shape:
         shape = getattr(analytic, "shape", None)
-        raise AssertionError(
+        raise ComparisonError(
             f"{name}: expected a numpy.ndarray of shape {x.shape}, got "
             f"{type(analytic).__name__} of shape {shape}"
         )
     if analytic.dtype != x.dtype:
-        raise AssertionError(f"{name}: expected dtype {x.dtype}, got dtype {analytic.dtype}")
+        raise ComparisonError(f"{name}: expected dtype {x.dtype}, got dtype {analytic.dtype}")
     if samples is None or x.size <= samples:
         indices = np.arange(x.size)
     else:
         generator = np.random.default_rng(list(x.shape))
         inner = generator.choice(np.arange(1, x.size - 1), size=samples - 2, replace=False)
         indices = np.sort(np.concatenate([[0, x.size - 1], inner]))
-    plus, minus, center = _shifted_losses(f, x, dout, indices, h, center=True)
+    plus, minus, center, magnitude = _shifted_losses(f, x, dout, indices, h, center=True)
     numeric = (plus - minus) / (2 * h)
     sampled = np.asarray(analytic, dtype=np.float64).reshape(-1)[indices]
     scale = float(np.max(np.abs(numeric), initial=0.0))
     slope_change = np.abs((plus - center) - (center - minus)) / h
     kink = slope_change > KINK_SLOPE_CHANGE * max(scale, 1e-12)
     if kink.sum() > MAX_KINK_SHARE * len(indices):
-        raise AssertionError(
+        raise ComparisonError(
             f"{name}: the forward pass changes its slope abruptly at {int(kink.sum())} of "
             f"{len(indices)} checked positions, so its gradient cannot be checked there; a "
             f"forward pass should be smooth almost everywhere"
         )
     error = np.where(kink, 0.0, np.abs(sampled - numeric))
-    bound = atol_scale * scale + rtol * np.abs(numeric)
+    # The numeric gradient's own error: L(x +- h e_i) round at the size of their terms.
+    roundoff = ROUNDOFF_FACTOR * np.finfo(np.float64).eps * magnitude / h
+    bound = atol_scale * scale + rtol * np.abs(numeric) + (0.0 if np.isnan(roundoff) else roundoff)
     notify_observers(name, error, bound, bound)
     bad = ~(error <= bound)  # NaN counts as bad
     if not bad.any():
         return
     first = int(np.argmax(bad))
     position = tuple(int(i) for i in np.unravel_index(int(indices[first]), x.shape))
-    raise AssertionError(
+    where = (
         f"{name}: differs from the numeric gradient at {int(bad.sum())} of {len(indices)} "
         f"checked positions (rtol={rtol:g}, atol={atol_scale:g} * max|numeric|); first at "
-        f"{name}[{position}]: numeric {numeric[first]:.6g}, yours {sampled[first]:.6g}"
+        f"{name}[{position}]"
+    )
+    raise ComparisonError(
+        f"{where}: numeric {numeric[first]:.6g}, yours {sampled[first]:.6g}",
+        redacted=f"{where}, where yours is {sampled[first]:.6g} (error "
+        f"{float(error[first]):.1e}, allowed {float(bound[first]):.1e})",
     )

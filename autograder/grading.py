@@ -56,7 +56,8 @@ class GradeReport:
         return lines
 
     def to_gradescope(self) -> dict[str, Any]:
-        """The ``results.json`` payload Gradescope reads."""
+        """The ``results.json`` payload Gradescope reads (without the instructors' full
+        messages of redacted tests: see :func:`for_students`)."""
         output = f"{self.assignment}: {self.score:g} / {self.max_score:g} points"
         output += "".join(f"\n  {line}" for line in self.backend_lines())
         if self.grading_error:
@@ -72,7 +73,7 @@ class GradeReport:
             "score": self.score,
             "execution_time": round(self.execution_time, 3),
             "output": output,
-            "tests": self.tests,
+            "tests": [for_students(test) for test in self.tests],
         }
         if self.grading_error:
             payload["extra_data"] = {"grading_error": self.grading_error}
@@ -99,6 +100,31 @@ def suite_command(
         "--tb=no",
         *options,
     ]
+
+
+INSTRUCTOR_OUTPUT = "instructor_output"
+"""Key of a test's ``extra_data`` holding its full failure message where its ``output`` leaves
+the expected values out (a hidden test, before its assignment's ``reveal_expected``)."""
+
+
+def for_students(test: dict[str, Any]) -> dict[str, Any]:
+    """A test's entry as Gradescope may get it: without ``extra_data.instructor_output``
+    (Gradescope keeps ``extra_data`` with the submission; only instructors need that message)."""
+    extra = test.get("extra_data")
+    if not isinstance(extra, dict) or INSTRUCTOR_OUTPUT not in extra:
+        return test
+    entry = {key: value for key, value in test.items() if key != "extra_data"}
+    rest = {key: value for key, value in extra.items() if key != INSTRUCTOR_OUTPUT}
+    if rest:
+        entry["extra_data"] = rest
+    return entry
+
+
+def instructor_output(test: dict[str, Any]) -> str:
+    """A test's full failure message for instructors: its ``output`` unless that was redacted."""
+    extra = test.get("extra_data")
+    full = extra.get(INSTRUCTOR_OUTPUT) if isinstance(extra, dict) else None
+    return str(full) if full else str(test.get("output", ""))
 
 
 def grade(

@@ -48,10 +48,12 @@ import pytest
 
 from autograder.assignments import (
     DEFAULT_GRADING_BUDGET_S,
+    DEFAULT_REVEAL_EXPECTED,
     REPO_ROOT,
     SOLUTIONS_DIR,
     UnknownAssignmentError,
     load_assignment,
+    reveals_expected,
 )
 from autograder.backends import (
     BACKENDS,
@@ -62,6 +64,7 @@ from autograder.backends import (
     points_share,
     skip_reason,
 )
+from autograder.compare import ComparisonError
 from autograder.conditioning import ConditionedReference, forget_spreads
 from autograder.gradescope import write_results
 from autograder.hints import Call, diagnose
@@ -91,6 +94,11 @@ class TestResult:
     grading_error: str = ""
     """Why the grader's environment failed this test ("" when it did not): not the student's
     failure. In ``results.json`` as the test's ``extra_data.grading_error``."""
+    instructor_output: str = ""
+    """The full failure message where ``output`` leaves the expected values out ("" where it
+    does not): for instructors only. In the suites' ``--results`` file as the test's
+    ``extra_data.instructor_output``; :meth:`autograder.grading.GradeReport.to_gradescope`
+    drops it from Gradescope's ``results.json``."""
 
 
 @dataclass
@@ -440,11 +448,45 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             result.grading_error = environment
             result.output = f"{GRADING_ERROR_PREFIX}: {environment}"
         elif not result.output:
-            result.output = _failure_message(report) + _hint_lines(item)
+            hints = _hint_lines(item)
+            full, redacted = _failure_messages(report, call)
+            if redacted != full and not _shows_expected(item):
+                result.output, result.instructor_output = redacted + hints, full + hints
+            else:
+                result.output = full + hints
     elif report.skipped:
         result.score, result.status = 0.0, "failed"
         result.output = result.output or f"skipped: {_failure_message(report)}"
     return report
+
+
+def _keeps_secrets(item: pytest.Item) -> bool:
+    """Whether a test's expected values are the reference's secrets: a test of a hidden suite
+    (not ``visible``, or using the ``reference`` fixture, or in a ``hidden/`` folder). A public
+    test's expected values are known answers that students compute themselves."""
+    return (
+        _visibility(item) != "visible"
+        or "reference" in getattr(item, "fixturenames", ())
+        or Path(item.path).parent.name == "hidden"
+    )
+
+
+def _reveal_expected(item: pytest.Item) -> str:
+    """The assignment's ``[feedback] reveal_expected`` (the kit's default where unknown)."""
+    marker = item.get_closest_marker("assignment")
+    try:
+        return load_assignment(str(marker.args[0])).reveal_expected
+    except (UnknownAssignmentError, IndexError, AttributeError):
+        return DEFAULT_REVEAL_EXPECTED
+
+
+def _shows_expected(item: pytest.Item) -> bool:
+    """Whether this test's student-visible output may show expected values: a public test
+    always; a hidden-suite test when Gradescope shows it (its visibility) no earlier than the
+    assignment's ``reveal_expected`` allows."""
+    if not _keeps_secrets(item):
+        return True
+    return reveals_expected(_reveal_expected(item), _visibility(item))
 
 
 GRADING_ERROR_PREFIX = "grading error (the grader's environment failed, not the submission)"
@@ -469,6 +511,37 @@ def _mark_failed(item: pytest.Item) -> None:
 MAX_MESSAGE = 2000
 
 
+WITHHELD = "a check of this hidden test failed (the values it compared are withheld)"
+
+
+def _failure_messages(report: pytest.TestReport, call: pytest.CallInfo[None]) -> tuple[str, str]:
+    """The failure's message in full, and without expected values.
+
+    A :class:`~autograder.compare.ComparisonError` carries both. Of any other
+    ``AssertionError`` (a suite's plain ``assert``, ``numpy.testing``) the redacted message is
+    the first line of its own message only: pytest's explanation of an ``assert`` (``assert 3
+    == 7``, the values of both sides and the test's expressions) and the arrays that
+    ``numpy.testing`` prints below its first line are left out. A failed call of the
+    student's function (:class:`~autograder.student.StudentError`) keeps its message: it is the
+    student's own error.
+    """
+    full = _failure_message(report)
+    error = call.excinfo.value if call.excinfo is not None else None
+    if isinstance(error, ComparisonError):
+        return _clip(error.full), _clip(error.redacted)
+    if isinstance(error, AssertionError) and not isinstance(error, StudentError):
+        lines = [line for line in full.splitlines() if line.strip()]
+        first = lines[0].strip() if lines else ""
+        if not first or first.startswith("assert ") or first == "assert":
+            return full, WITHHELD
+        return full, first
+    return full, full
+
+
+def _clip(message: str) -> str:
+    return message[:MAX_MESSAGE] + " [...]" if len(message) > MAX_MESSAGE else message
+
+
 def _failure_message(report: pytest.TestReport) -> str:
     """The exception's message only: never the test's source, which may be hidden."""
     longrepr = report.longrepr
@@ -479,16 +552,19 @@ def _failure_message(report: pytest.TestReport) -> str:
         message = crash.message
     else:
         message = str(longrepr).strip().splitlines()[-1] if longrepr else ""
-    message = message.removeprefix("AssertionError: ")
+    message = message.removeprefix("AssertionError: ").removeprefix(
+        "autograder.compare.ComparisonError: "
+    )
     if message.startswith("autograder.student.Student"):  # our wrapper of a failed call
         message = message.split(": ", 1)[-1]
-    if len(message) > MAX_MESSAGE:
-        message = message[:MAX_MESSAGE] + " [...]"
-    return message
+    return _clip(message)
 
 
 def _hint_lines(item: pytest.Item) -> str:
-    """``\nhint: ...`` lines naming the likely bug, where the reference is available."""
+    """``\nhint: ...`` lines naming the likely bug, where the reference is available.
+
+    Hints name a suspected mistake and print no reference value (see :mod:`autograder.hints`),
+    so hidden tests show them before their expected values may be shown."""
     calls = item.stash.get(_calls_key, [])
     name_marker = item.get_closest_marker("assignment")
     if not calls or name_marker is None:
@@ -626,11 +702,17 @@ def _finish(session: pytest.Session, exitstatus: int) -> None:
 
 def _result_payload(result: TestResult) -> dict[str, Any]:
     """A test's entry in ``results.json``: Gradescope's fields, and ``extra_data`` for a
-    grading error."""
+    grading error and for the instructors' full message of a redacted one."""
     entry = asdict(result)
+    extra = {}
     error = entry.pop("grading_error")
     if error:
-        entry["extra_data"] = {"grading_error": error}
+        extra["grading_error"] = error
+    instructor_output = entry.pop("instructor_output")
+    if instructor_output:
+        extra["instructor_output"] = instructor_output
+    if extra:
+        entry["extra_data"] = extra
     return entry
 
 

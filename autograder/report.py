@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from autograder.grading import GradeReport
+from autograder.grading import GradeReport, instructor_output
 
 
 def test_table(report: GradeReport, width: int = 100, full_messages: bool = False) -> str:
     """One line per test: status, points and, for failures, the message.
 
-    The message is clipped to its first line unless ``full_messages`` (hints included).
+    The message is clipped to its first line unless ``full_messages`` (hints included). With
+    ``full_messages``, a hidden test whose output leaves the expected values out (until its
+    assignment's ``reveal_expected``) also shows, marked for instructors, its full message.
     """
     lines = [f"{report.assignment}  ({report.submission})"]
     for test in report.tests:
@@ -20,6 +22,10 @@ def test_table(report: GradeReport, width: int = 100, full_messages: bool = Fals
         if test["status"] != "passed" and test.get("output"):
             if full_messages:
                 lines += ["                 " + line for line in test["output"].splitlines()]
+                full = instructor_output(test)
+                if full != test["output"]:
+                    lines.append("                 instructors only, with the expected values:")
+                    lines += ["                   " + line for line in full.splitlines()]
             else:
                 message = test["output"].splitlines()[0]
                 lines.append("                 " + _clip(message, width - 17))

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from autograder.compare import assert_close
+from autograder.compare import ComparisonError, assert_close, assert_scalar_close
+from autograder.gradcheck import assert_gradient_close
 
 
 def test_identical_arrays_pass():
@@ -88,3 +89,74 @@ def test_tolerance_override():
     with pytest.raises(AssertionError):
         assert_close(actual, expected)
     assert_close(actual, expected, rtol=1e-6, atol_scale=1e-6)
+
+
+PLANTED = 7.3205080757  # a distinctive expected value: its digits must not be in redacted text
+
+
+def _comparison_error(check, *args, **kwargs):
+    with pytest.raises(ComparisonError) as caught:
+        check(*args, **kwargs)
+    return caught.value
+
+
+def _assert_redacted(error, *named):
+    assert "7.32" not in error.redacted and "73205" not in error.redacted, error.redacted
+    assert "7.32" in error.full  # the full message (str) is today's, with the expected value
+    assert str(error) == error.full
+    for part in named:
+        assert part in error.redacted, (part, error.redacted)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_redacted_message_names_shape_dtype_index_and_errors_but_no_expected_value(dtype):
+    expected = np.full((2, 3), PLANTED, dtype=dtype)
+    actual = expected.copy()
+    actual[1, 2] = 1.5
+    error = _comparison_error(assert_close, actual, expected, name="dx")
+    dtype_name = np.dtype(dtype).name
+    _assert_redacted(
+        error,
+        f"dx ({dtype_name}, shape (2, 3))",
+        "1 of 6 elements differ",
+        "index (1, 2)",
+        "yours is 1.5",
+        "error 5.8e+00",
+        "allowed ",
+        "max abs error 5.8e+00",
+    )
+
+
+def test_redacted_messages_of_exact_and_non_finite_comparisons():
+    error = _comparison_error(assert_close, np.array([7, 4]), np.array([7, 73205]), name="switches")
+    assert "73205" not in error.redacted and "73205" in error.full
+    assert "switches (int64, shape (2,)): 1 of 2 elements differ" in error.redacted
+    assert "first at index (1,), where yours is 4" in error.redacted
+    expected = np.full(3, PLANTED)
+    error = _comparison_error(assert_close, np.array([1.0, np.nan, 2.0]), expected)
+    assert "1 of 3 elements are NaN or inf; first at index (1,)" in error.redacted
+
+
+def test_redacted_scalar_messages():
+    error = _comparison_error(assert_scalar_close, np.float64(1.5), np.float64(PLANTED))
+    _assert_redacted(error, "loss (float64): yours is 1.5", "error 5.8e+00", "allowed 1.5e-09")
+    error = _comparison_error(assert_scalar_close, np.float32(np.inf), np.float32(PLANTED))
+    _assert_redacted(error, "got inf (NaN or inf)")
+    error = _comparison_error(assert_scalar_close, np.int64(3), np.int64(73205))
+    assert "73205" not in error.redacted and "yours is 3" in error.redacted
+
+
+def test_shape_and_dtype_mismatches_hold_no_value_and_are_not_redacted():
+    error = _comparison_error(assert_close, np.zeros((3, 2)), np.full((2, 3), PLANTED))
+    assert error.redacted == error.full == "output: expected shape (2, 3), got shape (3, 2)"
+
+
+def test_gradient_check_redacts_the_numeric_gradient():
+    x = np.linspace(0.5, 2.0, 6).reshape(2, 3)
+    dout = np.ones_like(x)
+    wrong = np.full_like(x, 1.5)  # the gradient of 7.3205080757 * x is 7.3205080757
+    error = _comparison_error(
+        assert_gradient_close, wrong, lambda v: PLANTED * v, x, dout, name="dx"
+    )
+    assert "numeric 7.32" in error.full
+    _assert_redacted(error, "first at dx[(0, 0)], where yours is 1.5")

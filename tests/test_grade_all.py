@@ -364,3 +364,25 @@ def test_a_folder_holding_only_a_zip_is_read_from_the_zip(tmp_path):
         load_assignment("batchnorm"), submissions, tmp_path / "out", jobs=1, grade_function=grader
     )
     assert grader.calls == ["s1"] and summary.results[0].status == "graded"
+
+
+def test_feedback_keeps_a_redacted_tests_full_message_and_results_json_does_not(tmp_path):
+    def grader(assignment, folder: Path) -> GradeReport:
+        test = {
+            "name": "t::hidden",
+            "score": 0.0,
+            "max_score": 2.0,
+            "status": "failed",
+            "visibility": "after_due_date",
+            "output": "out (float64, shape (2,)): 1 of 2 elements differ",
+            "extra_data": {"instructor_output": "out: 1 of 2 differ: expected 7.32051, got 1.5"},
+        }
+        return GradeReport(assignment.name, str(folder), 0.0, 2.0, tests=[test], log="1 failed")
+
+    submissions = _plain_class(tmp_path, ("s1",))
+    out = tmp_path / "out"
+    grade_class(load_assignment("batchnorm"), submissions, out, jobs=1, grade_function=grader)
+    folder = student_dir(out, submissions[0])
+    assert "expected 7.32051" in (folder / "feedback.txt").read_text()
+    results = (folder / "results.json").read_text()
+    assert "7.32" not in results and "1 of 2 elements differ" in results

@@ -166,3 +166,37 @@ def test_adam_without_bias_correction_is_named(rng):
     assert any("bias correction" in h for h in hints)
     right = opt.adam(w, dw, state, lr=0.01)
     assert diagnose(opt, [Call("adam", (w, dw, state), {"lr": 0.01}, right)]) == []
+
+
+def test_hints_print_no_reference_value():
+    """Hidden tests show their hints before their expected values may be shown (see
+    ``[feedback] reveal_expected``), so a hint may only name a call's options, an input's
+    shape and constants. A new placeholder in a hint must be one of those: add it here only
+    after checking that it holds no value the reference computed."""
+    import ast
+    import inspect
+
+    import autograder.hints
+
+    tree = ast.parse(inspect.getsource(autograder.hints))
+    placeholders = {
+        ast.unparse(value.value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.JoinedStr)
+        for value in node.values
+        if isinstance(value, ast.FormattedValue)
+    }
+    options = {"option", "neutral", "align_corners", "not align_corners", "not aligned"}
+    shapes = {"k"}  # the number of classes: scores.shape[1]
+    assert placeholders <= options | shapes, placeholders - options - shapes
+
+
+def test_hint_of_a_hidden_call_holds_no_reference_number(rng):
+    x = rng.standard_normal((6, 5)) * 3
+    y = rng.integers(0, 5, 6)
+    from solutions import activations_losses
+
+    loss, grad = activations_losses.multiclass_hinge(x, y)
+    wrong = (loss * 5, grad)
+    hints = diagnose(activations_losses, [Call("multiclass_hinge", (x, y), {}, wrong)])
+    assert hints and all(f"{float(loss):.3}"[:4] not in h for h in hints), hints

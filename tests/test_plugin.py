@@ -458,3 +458,164 @@ def test_numpy_warnings_cost_nothing_on_the_strict_backend(pytester, monkeypatch
     assert {n.split("[")[1] for n in tests} == {"numpy]", "strict]"}
     assert all(t["status"] == "passed" for t in tests.values()), tests
     assert results["score"] == results["max_score"] == 3
+
+
+PLANTED_SUITE = textwrap.dedent(
+    """
+    import numpy as np
+    import pytest
+
+    from autograder.compare import assert_close, assert_scalar_close
+
+    pytestmark = [pytest.mark.assignment("toy"), pytest.mark.backends("numpy")]
+    PLANTED = 7.3205080757  # stands for a reference's value on hidden inputs
+
+    @pytest.mark.points(1)
+    @pytest.mark.visibility("VISIBILITY")
+    def test_array(student):
+        x = np.full((2, 3), 0.75)
+        assert_close(student.double(x), np.full((2, 3), PLANTED), name="out")
+
+    @pytest.mark.points(1)
+    @pytest.mark.visibility("VISIBILITY")
+    def test_scalar(student):
+        assert_scalar_close(student.double(np.float64(0.75)), np.float64(PLANTED), name="loss")
+
+    @pytest.mark.points(1)
+    @pytest.mark.visibility("VISIBILITY")
+    def test_plain_assert(student):
+        got = float(student.double(np.float64(0.75)))
+        assert got == pytest.approx(PLANTED), f"double returned {got}"
+    """
+)
+
+
+def _run_planted(pytester, monkeypatch, visibility, reveal=None, folder="hidden"):
+    """Grade the planted suite (in ``folder/``) with ``[feedback] reveal_expected = reveal``."""
+    kit = pytester.path / "kit"
+    (kit / "assignments" / "toy").mkdir(parents=True, exist_ok=True)
+    config = 'name = "toy"\n'
+    if reveal is not None:
+        config += f'\n[feedback]\nreveal_expected = "{reveal}"\n'
+    (kit / "assignments" / "toy" / "assignment.toml").write_text(config)
+    monkeypatch.setenv("AUTOGRADER_HOME", str(kit))
+    suite_dir = pytester.path / folder
+    suite_dir.mkdir(exist_ok=True)
+    (suite_dir / "test_toy_planted.py").write_text(PLANTED_SUITE.replace("VISIBILITY", visibility))
+    submission = pytester.path / "submission"
+    submission.mkdir(exist_ok=True)
+    (submission / "toy.py").write_text(GOOD)
+    results = pytester.path / "results.json"
+    pytester.runpytest_subprocess(
+        str(suite_dir), f"--submission={submission}", f"--results={results}"
+    )
+    return {t["name"].split("::")[1]: t for t in json.loads(results.read_text())["tests"]}
+
+
+def _shows_planted(text):
+    return "7.32" in text or "73205" in text
+
+
+@pytest.mark.parametrize(
+    ("visibility", "reveal"),
+    [
+        ("after_due_date", None),  # default: not before grades are published
+        ("after_published", "never"),
+        ("hidden", "never"),
+        ("visible", "after_due_date"),  # a hidden suite's test shown at once
+        ("after_due_date", "after_published"),
+    ],
+)
+def test_hidden_tests_feedback_holds_no_expected_value_before_it_may(
+    pytester, monkeypatch, visibility, reveal
+):
+    tests = _run_planted(pytester, monkeypatch, visibility, reveal)
+    assert all(t["status"] == "failed" for t in tests.values()), tests
+    for test in tests.values():
+        assert not _shows_planted(test["output"]), test["output"]
+        assert _shows_planted(test["extra_data"]["instructor_output"])  # instructors: all
+    array = tests["test_array"]["output"]
+    for part in ("out (float64, shape (2, 3))", "6 of 6 elements differ", "index (0, 0)"):
+        assert part in array
+    assert "yours is 1.5" in array and "error 5.8e+00" in array and "allowed " in array
+    assert "loss (float64): yours is 1.5" in tests["test_scalar"]["output"]
+    assert tests["test_plain_assert"]["output"] == "double returned 1.5"  # no `assert ...`
+
+
+@pytest.mark.parametrize(
+    ("visibility", "reveal"),
+    [
+        ("after_published", None),  # shown once grades are published: so may its values be
+        ("after_published", "after_due_date"),
+        ("after_due_date", "after_due_date"),
+        ("visible", "visible"),
+        ("after_due_date", "always"),
+        ("hidden", "after_published"),  # never shown to students
+    ],
+)
+def test_expected_values_appear_where_the_config_allows(pytester, monkeypatch, visibility, reveal):
+    tests = _run_planted(pytester, monkeypatch, visibility, reveal)
+    for test in tests.values():
+        assert _shows_planted(test["output"]), test["output"]
+        assert "extra_data" not in test
+    assert tests["test_array"]["output"].startswith("out: 6 of 6 elements differ")
+    assert "expected 7.32051, got 1.50000" in tests["test_array"]["output"]
+
+
+def test_public_tests_keep_their_full_messages(pytester, monkeypatch):
+    tests = _run_planted(pytester, monkeypatch, "visible", "never", folder="public")
+    array = tests["test_array"]["output"]
+    assert array.startswith("out: 6 of 6 elements differ beyond tolerance")  # as before
+    assert "first mismatch at index (0, 0): expected 7.32051, got 1.50000" in array
+    assert "expected 7.32051, got 1.50000" in tests["test_scalar"]["output"]
+    assert "assert 1.5 == 7.3205080757" in tests["test_plain_assert"]["output"]
+    assert all("extra_data" not in t for t in tests.values())
+
+
+def test_gradescope_results_drop_the_instructor_output_and_feedback_keeps_it():
+    from autograder.grading import GradeReport
+    from autograder.report import test_table
+
+    test = {
+        "name": "test_hidden::test_x",
+        "score": 0.0,
+        "max_score": 1.0,
+        "status": "failed",
+        "visibility": "after_due_date",
+        "output": "out (float64, shape (2,)): 1 of 2 elements differ",
+        "extra_data": {"instructor_output": "out: 1 of 2 elements differ: expected 7.32051"},
+    }
+    report = GradeReport("toy", "sub", 0.0, 1.0, tests=[test])
+    payload = report.to_gradescope()
+    assert "7.32" not in json.dumps(payload)
+    assert payload["tests"][0]["output"] == test["output"]
+    assert "extra_data" not in payload["tests"][0]
+    assert report.tests[0]["extra_data"]  # the report itself is left as it was
+    feedback = test_table(report, full_messages=True)
+    assert "instructors only, with the expected values:" in feedback and "7.32051" in feedback
+    assert "7.32" not in test_table(report)
+    both = dict(test, extra_data={"grading_error": "no /dev/null", "instructor_output": "7.32"})
+    kept = GradeReport("toy", "sub", 0.0, 1.0, tests=[both]).to_gradescope()["tests"][0]
+    assert kept["extra_data"] == {"grading_error": "no /dev/null"}
+
+
+def test_reveal_expected_setting(tmp_path, monkeypatch):
+    from autograder import assignments
+
+    assert assignments.load_assignment("conv").reveal_expected == "after_published"
+    folder = tmp_path / "assignments" / "toy"
+    folder.mkdir(parents=True)
+    monkeypatch.setattr(assignments, "ASSIGNMENTS_DIR", tmp_path / "assignments")
+    (folder / "assignment.toml").write_text(
+        'name = "toy"\n[feedback]\nreveal_expected = "visible"\n'
+    )
+    assert assignments.load_assignment("toy").reveal_expected == "visible"
+    (folder / "assignment.toml").write_text('name = "toy"\n[feedback]\nreveal_expected = "soon"\n')
+    with pytest.raises(ValueError, match=r"\[feedback\] reveal_expected must be one of .*'soon'"):
+        assignments.load_assignment("toy")
+    reveals = assignments.reveals_expected
+    assert reveals("after_published", "after_published") and reveals("after_published", "hidden")
+    assert not reveals("after_published", "after_due_date")
+    assert not reveals("after_published", "visible")
+    assert reveals("after_due_date", "after_published") and reveals("always", "visible")
+    assert not any(reveals("never", v) for v in ("visible", "after_published", "hidden"))

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from autograder.compare import assert_close
+from autograder.compare import ComparisonError, assert_close
 
 pytestmark = [pytest.mark.assignment("optimizers"), pytest.mark.visibility("after_published")]
 
@@ -86,7 +86,9 @@ def test_optimizer_steps(student, reference, rng, name, options, keys, dtype):
 )
 def test_fans(student, reference, shape):
     got = student.fan_in_and_fan_out(shape)
-    assert tuple(int(v) for v in got) == reference.fan_in_and_fan_out(shape)
+    assert tuple(int(v) for v in got) == reference.fan_in_and_fan_out(shape), (
+        f"fan_in_and_fan_out({shape}) returned {tuple(int(v) for v in got)}: not its fans"
+    )
 
 
 @pytest.mark.points(0.5)
@@ -105,7 +107,9 @@ def test_fans(student, reference, shape):
 )
 def test_gains(student, reference, nonlinearity, param):
     got = float(student.calculate_gain(nonlinearity, param))
-    assert got == pytest.approx(reference.calculate_gain(nonlinearity, param), rel=1e-12)
+    assert got == pytest.approx(reference.calculate_gain(nonlinearity, param), rel=1e-12), (
+        f"calculate_gain({nonlinearity!r}, {param}) returned {got!r}: not its gain"
+    )
 
 
 SHAPE = (256, 128, 3, 3)  # fan_in = 1152, fan_out = 2304: the fans differ by a factor 2
@@ -169,9 +173,12 @@ def test_initializer_statistics(student, rng, name, options, expected, kind, dty
     )
     values = w.astype(np.float64)
     std = float(values.std())
-    assert abs(std / expected - 1) < 0.01, (
-        f"standard deviation {std:.6f}, expected {expected:.6f} (check the gain and the fan)"
-    )
+    if not abs(std / expected - 1) < 0.01:
+        raise ComparisonError(
+            f"standard deviation {std:.6f}, expected {expected:.6f} (check the gain and the fan)",
+            redacted=f"standard deviation {std:.6f}, more than 1% off the right one (check the "
+            f"gain and the fan)",
+        )
     mean = float(values.mean())
     assert abs(mean) < 6 * expected / math.sqrt(values.size), f"mean {mean:.2e}, expected 0"
     within = float((np.abs(values) < expected).mean())
@@ -183,9 +190,13 @@ def test_initializer_statistics(student, rng, name, options, expected, kind, dty
     if kind == "uniform":
         bound = math.sqrt(3) * expected
         largest = float(np.abs(values).max())
-        assert bound * (1 - 1e-3) < largest <= bound * (1 + 1e-6), (
-            f"values must fill (-{bound:.6f}, {bound:.6f}); the largest magnitude is {largest:.6f}"
-        )
+        if not bound * (1 - 1e-3) < largest <= bound * (1 + 1e-6):
+            raise ComparisonError(
+                f"values must fill (-{bound:.6f}, {bound:.6f}); the largest magnitude is "
+                f"{largest:.6f}",
+                redacted=f"values must fill (-bound, bound) of a uniform distribution with the "
+                f"right standard deviation; the largest magnitude is {largest:.6f}",
+            )
 
 
 @pytest.mark.points(0.5)
