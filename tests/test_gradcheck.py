@@ -243,3 +243,11 @@ def test_a_forward_that_is_kinked_everywhere_fails():
     dout = np.ones_like(x)
     with pytest.raises(AssertionError, match="changes its slope abruptly"):
         assert_gradient_close(np.zeros_like(x), lambda v: np.abs(np.sin(v * 1e7)), x, dout)
+
+
+def test_a_kink_at_one_of_two_positions_is_measured_again_with_a_smaller_step():
+    x = np.array([0.5, -4e-7])  # within h of the kink: 1 of 2 positions, over the kink share
+    dout = np.array([1.0, -2.0])
+    assert_gradient_close(np.array([1.0, -0.02]), _leaky_relu, x, dout, samples=None)
+    with pytest.raises(AssertionError, match=r"gradient\[\(1,\)\]"):
+        assert_gradient_close(np.array([1.0, -1.0]), _leaky_relu, x, dout, samples=None)
