@@ -21,12 +21,19 @@ import functools
 import importlib
 import inspect
 import json
+import shutil
 import subprocess
+import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
 
 import numpy as np
 import pytest
@@ -77,6 +84,28 @@ def write_rounded_submission(name: str, folder: Path) -> Path:
         encoding="utf-8",
     )
     return folder
+
+
+SIBLINGS_FILE = "siblings.toml"
+"""In an alternative's folder: which of its student files are another assignment's alternative,
+``"conv.py" = "conv/loops_over_offsets"`` (so a composed assignment reuses them, not copies)."""
+
+
+def write_alternative_submission(variant: Path, target: Path) -> Path:
+    """Write into ``target`` the whole submission of the alternative in folder ``variant``:
+    its own ``.py`` files and the sibling files its ``siblings.toml`` names."""
+    target.mkdir(parents=True, exist_ok=True)
+    for source in variant.glob("*.py"):
+        shutil.copyfile(source, target / source.name)
+    manifest = variant / SIBLINGS_FILE
+    if manifest.is_file():
+        for name, origin in tomllib.loads(manifest.read_text(encoding="utf-8")).items():
+            assignment, other = str(origin).split("/")
+            source = REPO_ROOT / "assignments" / assignment / "alternatives" / other / name
+            if not source.is_file():
+                raise FileNotFoundError(f"{manifest}: {name} = {origin!r}: no file {source}")
+            shutil.copyfile(source, target / name)
+    return target
 
 
 def alternative_folders(assignment: Assignment) -> list[Path]:
@@ -364,7 +393,10 @@ def check_assignment(
 
     folder = workdir / assignment.name
     correct = [("float64_rounded", write_rounded_submission(assignment.name, folder / "rounded"))]
-    correct += [(path.name, path) for path in alternative_folders(assignment)]
+    correct += [
+        (path.name, write_alternative_submission(path, folder / "alternatives" / path.name))
+        for path in alternative_folders(assignment)
+    ]
     buggy = []
     reference_files = solution_submission_files(SOLUTIONS_DIR, assignment_names())
     for spec in buggy_specs():

@@ -7,7 +7,7 @@ Sampled here (2 seeds per case); ``pytest tests/test_fairness.py --exhaustive`` 
 import pytest
 
 from autograder.assignments import all_assignments
-from autograder.fairness import alternative_folders, check_assignment
+from autograder.fairness import alternative_folders, check_assignment, write_alternative_submission
 
 ASSIGNMENTS = all_assignments()
 
@@ -33,3 +33,15 @@ def test_correct_formulations_pass_and_buggy_examples_fail(assignment, seeds, tm
     assert not escaped, f"the new bounds pass what the classic bound failed: {escaped[:10]}"
     for run in result.buggy:
         assert run.failures(), f"buggy example {run.submission} passed every case"
+
+
+def test_an_alternative_takes_its_sibling_files_from_another_assignments_alternative(tmp_path):
+    blocks = next(a for a in ASSIGNMENTS if a.name == "blocks")
+    for variant in alternative_folders(blocks):
+        written = write_alternative_submission(variant, tmp_path / variant.name)
+        assert sorted(p.name for p in written.glob("*.py")) == sorted(blocks.files)
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "siblings.toml").write_text('"conv.py" = "conv/no_such_variant"\n')
+    with pytest.raises(FileNotFoundError, match="no_such_variant"):
+        write_alternative_submission(broken, tmp_path / "out")
