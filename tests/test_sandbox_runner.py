@@ -1007,9 +1007,19 @@ def test_the_process_limit_when_starting_the_child_is_a_grading_error():
     try:
         os.chmod(base, 0o755)
         folder = make_submission(base / "sub")
+        # The probe runs the kit from a copy beside the submission: the checkout itself may
+        # sit in a folder only its owner can enter (a mktemp clone), out of the uid's reach.
+        kit = Path(iso.__file__).resolve().parents[1]
+        shutil.copytree(kit, base / "kit" / "autograder", ignore=shutil.ignore_patterns("*.pyc"))
         code = ENVIRONMENT_PROBE.format(scratch=None, folder=str(folder), prelude=NPROC_PRELUDE)
+        env = dict(os.environ, PYTHONPATH=str(base / "kit"))
         done = subprocess.run(
-            [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd="/"
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd="/",
+            env=env,
         )
     finally:
         shutil.rmtree(base, ignore_errors=True)
