@@ -10,12 +10,16 @@ Every graded test that calls the student's functions runs once per backend:
             device arrays mixed, ``np.asarray`` or ``.get()`` on device arrays, NumPy results).
             Runs where no CUDA device is usable: device discipline is graded on the CPU too.
 
-Exactly one of ``cupy`` and ``strict`` runs; the other is skipped with one reason. Each test's
-points are shared between its cases (``[backends] device_share`` in ``assignment.toml``,
-default :data:`DEFAULT_DEVICE_SHARE`): the device case (``cupy`` or ``strict``) gets
-``device_share`` of them, the ``numpy`` case the rest. So a submission's maximum is the same on
-Gradescope (no GPU: device discipline checked by the simulator) and on a GPU machine (checked
-by CuPy itself), and the device cases are reported apart from correctness on NumPy.
+Exactly one of ``cupy`` and ``strict`` runs; the other is skipped with one reason.
+
+Points. Only what the grader decides itself, from the values a call sends back, carries points.
+The strict simulator runs inside the student's process, where student code can reach it, so its
+verdicts (a host transfer, a NumPy result for device inputs) could be forged by a submission
+that tampers with its own process: the ``strict`` case is feedback only. It runs, it is reported
+(with 0 points) and its message says what broke, but the ``numpy`` case carries all of a test's
+points. Where a GPU grades, the ``cupy`` case carries ``device_share`` of them (``[backends]
+device_share`` in ``assignment.toml``, default :data:`DEFAULT_DEVICE_SHARE`) and the ``numpy``
+case the rest. A submission's maximum is the same on both kinds of machine.
 """
 
 from __future__ import annotations
@@ -46,7 +50,7 @@ _PROBE = (
 
 LABELS = {
     "numpy": "NumPy arrays (CPU)",
-    "strict": "device discipline: strict device arrays on the CPU",
+    "strict": "device discipline on the CPU (strict device arrays; feedback, no points)",
     "cupy": "CuPy arrays on the GPU",
 }
 
@@ -94,13 +98,18 @@ def skip_reason(backend: str, status: GpuStatus) -> str | None:
     return None
 
 
-def points_share(backend: str, device_share: float) -> float:
-    """The fraction of a test's points its ``backend`` case carries (when it runs)."""
-    if backend == "numpy":
-        return 1.0 - device_share
-    if backend in DEVICE_BACKENDS:
+def points_share(backend: str, device_share: float, gpu: bool) -> float:
+    """The fraction of a test's points its ``backend`` case carries (when it runs).
+
+    ``gpu``: whether the ``cupy`` case runs here (else the feedback-only ``strict`` case does).
+    """
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; expected one of {BACKENDS}")
+    if backend == "strict":
+        return 0.0
+    if backend == "cupy":
         return device_share
-    raise ValueError(f"unknown backend {backend!r}; expected one of {BACKENDS}")
+    return 1.0 - device_share if gpu else 1.0
 
 
 def check_device_share(value: object, where: str) -> float:

@@ -25,8 +25,9 @@ Backends: every graded test that uses ``student`` is collected once per backend 
 :mod:`autograder.backends` (``test_forward[numpy-...]``, ``[strict-...]``, ``[cupy-...]``); the
 suites' code stays the same (arguments and results are NumPy arrays on the grader's side; the
 sandbox moves them). The device case that cannot run here is skipped with one reason, carries no
-points, and is left out of the results; the others share the test's points as the assignment's
-``[backends] device_share`` says.
+points, and is left out of the results. The ``strict`` case is feedback only (0 points: its
+verdicts are observed inside the student's process); where a GPU grades, the ``cupy`` and
+``numpy`` cases share the test's points as the assignment's ``[backends] device_share`` says.
 """
 
 from __future__ import annotations
@@ -415,6 +416,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report = yield
     if item.get_closest_marker("assignment") is None:
         return report
+    if report.when == "teardown":  # the calls' arguments and results served this test's hints
+        item.stash[_calls_key] = []  # only: a long grading must not keep them all
     results = item.config.stash[_results_key]
     points = float(item.get_closest_marker("points").args[0])
     backend = _backend_of(item)
@@ -431,7 +434,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         share = _device_share(str(marker.args[0]))
         if not set(_allowed_backends(item)) & set(DEVICE_BACKENDS):
             share = 0.0  # no device case: the numpy case carries all the points
-        points = _points(points * points_share(backend, share))
+        points = _points(points * points_share(backend, share, gpu_status().usable))
     name = f"{item.path.stem}::{item.name}"
     if backend is not None:
         item.config.stash[_result_backends_key][name] = backend

@@ -253,7 +253,9 @@ def _run_backends(pytester, source):
     return _run(pytester, source, "-rs", suite=BACKEND_SUITE)
 
 
-def test_each_graded_test_runs_once_per_backend_and_shares_its_points(pytester, monkeypatch):
+def test_each_graded_test_runs_once_per_backend_and_the_strict_case_is_feedback_only(
+    pytester, monkeypatch
+):
     monkeypatch.setenv("AUTOGRADER_GPU", "0")  # the same on a GPU machine: strict runs
     outcome, results = _run_backends(pytester, PORTABLE)
     tests = {t["name"]: t for t in results["tests"]}
@@ -262,29 +264,42 @@ def test_each_graded_test_runs_once_per_backend_and_shares_its_points(pytester, 
         "test_toy::test_relu[strict]",
         "test_toy::test_numpy_only",
     }
-    assert tests["test_toy::test_relu[numpy]"]["max_score"] == pytest.approx(0.8)
-    assert tests["test_toy::test_relu[strict]"]["max_score"] == pytest.approx(0.2)
+    assert tests["test_toy::test_relu[numpy]"]["max_score"] == 1
+    assert tests["test_toy::test_relu[strict]"]["max_score"] == 0
+    assert tests["test_toy::test_relu[strict]"]["status"] == "passed"
     assert tests["test_toy::test_numpy_only"]["max_score"] == 2
     assert results["score"] == results["max_score"] == 3
     backends = results["backends"]
-    assert backends["strict"]["score"] == pytest.approx(0.2)
+    assert backends["strict"]["max_score"] == 0 and backends["strict"]["passed"] == 1
     assert backends["cupy"]["skipped"] == 1
     assert "AUTOGRADER_GPU=0" in backends["cupy"]["reason"]
     outcome.stdout.fnmatch_lines(["*cupy: 1 cases skipped: cupy cases need a usable CUDA device*"])
     outcome.stdout.fnmatch_lines(["*SKIPPED*cupy cases need a usable CUDA device*"])
 
 
-def test_host_bound_code_loses_only_the_device_share_with_a_clear_message(pytester, monkeypatch):
+def test_host_bound_code_is_told_what_broke_on_the_strict_case_and_loses_nothing(
+    pytester, monkeypatch
+):
     monkeypatch.setenv("AUTOGRADER_GPU", "0")
     _, results = _run_backends(pytester, HOST_BOUND)
     tests = {t["name"]: t for t in results["tests"]}
     assert tests["test_toy::test_relu[numpy]"]["status"] == "passed"
     strict = tests["test_toy::test_relu[strict]"]
-    assert strict["status"] == "failed" and strict["score"] == 0
+    assert strict["status"] == "failed" and strict["score"] == strict["max_score"] == 0
     assert "device discipline" in strict["output"]
     assert "get_array_module" in strict["output"]
-    assert results["score"] == pytest.approx(2.8)
-    assert results["backends"]["numpy"]["score"] == pytest.approx(2.8)
+    assert results["score"] == results["max_score"] == 3
+
+
+def test_points_shares_on_each_kind_of_machine():
+    from autograder.backends import points_share
+
+    assert points_share("strict", 0.2, gpu=False) == 0.0
+    assert points_share("numpy", 0.2, gpu=False) == 1.0
+    assert points_share("numpy", 0.2, gpu=True) == pytest.approx(0.8)
+    assert points_share("cupy", 0.2, gpu=True) == pytest.approx(0.2)
+    with pytest.raises(ValueError, match="unknown backend"):
+        points_share("torch", 0.2, gpu=False)
 
 
 def test_an_unknown_backend_in_the_marker_is_a_usage_error(pytester):

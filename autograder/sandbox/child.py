@@ -924,7 +924,7 @@ def _worker(
                 f"functions must leave their inputs unchanged (work on copies)",
             )
     try:
-        result = _result_on_host(result, backend, function_name)
+        result = _result_on_host(result, backend, function_name, lenient=type(backend) is _Cupy)
     except _WrongDevice as wrong:
         return fail("device", str(wrong))
     except BaseException as error:
@@ -1070,14 +1070,21 @@ def _foreign_device_array(value) -> bool:
     return type(value) is getattr(_devicesim, "ndarray", None) or module.startswith("cupy")
 
 
-def _result_on_host(value, backend, function_name: str, where: str = "its result"):
+def _result_on_host(
+    value, backend, function_name: str, where: str = "its result", lenient: bool = False
+):
     """The result with its device arrays read back (0-d ones as NumPy scalars, as NumPy code
-    returns them); raises _WrongDevice for an array on the wrong side."""
+    returns them); raises _WrongDevice for an array on the wrong side.
+
+    ``lenient``: NumPy arrays pass for device inputs too. On a GPU the kind of a result is seen
+    only here, in the student's process, where a submission could forge it: what the grader
+    scores is the values (the strict simulator's verdicts are feedback only, for the same
+    reason)."""
     import numpy as np
 
     kind = type(value)
     if kind is np.ndarray:
-        if backend is not None:
+        if backend is not None and not lenient:
             raise _WrongDevice(
                 f"device discipline: {function_name} returned a NumPy array (host memory) as "
                 f"{where} for inputs on the {backend.name}; return arrays of the inputs' "
@@ -1086,12 +1093,12 @@ def _result_on_host(value, backend, function_name: str, where: str = "its result
         return value
     if kind is list or kind is tuple:
         return kind(
-            _result_on_host(item, backend, function_name, f"{where}[{index}]")
+            _result_on_host(item, backend, function_name, f"{where}[{index}]", lenient)
             for index, item in enumerate(value)
         )
     if kind is dict:
         return {
-            key: _result_on_host(item, backend, function_name, f"{where}[{key!r}]")
+            key: _result_on_host(item, backend, function_name, f"{where}[{key!r}]", lenient)
             for key, item in value.items()
         }
     if backend is not None and backend.is_device(value):
