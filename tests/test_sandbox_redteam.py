@@ -22,6 +22,7 @@ import pytest
 from autograder.assignments import REPO_ROOT
 from autograder.sandbox import CallFailed, Limits, Sandbox, wire
 from autograder.sandbox import isolation as iso
+from autograder.sandbox.runner import BatchFailed
 
 ROOT = os.geteuid() == 0
 
@@ -691,6 +692,7 @@ def test_without_the_memory_and_pids_controllers_the_report_says_so(tmp_path, mo
         "no cgroup v2 memory and pids controller",
     )
     report = {"namespaces": ["mount", "net", "pid"], "mounts_ok": True, "uid": 995}
+    report["allow_list"] = True
     report["scratch_bounded"] = True
     account = iso.Account(995, 994, "autograder-student-0", True)
     text = iso.describe(
@@ -872,3 +874,118 @@ def test_grader_wire_module_is_untouched(box):
     box.call("monkeypatch_numpy", (np.ones(2),))
     tree, blobs = wire.encode(np.ones(2))
     assert np.array_equal(wire.decode(tree, blobs), np.ones(2))
+
+
+# ---------------------------------------------------------------- verdicts the child cannot forge
+
+REBINDS_THE_WORKER = """
+import sys
+
+_worker_module = sys.modules["__main__"]  # the sandbox's own child program
+_worker_module._label_arguments = lambda *args, **kwargs: []  # blinds the worker's own check
+
+
+def doubles_in_place(x, w=None):
+    x *= 2
+    return float(x.sum())
+
+
+def restores_what_it_changed(x):
+    x *= 2
+    total = float(x.sum())
+    x /= 2
+    return total
+
+
+def keeps_a_reference(x):
+    global _kept
+    _kept = x
+    return float(x.sum())
+"""
+
+
+def test_an_input_changed_in_place_is_seen_by_the_grader_when_the_worker_is_blinded(tmp_path):
+    """The worker's own check is rebound away at import; the grader reads the memory the call
+    got and fails it anyway, naming the argument."""
+    folder = make(tmp_path / "sub", REBINDS_THE_WORKER)
+    with Sandbox(folder, ("conv.py",), "conv") as box:
+        failure = fails(box, "doubles_in_place", np.ones(3), kinds={"modified_input"})
+        assert "argument 0" in failure.message
+        failure = fails(box, "doubles_in_place", np.ones(3), w=np.ones(2), kinds={"modified_input"})
+        with pytest.raises(BatchFailed) as info:
+            box.call_many("doubles_in_place", [((np.ones(3),), {}), ((np.ones(3),), {})])
+        assert info.value.kind == "modified_input" and info.value.index == 0
+        assert box.call("restores_what_it_changed", (np.ones(3),)) == 6.0  # unchanged: fine
+
+
+def test_in_a_batch_the_call_that_changed_its_input_is_the_one_that_fails(tmp_path):
+    folder = make(tmp_path / "sub", REBINDS_THE_WORKER)
+    shared = np.ones(3)
+    with Sandbox(folder, ("conv.py",), "conv") as box:
+        calls = [((shared,), {}), ((shared * 2,), {}), ((shared,), {})]
+        assert box.call_many("restores_what_it_changed", calls) == [6.0, 12.0, 6.0]
+        with pytest.raises(BatchFailed) as info:
+            box.call_many("doubles_in_place", [((shared,), {})] * 3)
+        assert info.value.kind == "modified_input" and info.value.index == 0
+        assert info.value.results == []
+        assert shared.tolist() == [1.0, 1.0, 1.0]  # the grader's own arrays are never touched
+
+
+def test_an_input_a_module_keeps_keeps_its_values_through_later_calls(tmp_path):
+    """Arguments are views of the memory the grader wrote; later calls' arguments go elsewhere,
+    so a module that keeps an input (a cache, as students write them) still sees its values."""
+    folder = make(tmp_path / "sub", REBINDS_THE_WORKER + KEEPS)
+    with Sandbox(folder, ("conv.py",), "conv") as box:
+        assert box.call("keeps_a_reference", (np.arange(4.0),)) == 6.0
+        for _ in range(20):
+            box.call_many("restores_what_it_changed", [((np.full(64, 9.0),), {})] * 8)
+        assert box.call("kept_sum", ()) == 6.0
+
+
+KEEPS = """
+
+def kept_sum():
+    return float(_kept.sum())
+"""
+
+
+# ---------------------------------------------------------------- the allow-list
+
+
+LOOKS_AROUND = """
+import os
+
+
+def listing(path):
+    return sorted(os.listdir(path))
+
+
+def read(path):
+    with open(path) as handle:
+        return handle.read()
+"""
+
+
+def test_a_classmates_file_and_other_sandboxes_are_not_there(tmp_path):
+    """Only what the sandbox needs exists inside it: not the class folder (a classmate's
+    solution beside the submission), not another sandbox running at the same time, not the
+    grader's temporary folder, not the kit."""
+    classroom = tmp_path / "class"
+    make(classroom / "alice", "def conv_forward():\n    return 'ALICE-SOLUTION'\n")
+    bob = make(classroom / "bob", LOOKS_AROUND)
+    other = make(tmp_path / "carol", LOOKS_AROUND)
+    import autograder
+
+    with Sandbox(bob, ("conv.py",), "conv") as box, Sandbox(other, ("conv.py",), "conv") as two:
+        needs_full(box)
+        two.call("listing", ("/",))  # running
+        fails(box, "read", str(classroom / "alice" / "conv.py"), kinds={"exception"})
+        fails(box, "listing", str(classroom), kinds={"exception"})
+        fails(box, "listing", os.path.dirname(autograder.__file__), kinds={"exception"})
+        assert two._base is not None and box._base is not None
+        scratch_parent = str(box._base.parent)
+        mine = box.call("listing", (scratch_parent,))
+        assert mine == [box._base.name], mine  # its own folder only, not the other sandbox's
+        system = {"bin", "dev", "etc", "lib", "lib32", "lib64", "libx32", "proc", "sbin", "usr"}
+        tops = {p.strip("/").split("/")[0] for p in (str(box._base), sys.prefix, sys.base_prefix)}
+        assert set(box.call("listing", ("/",))) <= system | tops | {"tmp", "var"}

@@ -1,4 +1,4 @@
-"""The sandboxed child: run by path as ``python -I -S child.py REQ_FD RESP_FD LIFE_FD``.
+"""The sandboxed child: run by path as ``python -I -S child.py REQ_FD RESP_FD LIFE_FD ARGS_FD``.
 
 Self-contained on purpose: it imports only the standard library, numpy, and the wire format
 file whose path the grader sends (loaded by path, never through the ``autograder`` package, so
@@ -19,7 +19,11 @@ Processes::
     worker  serves calls until it is told to end: it reads the grader's requests from REQ_FD
             itself (one round trip per call, no fork). For each call it checks that array
             arguments were not modified and writes the result (or the failure) as one frame
-            on RESP_FD. A ``batch`` request carries several calls of one function: the worker
+            on RESP_FD. The arrays of a request are not in the frame: the grader writes them
+            into the memory file ARGS_FD (the frame says where), and the worker's arguments
+            are views of that memory, so the grader reads back itself what a call did to its
+            inputs (the worker's own check only words the message). A ``batch`` request
+            carries several calls of one function: the worker
             runs them in order, writes one frame per call (tagged with its ``index``), and
             stops at the first that fails, or with a ``stopped`` frame once the results it
             sent reach the result limit (the grader sends the rest again). It ends on an
@@ -354,6 +358,119 @@ def _setup_mounts(config: dict, report: dict) -> bool:
     return all_ok
 
 
+SYSTEM_DIRS = ("/usr", "/lib", "/lib32", "/lib64", "/libx32", "/bin", "/sbin")
+"""Shown to student code read-only: the system's programs and shared libraries (numpy's and
+the interpreter's C libraries load from them)."""
+SYSTEM_FILES = (
+    "/etc/ld.so.cache",
+    "/etc/ld.so.conf",
+    "/etc/localtime",
+    "/etc/passwd",
+    "/etc/group",
+    "/etc/nsswitch.conf",
+    "/etc/hosts",
+)
+"""Of ``/etc``, only what the dynamic loader and the C library read."""
+DEVICES = ("null", "zero", "full", "random", "urandom")
+GPU_DEVICE_PREFIXES = ("nvidia", "dri")
+GPU_DIRS = ("/etc", "/opt", "/sys", "/usr/local/cuda")
+"""A GPU sandbox also sees these (CUDA's driver and toolkit look there, and at the kernel's
+tables of devices)."""
+
+
+def _allowed(config: dict) -> tuple[list[str], list[str]]:
+    """The folders and single files the sandbox shows (read-only): the allow-list."""
+    dirs = list(config["ro_dirs"])
+    dirs += [d for d in SYSTEM_DIRS if os.path.isdir(d) and not os.path.islink(d)]
+    files = [f for f in SYSTEM_FILES if os.path.isfile(f)]
+    if config["gpu"]:
+        dirs += [d for d in GPU_DIRS if os.path.isdir(d)]
+        search = os.environ.get("LD_LIBRARY_PATH", "") + ":" + os.environ.get("CUDA_PATH", "")
+        dirs += [os.path.realpath(d) for d in search.split(":") if d and os.path.isdir(d)]
+        for name in sorted(os.listdir("/dev")):
+            if name.startswith(GPU_DEVICE_PREFIXES):
+                path = os.path.join("/dev", name)
+                (dirs if os.path.isdir(path) else files).append(path)
+    minimal: list[str] = []
+    for path in sorted(set(dirs), key=lambda p: (p.count("/"), p)):
+        if not any(_inside(path, kept) for kept in minimal):
+            minimal.append(path)
+    return minimal, files
+
+
+def _bind(source: str, root: str, target: str | None = None, writable: bool = False) -> None:
+    """Bind ``source`` at ``target`` (default: the same path) under ``root``, read-only."""
+    where = root + (target or source)
+    if os.path.isdir(source):
+        os.makedirs(where, mode=0o755, exist_ok=True)
+    else:
+        os.makedirs(os.path.dirname(where), mode=0o755, exist_ok=True)
+        if not os.path.lexists(where):
+            os.close(os.open(where, os.O_CREAT | os.O_WRONLY, 0o644))
+    _mount(source, where, None, MS_BIND | MS_REC, None)
+    if not writable:
+        _remount_readonly(where)
+
+
+def _undo_root(config: dict) -> None:
+    """Detach a half-built allow-list root (its mounts go with it)."""
+    try:
+        _check(_libc.umount2(config["root_dir"].encode(), 2), "umount")  # MNT_DETACH
+    except OSError:
+        pass
+
+
+def _build_root(config: dict, report: dict, pidns: bool) -> None:
+    """A new root holding only what student code needs, entered with chroot (the allow-list).
+
+    A small tmpfs becomes ``/``; into it go, read-only and at their own paths, the
+    interpreter's and numpy's folders, the system's library folders, a few files of /etc, the
+    null and random devices, and the student's code; the scratch folder is a size-bounded
+    tmpfs owned by the student uid, the only writable place. Nothing else exists there: not the
+    class folder, the results, other sandboxes, the grader's temporary folder, or the kit.
+    ``/proc`` is the pid namespace's own (mounted by the server) or, without one, the host's.
+    Raises OSError when a step fails (the caller falls back to hiding paths).
+    """
+    _mount(None, "/", None, MS_REC | MS_PRIVATE, None)
+    root = config["root_dir"]
+    _mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=8m")
+    dirs, files = _allowed(config)
+    for path in SYSTEM_DIRS:  # merged /usr: /lib -> usr/lib and the like stay links
+        if os.path.islink(path):
+            os.symlink(os.readlink(path), root + path)
+    for path in dirs:
+        _bind(path, root)
+    for path in files:
+        _bind(path, root)
+    for name in DEVICES:
+        if os.path.exists(f"/dev/{name}"):
+            _bind(f"/dev/{name}", root, writable=True)
+    devnull = config.get("devnull", "/dev/null")
+    if devnull != "/dev/null" and os.path.exists(devnull):
+        _bind(devnull, root, writable=True)
+    hidden = [m for m in config["masks"] if any(_inside(m, d) and m != d for d in [*dirs, *files])]
+    for mask in sorted(set(hidden), key=lambda p: (p.count("/"), p)):  # the kit, if installed
+        if os.path.isdir(root + mask) and not os.path.islink(root + mask):
+            _mount("tmpfs", root + mask, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k")
+            _remount_readonly(root + mask)
+    os.makedirs(root + "/proc", mode=0o555, exist_ok=True)
+    if not pidns:
+        _mount("/proc", root + "/proc", None, MS_BIND | MS_REC, None)
+    for empty in ("/tmp", "/var/tmp", "/dev/shm"):
+        os.makedirs(root + empty, mode=0o755, exist_ok=True)
+    work = config["work_dir"]
+    os.makedirs(root + work, mode=0o700, exist_ok=True)
+    owner = "" if config["uid"] is None else f",uid={config['uid']},gid={config['gid']}"
+    scratch = f"mode=0700,size={config['scratch_bytes']}{owner}"
+    _mount("tmpfs", root + work, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, scratch)
+    _mount(None, root, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, "mode=0755,size=8m")
+    os.chdir(root)
+    _check(_libc.chroot(b"."), "chroot")
+    os.chdir("/")
+    report["scratch_bounded"] = config["scratch_bounded"] = True
+    report["allow_list"] = True
+
+
 # ---------------------------------------------------------------- process sweeping
 
 
@@ -442,7 +559,9 @@ def _sweep_uid(uid: int, gid: int) -> None:
 
 def main() -> None:
     sys.dont_write_bytecode = True
-    req_fd, resp_fd, life_fd = (int(a) for a in sys.argv[1:4])
+    req_fd, resp_fd, life_fd, args_fd = (int(a) for a in sys.argv[1:5])
+    global _arguments_fd
+    _arguments_fd = args_fd
     config = json.loads(_read_frame(req_fd))
     report: dict = {"event": "setup", "notes": [], "namespaces": [], "uid": os.getuid()}
     sys.path[:] = [os.path.realpath(p) for p in sys.path if p] + config["extra_path"]
@@ -464,11 +583,18 @@ def main() -> None:
         flags = _unshare(report)
         if flags & CLONE_NEWNS:
             config["ro_dirs"] = _needed_dirs(config)
-            config["masks"] = config["masks"] + _untraversable(config["ro_dirs"], config["uid"])
             try:
-                mounted = _setup_mounts(config, report)
-            except OSError as error:  # e.g. / cannot be made private: no mounts at all
-                report["notes"].append(f"mount setup failed: {error}")
+                _build_root(config, report, bool(flags & CLONE_NEWPID))
+                mounted = True
+            except OSError as error:  # hide what the deny-list names instead
+                report["notes"].append(f"the allow-list root could not be built: {error}")
+                _undo_root(config)
+            if not mounted:
+                config["masks"] = config["masks"] + _untraversable(config["ro_dirs"], config["uid"])
+                try:
+                    mounted = _setup_mounts(config, report)
+                except OSError as error:  # e.g. / cannot be made private: no mounts at all
+                    report["notes"].append(f"mount setup failed: {error}")
             report["mounts_ok"] = mounted
     if not mounted and config["uid"] is not None:
         _reach_through_fds(config["uid"])
@@ -494,6 +620,7 @@ def main() -> None:
         os.close(sync_w)
         os.close(life_fd)
         os.close(null)
+        os.set_inheritable(args_fd, False)  # programs student code runs do not get it
         os.read(sync_r, 1)  # wait until the outer has announced us
         os.close(sync_r)
         try:
@@ -505,6 +632,7 @@ def main() -> None:
                 os._exit(70)
         os._exit(0)
     os.close(sync_r)
+    os.close(args_fd)
     _write_all(resp_fd, wire.message_frame({"event": "spawned", "server_pid": server}))
     os.close(sync_w)
     _outer_wait(config, server, life_fd, req_fd, resp_fd, bool(flags & CLONE_NEWPID), null)
@@ -738,11 +866,13 @@ def _work(config, wire, module, req_fd: int, resp_fd: int, mark) -> None:
             return
         batch = op == "batch"
         try:
+            shared = _shared_blobs(header.get("shared")) + list(blobs)
             if batch:
-                values = wire.decode({"L": header["values"]}, blobs, max_bytes=1 << 62)
+                tree = {"L": header["values"]}
+                values = wire.decode(tree, shared, max_bytes=1 << 62, copy=False)
                 calls = _batch_calls(header["calls"], values)
             else:
-                decoded = wire.decode(header["args"], blobs, max_bytes=1 << 62)
+                decoded = wire.decode(header["args"], shared, max_bytes=1 << 62, copy=False)
                 calls = [lambda decoded=decoded: decoded]
         except Exception as error:  # report, never die
             failed = {"event": "failed", "seq": seq, "kind": "crashed", "message": str(error)}
@@ -751,7 +881,7 @@ def _work(config, wire, module, req_fd: int, resp_fd: int, mark) -> None:
             _flush_stdio()
             _write_all(resp_fd, wire.message_frame(failed))
             continue
-        del payload, blobs
+        del payload, blobs, shared
         function_name = header["function"]
         try:
             backend = _backend(header.get("backend", "numpy"), config)
@@ -789,6 +919,34 @@ def _work(config, wire, module, req_fd: int, resp_fd: int, mark) -> None:
                 break
         del header, calls
         args = decoded = values = None
+
+
+_arguments_fd = -1
+"""The memory file the grader writes each request's arrays into (see the module docstring)."""
+_arguments_map = None
+
+
+def _shared_blobs(regions) -> list:
+    """The ``[offset, length]`` regions of the argument memory a request names, as views."""
+    global _arguments_map
+    if type(regions) is not list:
+        raise ValueError("a request without the place of its arguments")
+    end = 0
+    for region in regions:
+        if type(region) is not list or len(region) != 2 or any(type(n) is not int for n in region):
+            raise ValueError("a request names its arguments' place wrongly")
+        if region[0] < 0 or region[1] < 0:
+            raise ValueError("a request names its arguments' place wrongly")
+        end = max(end, region[0] + region[1])
+    if not end:
+        return [b"" for _ in regions]
+    if _arguments_map is None or len(_arguments_map) < end:
+        size = os.fstat(_arguments_fd).st_size
+        if size < end:
+            raise ValueError("the argument memory is smaller than the request says")
+        _arguments_map = mmap.mmap(_arguments_fd, size)  # the old one lives while viewed
+    view = memoryview(_arguments_map)
+    return [view[start : start + length] for start, length in regions]
 
 
 def _batch_calls(calls, values) -> list:

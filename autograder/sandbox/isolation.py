@@ -401,6 +401,8 @@ def describe(
         )
     elif not report.get("mounts_ok"):
         missing.append("hiding paths failed (" + "; ".join(report.get("notes", [])) + ")")
+    elif not report.get("allow_list"):
+        missing.append("no allow-list root (only the paths the kit names are hidden)")
     if "pid" not in spaces:
         missing.append("no pid namespace")
     exposed = report.get("exposed") or []

@@ -98,6 +98,8 @@ MAX_BATCH_BYTES = 64 << 20
 """Most argument bytes in one batch request (a request holds at least one call)."""
 MAX_FRAMES = 64
 """Most unread messages the grader holds before it calls the child's output garbage."""
+ARGUMENT_RING_BYTES = 16 << 20
+"""The argument memory requests go through before they start again at its beginning."""
 
 KINDS = frozenset(
     {
@@ -218,6 +220,9 @@ class _Child:
     received: int = 0  # payload bytes read from the result pipe so far
     receive_cap: int | None = None  # ``received`` may not pass it (a batch's result budget)
     early_output: bytes = b""  # read while waiting for the setup report: the import's, if fast
+    arguments: int = -1  # the memory file the arguments of each call are written into
+    arguments_size: int = 0
+    arguments_next: int = 0  # where the next request's arguments go
 
 
 class Sandbox:
@@ -458,6 +463,7 @@ class Sandbox:
                 assert child is not None
                 self._seq += 1
                 seq = self._seq
+                regions = self._place_arguments(child, blobs)
                 request = _coalesce(
                     wire.frame(
                         wire.pack_message(
@@ -466,9 +472,10 @@ class Sandbox:
                                 "seq": seq,
                                 "function": function,
                                 "args": tree,
+                                "shared": regions,
                                 "backend": backend,
                             },
-                            blobs,
+                            [],
                         )
                     )
                 )
@@ -489,7 +496,11 @@ class Sandbox:
                     # calls, e.g. by another sandbox's uid sweep): the call never started
                     self._teardown()
                     continue
-                return self._outcome(child, function, seq, timeout, output, cut)
+                result = self._outcome(child, function, seq, timeout, output, cut)
+                self._check_arguments(
+                    child, function, regions, blobs, _argument_labels(tree), output
+                )
+                return result
             raise AssertionError("unreachable")  # pragma: no cover
 
     def call_many(
@@ -571,9 +582,21 @@ class Sandbox:
         raises BatchFailed otherwise."""
         trees: list[Any] = []
         blobs: list[bytes] = []
+        labels: list[str] = []
+        owned: list[list[int]] = []  # the blobs of each value
         for value in values:
             trees.append(_shift_blobs(value.tree, len(blobs)))
+            owned.append(list(range(len(blobs), len(blobs) + len(value.blobs))))
+            labels.extend(_blob_labels(value.tree))
             blobs.extend(value.blobs)
+        checks = [  # per call: the blobs of its arguments, each with its label
+            [
+                (b, f"argument {place}{labels[b]}" if type(place) is int else place + labels[b])
+                for place, v in [*enumerate(positional), *keywords.items()]
+                for b in owned[v]
+            ]
+            for positional, keywords in calls
+        ]
         got: list[Any] = []
         failure: CallFailed | None = None
         for attempt in range(2):
@@ -588,15 +611,17 @@ class Sandbox:
             assert child is not None
             self._seq += 1
             seq = self._seq
+            regions = self._place_arguments(child, blobs)
             header = {
                 "op": "batch",
                 "seq": seq,
                 "function": function,
                 "values": trees,
                 "calls": calls,
+                "shared": regions,
                 "backend": backend,
             }
-            request = _coalesce(wire.frame(wire.pack_message(header, blobs)))
+            request = _coalesce(wire.frame(wire.pack_message(header, [])))
             output = _Output(self.limits.output_bytes)
             child.frames = []  # stale frames of earlier calls go
             child.worker = True
@@ -608,6 +633,11 @@ class Sandbox:
                 failure, heard = self._collect(
                     child, function, seq, len(calls), request, timeout, output, got
                 )
+                changed = _changed_call(child, regions, blobs, checks[: len(got)])
+                if changed is not None:  # a call whose result came left its inputs changed
+                    index, label = changed
+                    del got[index:]
+                    failure = _modified(function, label, output.text())
             finally:
                 child.room, child.receive_cap = MAX_FRAMES, None
                 self.last_output = output.text()
@@ -693,6 +723,50 @@ class Sandbox:
                 self._stop_worker(child, seq, output)
                 return self._timed_out(function, timeout, cut, output.text()), heard
 
+    def _place_arguments(self, child: _Child, blobs: list[Any]) -> list[list[int]]:
+        """Write a request's arrays into the child's argument memory; their ``[offset, length]``.
+
+        The worker's arrays are views of this memory, so what a call does to its inputs the
+        grader reads back itself (:func:`_changed_call`): that verdict is not the child's word.
+        Reads and writes go through the file, never a mapping, so a child that shrinks the
+        file costs the grader no signal, only its own call (the bytes read back differ).
+        Requests follow one another through ``ARGUMENT_RING_BYTES`` (then start again at 0),
+        so an input a student's module keeps a reference to keeps its values for many calls.
+        """
+        total = sum(-(-len(blob) // 64) * 64 for blob in blobs)  # each array 64-byte aligned
+        start = child.arguments_next
+        if start + total > ARGUMENT_RING_BYTES:
+            start = 0
+        regions = []
+        offset = start
+        for blob in blobs:
+            regions.append([offset, len(blob)])
+            offset += -(-len(blob) // 64) * 64
+        child.arguments_next = offset
+        if offset > child.arguments_size:  # never shrinks: the worker's views stay mapped
+            os.ftruncate(child.arguments, offset)
+            child.arguments_size = offset
+        for (at, _), blob in zip(regions, blobs, strict=True):
+            view = memoryview(blob)
+            while view:
+                written = os.pwrite(child.arguments, view, at)
+                view, at = view[written:], at + written
+        return regions
+
+    def _check_arguments(
+        self,
+        child: _Child | None,
+        function: str,
+        regions: list[list[int]],
+        blobs: list[Any],
+        labels: list[str],
+        output: _Output,
+    ) -> None:
+        """Raise ``modified_input`` when a call that answered left its arguments changed."""
+        changed = _changed_call(child, regions, blobs, [list(enumerate(labels))])
+        if changed is not None:
+            raise _modified(function, changed[1], output.text())
+
     def function(self, name: str) -> Callable[..., Any]:
         """``box.function("conv_forward")(x, w, b, stride=2)``: a call as a plain callable."""
         if not name.isidentifier() or name.startswith("_"):
@@ -713,6 +787,7 @@ class Sandbox:
         work = base / "work"
         code.mkdir(mode=0o755)
         work.mkdir(mode=0o700)
+        (base / "root").mkdir(mode=0o700)  # the allow-list root is mounted here
         os.chmod(base, 0o711)
         os.chmod(code, 0o755)
         for name in self.files:
@@ -730,7 +805,16 @@ class Sandbox:
         checkout = (
             [root] if (root / "solutions").is_dir() or (root / "assignments").is_dir() else []
         )
-        hidden = isolation.resolve_hidden([*checkout, *self._hide])
+        import autograder  # installed as a package, the kit is not inside the checkout
+
+        grader_side = [
+            Path(autograder.__file__).parent,
+            tempfile.gettempdir(),
+            SCRATCH_ROOT or tempfile.gettempdir(),
+            self.submission_dir,
+            self.submission_dir.parent,
+        ]
+        hidden = isolation.resolve_hidden([*checkout, *self._hide, *grader_side])
         account = self._account
         use_ns = self._namespaces and self._root and not isolation.namespaces_known_unavailable()
         rlimits = self.limits.rlimits(gpu=self.gpu)
@@ -739,6 +823,7 @@ class Sandbox:
         return {
             "module": self.module,
             "code_dir": os.path.realpath(self._base / "code"),
+            "root_dir": os.path.realpath(self._base / "root"),
             "work_dir": os.path.realpath(self._base / "work"),
             "wire_path": str(WIRE_PROGRAM),
             "devicesim_path": str(DEVICESIM_PROGRAM),
@@ -786,14 +871,18 @@ class Sandbox:
             self._environment = f"the sandbox could not start: no usable null device: {error}"
             self.isolation = f"partial: {self._environment}"
             return
+        opened: list[int] = [null]
         try:
-            pipes = [os.pipe() for _ in range(4)]
+            for _ in range(4):
+                opened.extend(os.pipe())
+            arguments = os.memfd_create("autograder-arguments", os.MFD_CLOEXEC)
         except OSError as error:
-            os.close(null)
+            for fd in opened:
+                os.close(fd)
             self._environment = f"the sandbox could not start: {error}"
             self.isolation = f"partial: {self._environment}"
             return
-        (req_r, req_w), (resp_r, resp_w), (out_r, out_w), (life_r, life_w) = pipes
+        req_r, req_w, resp_r, resp_w, out_r, out_w, life_r, life_w = opened[1:]
         try:
             proc = subprocess.Popen(
                 [
@@ -801,19 +890,19 @@ class Sandbox:
                     "-I",
                     "-S",
                     str(CHILD_PROGRAM),
-                    *map(str, (req_r, resp_w, life_r)),
+                    *map(str, (req_r, resp_w, life_r, arguments)),
                 ],
                 stdin=null,
                 stdout=out_w,
                 stderr=out_w,
-                pass_fds=(req_r, resp_w, life_r),
+                pass_fds=(req_r, resp_w, life_r, arguments),
                 env=self._env(),
                 cwd=str(self._base),
                 start_new_session=True,
                 close_fds=True,
             )
         except (OSError, subprocess.SubprocessError) as error:  # EAGAIN: the process limit
-            for fd in (null, req_r, req_w, resp_r, resp_w, out_r, out_w, life_r, life_w):
+            for fd in (null, req_r, req_w, resp_r, resp_w, out_r, out_w, life_r, life_w, arguments):
                 os.close(fd)
             self._environment = f"the sandbox could not start a process: {error}"
             self.isolation = f"partial: {self._environment}"
@@ -836,6 +925,7 @@ class Sandbox:
                 pass
         max_frame = self.limits.result_bytes + wire.MAX_JSON + (1 << 20)
         child = _Child(proc, req_w, resp_r, out_r, life_w, wire.FrameReader(max_frame))
+        child.arguments = arguments
         self._child = child
         text = json.dumps(config).encode()
         head = wire.FRAME_HEAD.pack(wire.FRAME_MAGIC, len(text))
@@ -1244,7 +1334,7 @@ class Sandbox:
                 isolation.sweep_uid(self._account)
             except (OSError, subprocess.SubprocessError):  # never raises: the sweep is a backstop
                 pass
-        for fd in (child.resp, child.out):
+        for fd in (child.resp, child.out, child.arguments):
             _close(fd)
 
 
@@ -1308,8 +1398,9 @@ def _gpu_env() -> dict[str, str]:
 def _encode_calls(
     calls: Sequence[tuple[tuple[Any, ...] | list[Any], dict[str, Any] | None]],
 ) -> tuple[list[_Encoded], list[tuple[list[int], dict[str, int]]]]:
-    """Each distinct argument object of ``calls`` encoded once (an object several calls pass
-    is sent once), and each call as the indices of its arguments among them."""
+    """Each argument of each call encoded (an object one call passes twice is sent once for
+    it; an object several calls pass is sent to each: the grader checks each call's arguments
+    in the memory that call got), and each call as the indices of its arguments among them."""
     values: list[_Encoded] = []
     index_of: dict[int, int] = {}  # id() of an argument object -> its index in values
     refs: list[tuple[list[int], dict[str, int]]] = []
@@ -1329,6 +1420,7 @@ def _encode_calls(
         return index
 
     for number, (args, kwargs) in enumerate(calls):
+        index_of.clear()
         keywords = {} if kwargs is None else kwargs
         for key in keywords:
             if type(key) is not str:
@@ -1338,6 +1430,64 @@ def _encode_calls(
         named = {key: ref(value, f"{where} {key}") for key, value in keywords.items()}
         refs.append((positional, named))
     return values, refs
+
+
+def _changed_call(
+    child: _Child | None,
+    regions: list[list[int]],
+    blobs: list[Any],
+    checks: list[list[tuple[int, str]]],
+) -> tuple[int, str] | None:
+    """The first call (index, label of the argument) whose argument memory no longer holds
+    what the grader wrote there; None when every call's inputs are as they were sent."""
+    if child is None or child.arguments < 0:
+        return None
+    for call, blob_labels in enumerate(checks):
+        for index, label in blob_labels:
+            start, length = regions[index]
+            try:
+                now = os.pread(child.arguments, length, start)
+            except OSError:
+                return call, label
+            if now != blobs[index]:
+                return call, label
+    return None
+
+
+def _modified(function: str, label: str, printed: str) -> CallFailed:
+    return CallFailed(
+        "modified_input",
+        f"{function}() modified its input {label} in place; functions must leave their inputs "
+        f"unchanged (work on copies)",
+        printed,
+    )
+
+
+def _blob_labels(tree: Any, where: str = "") -> list[str]:
+    """For each array of a wire tree, in blob order, where it sits in the value: ``""`` for
+    the value itself, ``"[0]"``, ``"['w']"`` inside."""
+    if type(tree) is not dict:
+        return []
+    ((tag, body),) = tree.items()
+    if tag in ("A", "S"):
+        return [where]
+    labels: list[str] = []
+    items = body.items() if tag == "D" else enumerate(body)
+    for key, item in items:
+        labels += _blob_labels(item, f"{where}[{key!r}]")
+    return labels
+
+
+def _argument_labels(tree: Any) -> list[str]:
+    """For each array of one call's ``(args, kwargs)`` tree, in blob order: ``argument 0``,
+    ``argument 1[0]``, ``w``, ``cache['x']``."""
+    positional, keywords = tree["T"][0]["T"], tree["T"][1]["D"]
+    labels = []
+    for index, item in enumerate(positional):
+        labels += [f"argument {index}{label}" for label in _blob_labels(item)]
+    for key, item in keywords.items():
+        labels += [f"{key}{label}" for label in _blob_labels(item)]
+    return labels
 
 
 def _weigh(tree: Any) -> tuple[int, int]:

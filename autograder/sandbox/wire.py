@@ -143,8 +143,12 @@ def _encode(
     return {tag: len(blobs) - 1}
 
 
-def decode(tree: Any, blobs: list[bytes], *, max_bytes: int = DEFAULT_MAX_BYTES) -> Any:
+def decode(
+    tree: Any, blobs: list[bytes], *, max_bytes: int = DEFAULT_MAX_BYTES, copy: bool = True
+) -> Any:
     """Rebuild the value of ``encode``; validates everything (the bytes may be hostile).
+
+    ``copy=False``: arrays are views of the blobs' memory (writable where it is), not copies.
 
     Raises:
         WireError: an unknown node, too deep or too many nodes, a blob referenced twice or
@@ -154,14 +158,20 @@ def decode(tree: Any, blobs: list[bytes], *, max_bytes: int = DEFAULT_MAX_BYTES)
     if sum(len(b) for b in blobs) > max_bytes:
         raise WireError(f"arrays larger than {max_bytes} bytes in total")
     counter = [0]
-    value = _decode(tree, blobs, used, 0, counter, max_bytes)
+    value = _decode(tree, blobs, used, 0, counter, max_bytes, copy)
     if not all(used):
         raise WireError("a message carries arrays that its value does not use")
     return value
 
 
 def _decode(
-    node: Any, blobs: list[bytes], used: list[bool], depth: int, counter: list[int], cap: int
+    node: Any,
+    blobs: list[bytes],
+    used: list[bool],
+    depth: int,
+    counter: list[int],
+    cap: int,
+    copy: bool = True,
 ) -> Any:
     counter[0] += 1
     if counter[0] > MAX_NODES:
@@ -181,13 +191,14 @@ def _decode(
     if tag in ("L", "T"):
         if type(body) is not list:
             raise WireError(f"a {tag!r} node without a list")
-        items = [_decode(item, blobs, used, depth + 1, counter, cap) for item in body]
+        items = [_decode(item, blobs, used, depth + 1, counter, cap, copy) for item in body]
         return items if tag == "L" else tuple(items)
     if tag == "D":
         if type(body) is not dict:
             raise WireError("a 'D' node without an object")
         return {
-            key: _decode(item, blobs, used, depth + 1, counter, cap) for key, item in body.items()
+            key: _decode(item, blobs, used, depth + 1, counter, cap, copy)
+            for key, item in body.items()
         }
     if tag in ("A", "S"):
         if type(body) is not int or not 0 <= body < len(blobs):
@@ -195,7 +206,7 @@ def _decode(
         if used[body]:
             raise WireError("an array referenced twice")
         used[body] = True
-        array = parse_npy(blobs[body], max_bytes=cap)
+        array = parse_npy(blobs[body], max_bytes=cap, copy=copy)
         if tag == "A":
             return array
         if array.shape != ():
@@ -236,8 +247,10 @@ def npy_bytes(array: np.ndarray, where: str = "value") -> bytearray:
     return blob
 
 
-def parse_npy(blob: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> np.ndarray:
+def parse_npy(blob: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES, copy: bool = True) -> np.ndarray:
     """Validate a ``.npy`` blob and return a fresh, writable array (never unpickles).
+
+    ``copy=False``: the array is a view of the blob's memory instead (writable where that is).
 
     Raises:
         WireError: wrong magic or version, a header that is not exactly
@@ -289,7 +302,7 @@ def parse_npy(blob: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> np.ndarray:
         raise WireError(".npy bool array holds bytes other than 0 and 1")
     flat = np.frombuffer(payload, dtype=dtype)
     array = flat.reshape(shape, order="F" if fortran else "C")
-    return np.array(array, copy=True, order="K")
+    return np.array(array, copy=True, order="K") if copy else array
 
 
 # ---------------------------------------------------------------- messages and frames
