@@ -678,6 +678,36 @@ def test_a_cgroup_is_made_per_sandbox_in_a_fake_tree(tmp_path, monkeypatch):
     assert not folder.exists()
 
 
+def test_without_cgroup_v2_controllers_a_cgroup_v1_pair_is_made_in_a_fake_tree(
+    tmp_path, monkeypatch
+):
+    from autograder.sandbox import cgroups
+
+    root = tmp_path / "cgroup"
+    for controller in ("memory", "pids"):
+        (root / controller).mkdir(parents=True)
+        (root / controller / "cgroup.procs").write_text("")
+    monkeypatch.setattr(cgroups, "CGROUP_ROOT", str(root))
+    monkeypatch.setattr(cgroups, "_base", None)
+    monkeypatch.setattr(cgroups, "_base_problem", None)
+    monkeypatch.setattr(cgroups, "_rmdir", shutil.rmtree)
+    group, problem = cgroups.create("slot-5", 2 << 30, 72)
+    assert problem == "" and isinstance(group, cgroups.CgroupV1)
+    memory, pids = (
+        root / "memory" / "autograder" / "slot-5",
+        root / "pids" / "autograder" / "slot-5",
+    )
+    assert (memory / "memory.limit_in_bytes").read_text() == f"{2 << 30}\n"
+    assert (pids / "pids.max").read_text() == "72\n"
+    group.add(4242)
+    assert (memory / "cgroup.procs").read_text() == (pids / "cgroup.procs").read_text() == "4242\n"
+    assert group.limit_name == "cgroup v1 memory.limit_in_bytes"
+    for folder in (memory, pids):  # a fake tree: nothing to kill (4242 is not ours)
+        (folder / "cgroup.procs").write_text("")
+    group.remove()
+    assert not memory.exists() and not pids.exists()
+
+
 def test_without_the_memory_and_pids_controllers_the_report_says_so(tmp_path, monkeypatch):
     from autograder.sandbox import cgroups
 
@@ -689,7 +719,8 @@ def test_without_the_memory_and_pids_controllers_the_report_says_so(tmp_path, mo
     monkeypatch.setattr(cgroups, "_base_problem", None)
     assert cgroups.create("slot-0", 1 << 30, 10) == (
         None,
-        "no cgroup v2 memory and pids controller",
+        "no cgroup v2 memory and pids controller; "
+        "no writable cgroup v1 memory and pids hierarchies either",
     )
     report = {"namespaces": ["mount", "net", "pid"], "mounts_ok": True, "uid": 995}
     report["allow_list"] = True
@@ -989,3 +1020,56 @@ def test_a_classmates_file_and_other_sandboxes_are_not_there(tmp_path):
         system = {"bin", "dev", "etc", "lib", "lib32", "lib64", "libx32", "proc", "sbin", "usr"}
         tops = {p.strip("/").split("/")[0] for p in (str(box._base), sys.prefix, sys.base_prefix)}
         assert set(box.call("listing", ("/",))) <= system | tops | {"tmp", "var"}
+
+
+# ---------------------------------------------------------------- bounds of the whole sandbox
+
+SPREADS_MEMORY = """
+import os
+import time
+
+
+def spread(helpers, mib):
+    pids = []
+    for _ in range(helpers):
+        pid = os.fork()
+        if pid == 0:
+            hog = bytearray(mib << 20)
+            for i in range(0, len(hog), 4096):
+                hog[i] = 1
+            time.sleep(60)
+            os._exit(0)
+        pids.append(pid)
+    time.sleep(4)
+    return [os.waitpid(pid, os.WNOHANG)[1] for pid in pids]
+
+
+def returns(mib):
+    import numpy as np
+    return np.zeros(mib << 17)
+"""
+
+
+def test_memory_spread_over_helper_processes_is_bounded_for_the_whole_sandbox(tmp_path):
+    """Eight helpers of 400 MiB each stay under the per-process limit (2 GiB) but hold 3.2 GiB
+    together: the sandbox's cgroup (v2, else v1) keeps them all under 2 GiB."""
+    folder = make(tmp_path / "sub", SPREADS_MEMORY)
+    with Sandbox(folder, ("conv.py",), "conv", Limits(call_timeout=30)) as box:
+        if box._cgroup is None:
+            pytest.skip(f"no cgroup bounds the sandbox here: {box.isolation}")
+        statuses = box.call("spread", (8, 400))
+        alive = sum(1 for status in statuses if status == 0)
+        assert alive * 400 < 2048, statuses
+        assert any(status == 9 for status in statuses), statuses  # killed for the whole bound
+
+
+def test_results_past_the_gradings_budget_fail_at_once(tmp_path):
+    folder = make(tmp_path / "sub", SPREADS_MEMORY)
+    limits = Limits(result_bytes=8 << 20, grading_result_bytes=20 << 20)
+    with Sandbox(folder, ("conv.py",), "conv", limits) as box:
+        assert box.call("returns", (7,)).nbytes == 7 << 20
+        assert box.call("returns", (7,)).nbytes == 7 << 20
+        failure = fails(box, "returns", 7)  # the third crosses the budget while it arrives
+        assert "budget of 20 MiB" in failure.message, failure
+        failure = fails(box, "returns", 1, kinds={"budget"})  # and nothing more runs
+        assert "sent back more than the grading's budget of 20 MiB" in failure.message

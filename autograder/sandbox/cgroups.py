@@ -1,4 +1,4 @@
-"""Whole-sandbox memory and process bounds: one cgroup v2 group per sandbox.
+"""Whole-sandbox memory and process bounds: one cgroup per sandbox (v2, else v1).
 
 Rlimits bound each process alone (RLIMIT_AS: 2 GiB each, so 64 processes may hold 128 GiB), and
 RLIMIT_NPROC bounds the processes of one uid. Where cgroup v2 is mounted with the ``memory``
@@ -8,6 +8,13 @@ sandbox's processes (outer, server, worker and all they start) are put in
 pages included), ``memory.swap.max = 0`` and ``pids.max``; the group is killed
 (``cgroup.kill``) and removed when the sandbox closes. Where that is not possible the reason
 is returned and the sandbox says so in its isolation report (per-process limits only).
+
+Fallback: where cgroup v2 lacks them but the older cgroup v1 hierarchies ``memory`` and
+``pids`` are mounted and writable (many container hosts), the same bounds are set there:
+``memory.limit_in_bytes`` (and ``memory.memsw.limit_in_bytes``, no swap, where swap is
+accounted) and ``pids.max``, in a group ``autograder/slot-<n>`` of each hierarchy. v1 has no
+``cgroup.kill``: a group is killed by signalling what it lists until nothing is left (its
+``pids.max`` bounds how many a fork loop can add meanwhile).
 
 Nothing here runs as student code: the grader writes the files before the child's server
 exists (the child waits for its configuration first).
@@ -106,6 +113,8 @@ class Cgroup:
     path: str
     memory_bytes: int
     tasks: int
+    limit_name = "cgroup memory.max"
+    """How the memory bound is named in messages."""
 
     def add(self, pid: int) -> None:
         """Move ``pid`` (the child, before it forks anything) into the group."""
@@ -169,7 +178,8 @@ def create(name: str, memory_bytes: int, tasks: int) -> tuple[Cgroup | None, str
     first: the caller holds the uid pool slot it is named after), or None and why not."""
     parent, problem = base()
     if parent is None:
-        return None, problem
+        group, v1_problem = _create_v1(name, memory_bytes, tasks)
+        return (group, "") if group is not None else (None, f"{problem}; {v1_problem}")
     group = Cgroup(os.path.join(parent, name), memory_bytes, tasks)
     if os.path.isdir(group.path):
         group.remove()
@@ -183,4 +193,112 @@ def create(name: str, memory_bytes: int, tasks: int) -> tuple[Cgroup | None, str
     except OSError as error:
         group.remove()
         return None, f"cgroup v2 group could not be made ({error.strerror or error})"
+    return group, ""
+
+
+# ---------------------------------------------------------------- the cgroup v1 fallback
+
+
+def _v1_base(controller: str) -> str | None:
+    """``<CGROUP_ROOT>/<controller>/autograder``, made (beside the grader's own group, as the
+    v2 groups are, so that the grader's own limits do not count the sandboxes' memory); None
+    when that hierarchy is not mounted or not writable."""
+    mount = os.path.join(CGROUP_ROOT, controller)
+    if not os.path.isfile(os.path.join(mount, "cgroup.procs")):
+        return None
+    group = os.path.join(mount, GROUP)
+    try:
+        os.makedirs(group, mode=0o755, exist_ok=True)
+    except OSError:
+        return None
+    return group
+
+
+@dataclass
+class CgroupV1(Cgroup):
+    """One sandbox's groups in the v1 ``memory`` and ``pids`` hierarchies (``path`` is the
+    memory group; ``pids_path`` the pids group)."""
+
+    pids_path: str = ""
+    limit_name = "cgroup v1 memory.limit_in_bytes"
+
+    def _paths(self) -> list[str]:
+        return [self.path, self.pids_path]
+
+    def add(self, pid: int) -> None:
+        for path in self._paths():
+            _write(os.path.join(path, "cgroup.procs"), f"{pid}\n")
+
+    def pids(self) -> list[int]:
+        found: set[int] = set()
+        for path in self._paths():
+            try:
+                found |= {int(word) for word in _read(os.path.join(path, "cgroup.procs")).split()}
+            except (OSError, ValueError):
+                continue
+        return sorted(found)
+
+    def kill(self) -> None:
+        for _ in range(50):
+            pids = self.pids()
+            if not pids:
+                return
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+            time.sleep(0.01)
+
+    def oom_kills(self) -> int:
+        """Processes the kernel killed for the group's limit (``oom_kill`` of
+        ``memory.oom_control``, kernels 4.13 and later; else how often the limit was hit)."""
+        try:
+            for line in _read(os.path.join(self.path, "memory.oom_control")).splitlines():
+                name, _, value = line.partition(" ")
+                if name == "oom_kill":
+                    return int(value)
+            return int(_read(os.path.join(self.path, "memory.failcnt")))
+        except (OSError, ValueError):
+            return 0
+
+    def remove(self) -> None:
+        self.kill()
+        for path in self._paths():
+            deadline = time.monotonic() + REMOVE_WAIT
+            while True:
+                try:
+                    _rmdir(path)
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError as error:
+                    if error.errno not in (errno.EBUSY, errno.ENOTEMPTY):
+                        break
+                    if time.monotonic() >= deadline:
+                        break
+                    time.sleep(0.01)
+
+
+def _create_v1(name: str, memory_bytes: int, tasks: int) -> tuple[Cgroup | None, str]:
+    memory_base, pids_base = _v1_base("memory"), _v1_base("pids")
+    if memory_base is None or pids_base is None:
+        return None, "no writable cgroup v1 memory and pids hierarchies either"
+    group = CgroupV1(
+        os.path.join(memory_base, name), memory_bytes, tasks, os.path.join(pids_base, name)
+    )
+    for path in group._paths():
+        if os.path.isdir(path):
+            group.remove()
+    try:
+        for path in group._paths():
+            os.mkdir(path, 0o755)
+        _write(os.path.join(group.path, "memory.limit_in_bytes"), f"{memory_bytes}\n")
+        swap = os.path.join(group.path, "memory.memsw.limit_in_bytes")
+        if os.path.exists(swap):
+            _write(swap, f"{memory_bytes}\n")
+        _write(os.path.join(group.pids_path, "pids.max"), f"{tasks}\n")
+    except OSError as error:
+        group.remove()
+        return None, f"cgroup v1 groups could not be made ({error.strerror or error})"
     return group, ""

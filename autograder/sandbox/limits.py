@@ -29,6 +29,10 @@ class Limits:
         scratch_bytes: size of the writable scratch folder when it is a private tmpfs.
         output_bytes: stdout + stderr kept per call; the rest is read and dropped.
         result_bytes: largest result (arrays included) accepted from the child.
+        grading_result_bytes: all results accepted from the child over the sandbox's life (one
+            grading) together; past it every call fails at once. A correct submission sends
+            back well under 1 MiB in a whole grading, so the grader's memory stays bounded
+            whatever a submission returns.
         threads: OPENBLAS/OMP/MKL thread count in the child.
     """
 
@@ -43,7 +47,8 @@ class Limits:
     open_files: int = 64
     scratch_bytes: int = 64 * MiB
     output_bytes: int = 64 * KiB
-    result_bytes: int = 256 * MiB
+    result_bytes: int = 64 * MiB
+    grading_result_bytes: int = 256 * MiB
     threads: int = 1
 
     def __post_init__(self) -> None:
@@ -61,6 +66,7 @@ class Limits:
             "scratch_bytes",
             "output_bytes",
             "result_bytes",
+            "grading_result_bytes",
             "threads",
         ):
             value = getattr(self, name)

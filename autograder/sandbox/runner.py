@@ -284,6 +284,7 @@ class Sandbox:
         self._cgroup: cgroups.Cgroup | None = None
         self._bounds = "not started"  # why no cgroup bounds the sandbox ("" when one does)
         self._oom_seen = 0
+        self._received_total = 0  # bytes of messages the child sent over the sandbox's life
         self._base: Path | None = None
         self._child: _Child | None = None
         self._import_error: str | None = None
@@ -366,6 +367,13 @@ class Sandbox:
     def _check_deadline(self, what: str) -> None:
         if self.deadline is not None and time.monotonic() >= self.deadline:
             raise CallFailed("budget", f"{self._deadline_what} is spent; {what} not run")
+        if self._received_total >= self.limits.grading_result_bytes:
+            budget = human_bytes(self.limits.grading_result_bytes)
+            raise CallFailed(
+                "budget",
+                f"{self.module}.py has sent back more than the grading's budget of {budget} of "
+                f"results; {what} not run",
+            )
 
     def _wait_until(self, seconds: float) -> tuple[float, bool]:
         """The deadline of a wait of ``seconds`` from now, and whether the sandbox's deadline
@@ -1099,6 +1107,13 @@ class Sandbox:
                     payload = reader.advanced(count)
                 if payload is not None:
                     child.received += len(payload)
+                    self._received_total += len(payload)
+                    if self._received_total > self.limits.grading_result_bytes:
+                        child.broken = (
+                            "more results than the grading's budget of "
+                            f"{human_bytes(self.limits.grading_result_bytes)} in total"
+                        )
+                        return
                     if child.receive_cap is not None and child.received > child.receive_cap:
                         child.broken = "results larger than the limit in total"
                         return
@@ -1276,7 +1291,7 @@ class Sandbox:
                 self._oom_seen = kills
                 return (
                     f"{killed}: the sandbox's processes together used more than its memory "
-                    f"limit of {human_bytes(self._cgroup.memory_bytes)} (cgroup memory.max)"
+                    f"limit of {human_bytes(self._cgroup.memory_bytes)} ({self._cgroup.limit_name})"
                 )
         if number == signal.SIGKILL and at_cpu_limit:
             return (
