@@ -396,6 +396,34 @@ def reference(request: pytest.FixtureRequest) -> Iterator[Any]:
 
 
 @pytest.fixture
+def forward_oracle(request: pytest.FixtureRequest, student: Any) -> Any:
+    """The functions whose numeric gradients a backward is checked against, in public suites:
+    ``assert_gradient_close(dx, lambda v: forward_oracle.conv_forward(v, w, b), x, dout)``.
+
+    Where the reference solution is available (``solutions/<name>.py`` exists: the instructor's
+    checkout, the Gradescope autograder), the plain reference module ``solutions.<name>``, run
+    in this process (it is trusted code). Else (a student's machine, where the public suite is
+    feedback) the submission's own functions, the ``student`` fixture's object.
+
+    So a graded backward is measured against the reference's forward: a wrong forward with a
+    backward consistent with it buys no gradient points, and the checks' calls (batches of
+    inputs that differ in one element) never reach student code while grading, so a submission
+    cannot recognise them and answer to match whatever its backward returns. Not the
+    :class:`~autograder.conditioning.ConditionedReference` of ``reference``: a numeric gradient
+    needs no spread, and would pay for it with several calls per perturbed input. The suite
+    passes NumPy arrays whatever the ``backend`` case (as hidden suites pass them to
+    ``reference``): only the student's calls move arrays to a device, inside the sandbox. A
+    test that uses this fixture is still a public test: it keeps its full messages.
+    """
+    name = _assignment_name(request)
+    if not (SOLUTIONS_DIR / f"{name}.py").is_file():
+        return student
+    if str(REPO_ROOT) not in sys.path:
+        sys.path.append(str(REPO_ROOT))
+    return importlib.import_module(f"solutions.{name}")
+
+
+@pytest.fixture
 def seed_salt(request: pytest.FixtureRequest) -> int | None:
     """Which of ``--seed-repeats`` seeds this case uses (None without the option)."""
     return getattr(request, "param", None)

@@ -3,6 +3,10 @@
 Run them from your copy of the template with ``autograder check blocks`` (your ``conv.py``
 and ``pooling.py`` must sit beside ``blocks.py``). The hidden tests compare every block with a
 reference implementation over more shapes, strides and dtypes.
+
+The numeric gradient checks (the ``forward_oracle`` fixture) differentiate your own forward
+when you run them; when graded they differentiate the reference's forward, so your backward
+must be the gradient of the correct forward, not only of yours.
 """
 
 from __future__ import annotations
@@ -61,7 +65,7 @@ def test_bottleneck_with_projection_halves_the_size(student, rng):
 
 
 @pytest.mark.points(2)
-def test_bottleneck_backward_matches_numeric_gradients(student, rng):
+def test_bottleneck_backward_matches_numeric_gradients(student, forward_oracle, rng):
     shapes = {
         "w1": (2, 4, 1, 1), "b1": (2,), "w2": (2, 2, 3, 3), "b2": (2,), "w3": (4, 2, 1, 1),
         "b3": (4,),
@@ -70,11 +74,12 @@ def test_bottleneck_backward_matches_numeric_gradients(student, rng):
     x = rng.standard_normal((2, 4, 4, 3))
     dout = rng.standard_normal((2, 4, 4, 3))
     dx, grads = student.bottleneck_backward(dout, x, params)
-    assert_gradient_close(dx, lambda v: student.bottleneck_forward(v, params), x, dout, name="dx")
+    forward = forward_oracle.bottleneck_forward
+    assert_gradient_close(dx, lambda v: forward(v, params), x, dout, name="dx")
     for key in ("w1", "w3", "b2"):
         assert_gradient_close(
             grads[key],
-            lambda v, key=key: student.bottleneck_forward(x, {**params, key: v}),
+            lambda v, key=key: forward(x, {**params, key: v}),
             params[key],
             dout,
             name=f"d{key}",
@@ -82,15 +87,16 @@ def test_bottleneck_backward_matches_numeric_gradients(student, rng):
 
 
 @pytest.mark.points(2)
-def test_inception_backward_matches_numeric_gradients(student, rng):
+def test_inception_backward_matches_numeric_gradients(student, forward_oracle, rng):
     params = _params(rng, INCEPTION)
     x = rng.standard_normal((1, 3, 4, 4))
     dout = rng.standard_normal((1, 11, 4, 4))
     dx, grads = student.inception_backward(dout, x, params)
-    assert_gradient_close(dx, lambda v: student.inception_forward(v, params), x, dout, name="dx")
+    forward = forward_oracle.inception_forward
+    assert_gradient_close(dx, lambda v: forward(v, params), x, dout, name="dx")
     assert_gradient_close(
         grads["wp"],
-        lambda v: student.inception_forward(x, {**params, "wp": v}),
+        lambda v: forward(x, {**params, "wp": v}),
         params["wp"],
         dout,
         name="dwp",

@@ -3,6 +3,10 @@
 Run them from your copy of the template with ``pytest public/``. The hidden tests compare your
 functions with a reference implementation over many more shapes and options (every stride,
 padding, dilation and groups setting, rectangular kernels, no bias, float32).
+
+The numeric gradient checks (the ``forward_oracle`` fixture) differentiate your own forward
+when you run them; when graded they differentiate the reference's forward, so your backward
+must be the gradient of the correct forward, not only of yours.
 """
 
 from __future__ import annotations
@@ -147,7 +151,7 @@ GRADIENT_CASES = {
 
 @pytest.mark.points(2)
 @pytest.mark.parametrize("case", GRADIENT_CASES)
-def test_backward_matches_numeric_gradients(student, rng, case):
+def test_backward_matches_numeric_gradients(student, forward_oracle, rng, case):
     x_shape, w_shape, stride, padding, dilation, groups = GRADIENT_CASES[case]
     kw = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
     x = rng.standard_normal(x_shape)
@@ -158,19 +162,14 @@ def test_backward_matches_numeric_gradients(student, rng, case):
     grads = student.conv_backward(dout, x, w, **kw)
     assert isinstance(grads, tuple) and len(grads) == 3, "conv_backward returns (dx, dw, db)"
     dx, dw, db = grads
-    assert_gradient_close(
-        dx, lambda v: student.conv_forward(v, w, b, **kw), x, dout, name="dx", **GRAD_TOL
-    )
-    assert_gradient_close(
-        dw, lambda v: student.conv_forward(x, v, b, **kw), w, dout, name="dw", **GRAD_TOL
-    )
-    assert_gradient_close(
-        db, lambda v: student.conv_forward(x, w, v, **kw), b, dout, name="db", **GRAD_TOL
-    )
+    forward = forward_oracle.conv_forward
+    assert_gradient_close(dx, lambda v: forward(v, w, b, **kw), x, dout, name="dx", **GRAD_TOL)
+    assert_gradient_close(dw, lambda v: forward(x, v, b, **kw), w, dout, name="dw", **GRAD_TOL)
+    assert_gradient_close(db, lambda v: forward(x, w, v, **kw), b, dout, name="db", **GRAD_TOL)
 
 
 @pytest.mark.points(2)
-def test_depthwise_separable_forward_and_numeric_gradients(student, rng):
+def test_depthwise_separable_forward_and_numeric_gradients(student, forward_oracle, rng):
     # 2 channels, channel multiplier 2 (4 depthwise filters), then 3 pointwise filters.
     x = rng.standard_normal((2, 2, 5, 5))
     w_dw = rng.standard_normal((4, 1, 3, 3))
@@ -179,21 +178,21 @@ def test_depthwise_separable_forward_and_numeric_gradients(student, rng):
     b_pw = rng.standard_normal(3)
     kw = dict(stride=2, padding=1)
 
-    def forward(x=x, w_dw=w_dw, w_pw=w_pw, b_dw=b_dw, b_pw=b_pw):
-        return student.depthwise_separable_forward(x, w_dw, w_pw, b_dw, b_pw, **kw)
+    def forward(functions, x=x, w_dw=w_dw, w_pw=w_pw, b_dw=b_dw, b_pw=b_pw):
+        return functions.depthwise_separable_forward(x, w_dw, w_pw, b_dw, b_pw, **kw)
 
-    out = forward()
+    out = forward(student)
     h = student.conv_forward(x, w_dw, b_dw, groups=2, **kw)
     assert_close(out, student.conv_forward(h, w_pw, b_pw), name="out")
 
     dout = rng.standard_normal(out.shape)
     grads = student.depthwise_separable_backward(dout, x, w_dw, w_pw, b_dw, **kw)
     checks = {
-        "dx": (lambda v: forward(x=v), x),
-        "dw_depthwise": (lambda v: forward(w_dw=v), w_dw),
-        "db_depthwise": (lambda v: forward(b_dw=v), b_dw),
-        "dw_pointwise": (lambda v: forward(w_pw=v), w_pw),
-        "db_pointwise": (lambda v: forward(b_pw=v), b_pw),
+        "dx": (lambda v: forward(forward_oracle, x=v), x),
+        "dw_depthwise": (lambda v: forward(forward_oracle, w_dw=v), w_dw),
+        "db_depthwise": (lambda v: forward(forward_oracle, b_dw=v), b_dw),
+        "dw_pointwise": (lambda v: forward(forward_oracle, w_pw=v), w_pw),
+        "db_pointwise": (lambda v: forward(forward_oracle, b_pw=v), b_pw),
     }
     assert isinstance(grads, dict) and set(grads) == set(checks), (
         f"depthwise_separable_backward returns a dict with keys {sorted(checks)}"

@@ -3,6 +3,10 @@
 Run them from your copy of the template with ``autograder check normalization``. The hidden
 tests compare your functions with a reference implementation over many more shapes, group
 counts and dtypes.
+
+The numeric gradient checks (the ``forward_oracle`` fixture) differentiate your own forward
+when you run them; when graded they differentiate the reference's forward, so your backward
+must be the gradient of the correct forward, not only of yours.
 """
 
 from __future__ import annotations
@@ -69,7 +73,7 @@ def test_groupnorm_refuses_a_group_count_that_does_not_divide_the_channels(stude
 
 @pytest.mark.points(2)
 @pytest.mark.parametrize("which", ["layernorm", "instancenorm", "groupnorm"])
-def test_backward_matches_numeric_gradients(student, rng, which):
+def test_backward_matches_numeric_gradients(student, forward_oracle, rng, which):
     x = rng.standard_normal((2, 4, 3, 2))
     dout = rng.standard_normal(x.shape)
     if which == "layernorm":
@@ -78,8 +82,8 @@ def test_backward_matches_numeric_gradients(student, rng, which):
     else:
         gamma, beta = rng.standard_normal(4), rng.standard_normal(4)
         args = (2,) if which == "groupnorm" else ()
-    forward = getattr(student, f"{which}_forward")
     dx, dgamma, dbeta = getattr(student, f"{which}_backward")(dout, x, *args, gamma)
+    forward = getattr(forward_oracle, f"{which}_forward")
     assert_gradient_close(dx, lambda v: forward(v, *args, gamma, beta), x, dout, name="dx")
     assert_gradient_close(dgamma, lambda g: forward(x, *args, g, beta), gamma, dout, name="dgamma")
     assert_gradient_close(dbeta, lambda b: forward(x, *args, gamma, b), beta, dout, name="dbeta")

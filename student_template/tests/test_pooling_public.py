@@ -3,6 +3,10 @@
 Run them from your copy of the template with ``pytest public/``. The hidden tests compare your
 functions with a reference implementation over many more shapes, dtypes and options
 (overlapping windows, padding, ties, non-square kernels, float32).
+
+The numeric gradient checks (the ``forward_oracle`` fixture) differentiate your own forward
+when you run them; when graded they differentiate the reference's forward, so your backward
+must be the gradient of the correct forward, not only of yours.
 """
 
 from __future__ import annotations
@@ -108,7 +112,9 @@ def test_max_pool_backward_shared_maximum_sums(student):
     [(2, None, 0), (3, 2, 1), ((2, 3), 1, (1, 1))],
     ids=["k2", "k3_s2_p1_overlapping", "k2x3_s1_p1_overlapping"],
 )
-def test_max_pool_backward_numeric_gradient(student, rng, kernel_size, stride, padding):
+def test_max_pool_backward_numeric_gradient(
+    student, forward_oracle, rng, kernel_size, stride, padding
+):
     # Distinct values 1 apart: no ties. At a tie the maximum has no derivative (nudging either
     # tied value by +-h changes which one wins), so central differences would not match any
     # analytic gradient. With gaps of 1 >> h the winner never changes while differencing.
@@ -119,7 +125,7 @@ def test_max_pool_backward_numeric_gradient(student, rng, kernel_size, stride, p
     dx = student.max_pool_backward(dout, switches, x.shape)
 
     def f(z):
-        return student.max_pool_forward(z, kernel_size, stride, padding)[0]
+        return forward_oracle.max_pool_forward(z, kernel_size, stride, padding)[0]
 
     assert_gradient_close(dx, f, x, dout, name="dx", **GRAD_TOL)
 
@@ -149,7 +155,7 @@ def test_avg_pool_forward_count_include_pad(student, count_include_pad, value):
     ids=["k2", "k3_s2_p1_overlapping"],
 )
 def test_avg_pool_backward_numeric_gradient(
-    student, rng, kernel_size, stride, padding, count_include_pad
+    student, forward_oracle, rng, kernel_size, stride, padding, count_include_pad
 ):
     x = rng.standard_normal((2, 2, 5, 6))
     args = (kernel_size, stride, padding, count_include_pad)
@@ -158,7 +164,7 @@ def test_avg_pool_backward_numeric_gradient(
     dx = student.avg_pool_backward(dout, x.shape, *args)
 
     def f(z):
-        return student.avg_pool_forward(z, *args)
+        return forward_oracle.avg_pool_forward(z, *args)
 
     assert_gradient_close(dx, f, x, dout, name="dx", **GRAD_TOL)
 
@@ -173,8 +179,9 @@ def test_global_avg_pool_forward_constants(student):
 
 
 @pytest.mark.points(1)
-def test_global_avg_pool_backward_numeric_gradient(student, rng):
+def test_global_avg_pool_backward_numeric_gradient(student, forward_oracle, rng):
     x = rng.standard_normal((2, 3, 3, 4))
     dout = rng.standard_normal((2, 3))
     dx = student.global_avg_pool_backward(dout, x.shape)
-    assert_gradient_close(dx, student.global_avg_pool_forward, x, dout, name="dx", **GRAD_TOL)
+    forward = forward_oracle.global_avg_pool_forward
+    assert_gradient_close(dx, forward, x, dout, name="dx", **GRAD_TOL)

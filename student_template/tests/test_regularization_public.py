@@ -3,6 +3,10 @@
 Run them from your copy of the template with ``autograder check regularization``. The hidden
 tests compare your functions with a reference implementation over many more shapes, drop
 probabilities and dtypes, and test your masks' statistics on larger samples.
+
+The numeric gradient checks (the ``forward_oracle`` fixture) differentiate your own forward
+when you run them; when graded they differentiate the reference's forward, so your backward
+must be the gradient of the correct forward, not only of yours.
 """
 
 from __future__ import annotations
@@ -59,12 +63,13 @@ def test_mask_keeps_about_one_minus_p_and_replays_its_seed(student, rng):
 
 
 @pytest.mark.points(1)
-def test_dropout_backward_matches_numeric_gradients(student, rng):
+def test_dropout_backward_matches_numeric_gradients(student, forward_oracle, rng):
     x = rng.standard_normal((3, 4))
     dout = rng.standard_normal(x.shape)
     mask = rng.random(x.shape) >= 0.4
     dx = student.dropout_backward(dout, 0.4, mask)
-    assert_gradient_close(dx, lambda v: student.dropout_forward(v, 0.4, mask), x, dout, name="dx")
+    forward = forward_oracle.dropout_forward
+    assert_gradient_close(dx, lambda v: forward(v, 0.4, mask), x, dout, name="dx")
 
 
 @pytest.mark.points(1)

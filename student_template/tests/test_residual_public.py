@@ -3,6 +3,10 @@
 Run them from your copy of the template with ``pytest public/``. Your block calls your own
 ``conv.py`` and ``batchnorm.py``: make their public tests pass first. The hidden tests compare
 your block with a reference implementation over more shapes, strides, dtypes and both modes.
+
+The numeric gradient checks (the ``forward_oracle`` fixture) differentiate your own forward
+when you run them; when graded they differentiate the reference's forward, so your backward
+must be the gradient of the correct forward, not only of yours.
 """
 
 from __future__ import annotations
@@ -157,14 +161,14 @@ MAIN_KEYS = ["w1", "gamma1", "beta1", "w2", "gamma2", "beta2"]
 
 @pytest.mark.points(1)
 @pytest.mark.parametrize("projection", [False, True], ids=["identity", "projection_stride2"])
-def test_backward_dx_numeric_gradient(student, rng, projection):
+def test_backward_dx_numeric_gradient(student, forward_oracle, rng, projection):
     x, params, state, stride = _gradient_case(rng, projection)
     out, _ = student.residual_block_forward(x, params, state, stride=stride)
     dout = rng.standard_normal(out.shape)
     dx, _ = student.residual_block_backward(dout, x, params, stride=stride)
 
     def f(z):
-        return student.residual_block_forward(z, params, state, stride=stride)[0]
+        return forward_oracle.residual_block_forward(z, params, state, stride=stride)[0]
 
     assert_gradient_close(dx, f, x, dout, name="dx", **GRAD_TOL)
 
@@ -176,7 +180,7 @@ def test_backward_dx_numeric_gradient(student, rng, projection):
     ids=[f"identity-{k}" for k in MAIN_KEYS]
     + [f"projection_stride2-{k}" for k in MAIN_KEYS + PROJECTION_KEYS],
 )
-def test_backward_param_numeric_gradient(student, rng, projection, key):
+def test_backward_param_numeric_gradient(student, forward_oracle, rng, projection, key):
     x, params, state, stride = _gradient_case(rng, projection)
     out, _ = student.residual_block_forward(x, params, state, stride=stride)
     dout = rng.standard_normal(out.shape)
@@ -187,7 +191,8 @@ def test_backward_param_numeric_gradient(student, rng, projection, key):
     )
 
     def f(value):
-        return student.residual_block_forward(x, {**params, key: value}, state, stride=stride)[0]
+        forward = forward_oracle.residual_block_forward
+        return forward(x, {**params, key: value}, state, stride=stride)[0]
 
     assert_gradient_close(grads[key], f, params[key], dout, name=f"grads[{key!r}]", **GRAD_TOL)
 

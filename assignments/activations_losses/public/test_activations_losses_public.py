@@ -3,6 +3,10 @@
 Run them from your copy of the template with ``autograder check activations_losses``. The
 hidden tests compare every function with a reference implementation over many more shapes,
 options and dtypes, including logits of magnitude 1000.
+
+The numeric gradient checks (the ``forward_oracle`` fixture) differentiate your own forward
+when you run them; when graded they differentiate the reference's forward, so your backward
+must be the gradient of the correct forward, not only of yours.
 """
 
 from __future__ import annotations
@@ -64,11 +68,11 @@ def test_hinge_and_regression_losses_hand_computed(student):
 @pytest.mark.parametrize(
     "function", ["sigmoid", "tanh", "leaky_relu", "softmax"], ids=lambda f: f"{f}_backward"
 )
-def test_activation_backward_matches_numeric_gradients(student, rng, function):
+def test_activation_backward_matches_numeric_gradients(student, forward_oracle, rng, function):
     x = rng.standard_normal((3, 5))
     dout = rng.standard_normal(x.shape)
-    forward = getattr(student, f"{function}_forward")
     dx = getattr(student, f"{function}_backward")(dout, x)
+    forward = getattr(forward_oracle, f"{function}_forward")
     assert_gradient_close(dx, forward, x, dout, name="dx")
 
 
@@ -76,14 +80,14 @@ def test_activation_backward_matches_numeric_gradients(student, rng, function):
 @pytest.mark.parametrize(
     "loss", ["softmax_cross_entropy", "multiclass_focal_loss", "binary_focal_loss"]
 )
-def test_loss_gradients_match_numeric_gradients(student, rng, loss):
+def test_loss_gradients_match_numeric_gradients(student, forward_oracle, rng, loss):
     x = rng.standard_normal((4, 3))
     if loss == "binary_focal_loss":
         second = (rng.random(x.shape) < 0.5).astype(np.float64)
     else:
         second = rng.integers(0, 3, 4)
-    function = getattr(student, loss)
-    _, grad = function(x, second)
+    _, grad = getattr(student, loss)(x, second)
+    function = getattr(forward_oracle, loss)
     assert_gradient_close(
         grad, lambda v: np.asarray(function(v, second)[0]), x, np.float64(1.0), name="dlogits"
     )

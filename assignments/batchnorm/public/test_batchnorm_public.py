@@ -2,6 +2,10 @@
 
 Run them from your copy of the template with ``pytest public/``. The hidden tests compare your
 functions with a reference implementation over many more shapes, dtypes and options.
+
+The numeric gradient checks (the ``forward_oracle`` fixture) differentiate your own forward
+when you run them; when graded they differentiate the reference's forward, so your backward
+must be the gradient of the correct forward, not only of yours.
 """
 
 from __future__ import annotations
@@ -132,13 +136,13 @@ def test_forward_wrong_gamma_shape_raises(student):
 
 @pytest.mark.points(2)
 @pytest.mark.parametrize("shape", [(5, 3), (2, 3, 3, 2)], ids=["NC", "NCHW"])
-def test_backward_dx_numeric_gradient(student, rng, shape):
+def test_backward_dx_numeric_gradient(student, forward_oracle, rng, shape):
     x = 2.0 * rng.standard_normal(shape) + 1.0
     gamma, beta, running_mean, running_var = _params(rng, shape[1])
     dout = rng.standard_normal(shape)
 
     def f(z):
-        return student.batchnorm_forward(z, gamma, beta, running_mean, running_var)[0]
+        return forward_oracle.batchnorm_forward(z, gamma, beta, running_mean, running_var)[0]
 
     dx, _, _ = student.batchnorm_backward(dout, x, gamma)
     assert_gradient_close(dx, f, x, dout, name="dx", rtol=1e-6, atol_scale=1e-6)
@@ -146,16 +150,16 @@ def test_backward_dx_numeric_gradient(student, rng, shape):
 
 @pytest.mark.points(2)
 @pytest.mark.parametrize("shape", [(5, 3), (2, 3, 3, 2)], ids=["NC", "NCHW"])
-def test_backward_dgamma_dbeta_numeric_gradient(student, rng, shape):
+def test_backward_dgamma_dbeta_numeric_gradient(student, forward_oracle, rng, shape):
     x = rng.standard_normal(shape)
     gamma, beta, running_mean, running_var = _params(rng, shape[1])
     dout = rng.standard_normal(shape)
 
     def f_gamma(g):
-        return student.batchnorm_forward(x, g, beta, running_mean, running_var)[0]
+        return forward_oracle.batchnorm_forward(x, g, beta, running_mean, running_var)[0]
 
     def f_beta(b):
-        return student.batchnorm_forward(x, gamma, b, running_mean, running_var)[0]
+        return forward_oracle.batchnorm_forward(x, gamma, b, running_mean, running_var)[0]
 
     _, dgamma, dbeta = student.batchnorm_backward(dout, x, gamma)
     assert_gradient_close(dgamma, f_gamma, gamma, dout, name="dgamma", rtol=1e-6, atol_scale=1e-6)
