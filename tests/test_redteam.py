@@ -13,6 +13,8 @@ of the submission may survive.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import textwrap
 import time
 from dataclasses import dataclass, field
@@ -21,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from autograder.assignments import SOLUTIONS_DIR, load_assignment
-from autograder.grading import grade
+from autograder.grading import grade, suite_command
 from autograder.sandbox import Limits, Sandbox, isolation
 from autograder.stubgen import find_blocks, solution_submission_files
 
@@ -39,6 +41,7 @@ class Attack:
     files: dict[str, str] = field(default_factory=dict)
     needs_full_isolation: bool = False
     right_answer: bool = False  # the attack also returns the right answer, which still counts
+    setup: str = ""  # module-level code the attack runs at import (the functions stay usable)
 
 
 BACKWARD = "backward"
@@ -207,6 +210,22 @@ ATTACKS = [
         "chunk = b'x' * (1 << 20)\nfor n in range(80):\n    with open(f'fill-{n}', 'wb') as f:\n        f.write(chunk)\nraise RuntimeError('scratch never filled')",
         needs_full_isolation=True,
     ),
+    # --- forging the child's own verdicts -------------------------------------------------
+    Attack(
+        "rebind-the-workers-input-check",
+        BACKWARD,
+        "x *= 2\nreturn _right(dout, x / 2, w, **kw)",
+        setup="import sys\n_child = sys.modules['__main__']\n"
+        "_child._label_arguments = lambda *args, **kwargs: []",
+    ),
+    Attack(
+        "rewrite-the-callers-snapshots",
+        BACKWARD,
+        "import ctypes, sys\nx *= 2\nframe = sys._getframe(1)\nif 'snapshots' in frame.f_locals:\n"
+        "    frame.f_locals['snapshots'] = []\n"
+        "    ctypes.pythonapi.PyFrame_LocalsToFast(ctypes.py_object(frame), ctypes.c_int(0))\n"
+        "return _right(dout, x / 2, w, **kw)",
+    ),
     Attack(
         "symlink-and-fifo-in-scratch",
         BACKWARD,
@@ -232,6 +251,8 @@ def _submission(attack: Attack, folder: Path) -> Path:
         source = reference + "\n\n" + attack.code + "\n"
     else:
         source = reference
+    if attack.setup:
+        source += "\n\n" + attack.setup + "\n"
     (folder / "conv.py").write_text(source)
     for name, text in attack.files.items():
         (folder / name).write_text(text)
@@ -482,3 +503,50 @@ def test_a_grading_stopped_by_its_timeout_still_writes_the_results_it_has(tmp_pa
     assert payload["extra_data"]["grading_error"] == report.grading_error
     assert "not caused by your submission" in payload["output"]
     assert _student_processes() == 0, "processes of the submission survived grading"
+
+
+# ------------------------------------------------------------------ the grader's own memory
+
+HUGE_RESULTS = """
+
+def conv_forward(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
+    return np.zeros((60, 1 << 17))  # 60 MiB of float64 per call
+"""
+
+
+def test_huge_results_leave_the_graders_own_memory_bounded(tmp_path):
+    """A submission returning 60 MiB from every call, graded by a grader held in a cgroup of
+    its own with 768 MiB: the grading's result budget stops the calls (the test in hand fails
+    with a message), the grader is never killed, and the results are written."""
+    from autograder.sandbox import cgroups
+
+    group, problem = cgroups.create(f"grader-under-test-{os.getpid()}", 768 << 20, 4096)
+    if group is None:
+        pytest.skip(f"no cgroup to hold the grader in: {problem}")
+    folder = tmp_path / "submission"
+    folder.mkdir()
+    reference = solution_submission_files(SOLUTIONS_DIR, ["conv"])["conv.py"]
+    (folder / "conv.py").write_text(reference + HUGE_RESULTS)
+    results = tmp_path / "results.json"
+    suite = str(Path(__file__).parent / "redteam" / "suite_many_calls.py")
+    command = suite_command([suite], folder, (f"--results={results}",))
+    try:
+        finished = subprocess.run(
+            command,
+            preexec_fn=lambda: group.add(os.getpid()),
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        oom = group.oom_kills()
+    finally:
+        group.remove()
+    assert finished.returncode in (0, 1), finished.stdout[-3000:] + finished.stderr[-3000:]
+    assert oom == 0
+    report = json.loads(results.read_text())
+    tests = {t["name"].split("::")[1]: t for t in report["tests"]}
+    kept = tests["test_ten_forwards_kept"]
+    assert kept["status"] == "failed" and "budget of 256 MiB" in kept["output"], kept
+    assert tests["test_backward"]["status"] == "failed"
+    assert "budget of 256 MiB" in tests["test_backward"]["output"]
