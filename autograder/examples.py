@@ -8,6 +8,9 @@ to the reference rendered as a submission, so they stay in step with the referen
     assignment = "conv"
     bug = "true convolution (kernel flipped) instead of cross-correlation"
     edits = [{ file = "conv.py", old = "...", new = "..." }]
+
+``feedback_only = true`` marks a device-discipline bug: it fails the strict cases, which are
+feedback only, so the example keeps full marks and shows what that feedback looks like.
 """
 
 from __future__ import annotations

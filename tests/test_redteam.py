@@ -550,3 +550,54 @@ def test_huge_results_leave_the_graders_own_memory_bounded(tmp_path):
     assert kept["status"] == "failed" and "budget of 256 MiB" in kept["output"], kept
     assert tests["test_backward"]["status"] == "failed"
     assert "budget of 256 MiB" in tests["test_backward"]["output"]
+
+
+# ------------------------------------------------------------------ forging the device verdict
+
+HOST_CODE = """
+
+_device_forward = conv_forward
+
+
+def conv_forward(x, w, b=None, **kw):  # computes on the host, whatever the inputs are
+    import numpy
+    host = [a.get() if hasattr(a, "get") else a for a in (x, w, b)]
+    out = _device_forward(*(numpy.asarray(a) if a is not None else None for a in host), **kw)
+    try:
+        import cupy
+        return cupy.asarray(out) if type(x) is not numpy.ndarray else out
+    except ImportError:
+        return out
+"""
+FORGES_THE_VERDICT = """
+import sys as _sys
+
+_child = _sys.modules["__main__"]
+if hasattr(_child, "_Strict"):
+    _child._Strict.violation = lambda self: None  # the simulator's record, silenced
+"""
+
+
+def test_forging_the_strict_simulators_verdict_gains_nothing(tmp_path, monkeypatch):
+    """The strict simulator runs in the student's process, so its verdict can be forged: its
+    cases carry no points, and a forged verdict scores exactly what honest host code does."""
+    monkeypatch.setenv("AUTOGRADER_GPU", "0")
+    reference = solution_submission_files(SOLUTIONS_DIR, ["conv"])["conv.py"]
+    suite = Path(__file__).parent / "redteam" / "suite_device.py"
+    reports = {}
+    for name, source in {
+        "reference": reference,
+        "host": reference + HOST_CODE,
+        "forged": reference + HOST_CODE + FORGES_THE_VERDICT,
+    }.items():
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "conv.py").write_text(source)
+        reports[name] = grade(load_assignment("conv"), folder, test_paths=[suite], timeout=120)
+    for name, report in reports.items():
+        tests = {t["name"].split("[")[1].rstrip("]"): t for t in report.tests}
+        assert tests["strict"]["max_score"] == 0, (name, tests)
+        assert tests["numpy"]["max_score"] == report.max_score == 2, (name, tests)
+    assert reports["host"].score == reports["forged"].score == reports["reference"].score == 2
+    host_strict = next(t for t in reports["host"].tests if "strict" in t["name"])
+    assert host_strict["status"] == "failed" and "device" in host_strict["output"]
