@@ -3,6 +3,7 @@
 autograder demo                              grade the bundled example submissions
 autograder grade <assignment> <submission>   grade one submission [--results PATH]
 autograder grade-all <assignment> <dir>      grade a class [--out DIR] [--jobs N] [--regrade]
+                                             [--allow-partial-isolation]
 autograder template [--check]                regenerate student_template/ from solutions/
 autograder build [<assignment>...] [--out DIR]
                                              student.zip and Gradescope autograder.zip
@@ -35,6 +36,18 @@ def main(argv: list[str] | None = None) -> int:
     grade_all.add_argument("--out", type=Path, help="output folder (default: grades/<assignment>)")
     grade_all.add_argument("--jobs", type=int, help="submissions graded at once (default: CPUs)")
     grade_all.add_argument("--regrade", action="store_true", help="regrade stored results too")
+    grade_all.add_argument(
+        "--allow-partial-isolation",
+        action="store_true",
+        help=(
+            "grade even where student code is only partially isolated (not root, or no "
+            "namespaces): student code then has the powers of your user (read and change your "
+            "files, use the network); submissions are graded one at a time, each from a fresh "
+            "copy of the kit checked after its grading; a grading that changed it or left a "
+            "process behind is a grading error, and a change to the checkout, the Python "
+            "installation, the submissions or the results stops the run (see README)"
+        ),
+    )
 
     check = commands.add_parser("check", help="run an assignment's public tests on your work")
     check.add_argument("assignment", help="assignment name, for example conv")
@@ -65,7 +78,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "grade-all":
         from autograder.grade_all import run_grade_all
 
-        return run_grade_all(args.assignment, args.submissions, args.out, args.jobs, args.regrade)
+        return run_grade_all(
+            args.assignment,
+            args.submissions,
+            args.out,
+            args.jobs,
+            args.regrade,
+            allow_partial_isolation=args.allow_partial_isolation,
+        )
     if args.command == "check":
         return _check(args.assignment, args.path)
     if args.command == "template":

@@ -23,6 +23,13 @@ run produced no readable results) is never the student's: it is graded once more
 the same run, and if it fails again it is recorded with the reason, reported apart (terminal,
 ``summary.md``) and retried on the next run. Interrupting (Ctrl-C) keeps every result already
 written and discards those of the runs it cut short.
+
+Where student code is only partially isolated (``autograder.pristine``), ``run_grade_all``
+refuses to grade unless ``allow_partial_isolation`` is given; then ``grade_class`` grades one
+submission at a time, each from a fresh copy of the kit checked after its grading
+(``pristine=``): a grading that changed its copy or left a process behind is a grading error,
+never a score, and a change to anything later gradings use (the checkout, the Python
+installation, the submissions, the results) stops the run.
 """
 
 from __future__ import annotations
@@ -45,6 +52,7 @@ from autograder.assignments import SOLUTIONS_DIR, Assignment
 from autograder.classroom import ClassSubmission, Student
 from autograder.gradescope import write_results
 from autograder.grading import GradeReport, grade
+from autograder.pristine import KitSource, Outcome, Pristine
 from autograder.report import test_table
 from autograder.submission import SubmissionError, collect_submission
 
@@ -83,6 +91,7 @@ class RunSummary:
     retried: int = 0  # grading errors graded once more in this run
     wall_time: float = 0.0
     interrupted: bool = False
+    stopped: str = ""  # why grading stopped early: what changed outside a pristine copy
 
 
 @dataclass
@@ -133,6 +142,7 @@ def grade_class(
     progress: bool | None = None,
     grade_function: GradeFunction | None = None,
     log: Callable[[str], None] | None = None,
+    pristine: KitSource | None = None,
 ) -> RunSummary:
     """Grade ``submissions`` into ``out/students/``, skipping those already graded.
 
@@ -145,6 +155,11 @@ def grade_class(
         progress: show a progress bar on stderr (default: only when stderr is a terminal).
         grade_function: ``grade`` by default; tests may pass another.
         log: where to write progress lines (default: stderr).
+        pristine: grade one submission at a time, each from a fresh copy of this kit in a
+            private folder, checked after its grading (see :mod:`autograder.pristine`), for
+            where student code is only partially isolated. ``jobs`` is then 1. A grading that
+            changed its copy or left a process behind is a grading error; one after which
+            anything later gradings use changed stops the run (``stopped`` says what).
 
     Returns:
         Every submission's result. When interrupted, ``interrupted`` is set and ``results``
@@ -152,9 +167,11 @@ def grade_class(
     """
     from tqdm import tqdm
 
+    if pristine is not None and grade_function is not None:
+        raise ValueError("grade_class: pristine gradings run the kit's own grader")
     grade_function = grade_function or (lambda a, folder: grade(a, folder))
     log = log or (lambda line: print(line, file=sys.stderr, flush=True))
-    jobs = max(1, jobs or default_jobs())
+    jobs = 1 if pristine is not None else max(1, jobs or default_jobs())
     started = time.perf_counter()
     grader = grader_digest(assignment)
     summary = RunSummary(results=[])
@@ -175,18 +192,33 @@ def grade_class(
                 summary.unreadable += 1
             else:
                 to_grade.append(prepared)
+        how = (
+            "one at a time, each from a fresh copy of the kit (partial isolation)"
+            if pristine is not None
+            else f"with {jobs} jobs"
+        )
         if to_grade:
             log(
                 f"{assignment.name}: grading {len(to_grade)} of {len(submissions)} submissions "
-                f"with {jobs} jobs ({summary.up_to_date} up to date)"
+                f"{how} ({summary.up_to_date} up to date)"
             )
         stop = threading.Event()
+        guard: Pristine | None = None
+        if pristine is not None and to_grade:
+            (out / "students").mkdir(parents=True, exist_ok=True)
+            sources = [s.source for s in submissions if s.source is not None]
+            guard = Pristine(pristine, watch=[scratch, *sources], results=out)
 
         def work(prepared: _Prepared) -> StudentResult | None:
             if stop.is_set():
                 return None
+            outcome = None
             try:
-                report = grade_function(assignment, prepared.folder)  # type: ignore[arg-type]
+                if guard is not None:
+                    outcome = guard.grade(assignment, prepared.folder)  # type: ignore[arg-type]
+                    report = outcome.report
+                else:
+                    report = grade_function(assignment, prepared.folder)  # type: ignore[arg-type]
             except Exception as error:  # a bug of the grader costs this submission alone
                 report = GradeReport(assignment.name, prepared.submission.label, 0.0, 0.0)
                 report.log = f"the grader failed: {type(error).__name__}: {error}"
@@ -195,8 +227,18 @@ def grade_class(
                 stop.wait(1.0)  # Ctrl-C reaches the pytest child and this process together
             if stop.is_set():
                 return None  # cut short by an interrupt: its numbers cannot be trusted
-            result = _from_report(prepared.submission, report)
+            if outcome is not None and (outcome.untrusted or outcome.compromised):
+                result = _untrusted(prepared.submission, outcome)
+                if outcome.compromised:
+                    summary.stopped = f"while {prepared.submission.key} was graded: " + "; ".join(
+                        outcome.compromised
+                    )
+                    stop.set()
+            else:
+                result = _from_report(prepared.submission, report)
             _write_result(out, assignment, result, prepared.digest, grader, report.log)
+            if guard is not None:
+                guard.note_results()
             return result
 
         pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="grade-all")
@@ -210,13 +252,16 @@ def grade_class(
         )
         pending: dict[Future[StudentResult | None], tuple[_Prepared, int]] = {}
         try:
+            if guard is not None:
+                guard.open()
             pending = {pool.submit(work, p): (p, 0) for p in to_grade}
             while pending:
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
                     prepared, attempt = pending.pop(future)
                     result = future.result()
-                    if result is not None and result.status == "error" and attempt == 0:
+                    retry = attempt == 0 and not summary.stopped
+                    if result is not None and result.status == "error" and retry:
                         # a grading error is the grader's: once more, after the others queued
                         summary.retried += 1
                         pending[pool.submit(work, prepared)] = (prepared, 1)
@@ -245,6 +290,8 @@ def grade_class(
         finally:
             bar.close()
             pool.shutdown(wait=True, cancel_futures=True)
+            if guard is not None:
+                guard.close()
     summary.results = [by_key[s.key] for s in submissions if s.key in by_key]
     summary.wall_time = time.perf_counter() - started
     return summary
@@ -328,6 +375,30 @@ def _single_file(source: Path, module_file: str, folder: Path) -> Path:
 
 
 GRADING_ERROR = "grading error (the grader's failure, not the student's; retried next run)"
+UNTRUSTED = (
+    "grading error (partial isolation: this grading cannot be trusted, so it has no score; "
+    "graded again next run)"
+)
+
+
+def _untrusted(submission: ClassSubmission, outcome: Outcome) -> StudentResult:
+    """A pristine grading whose result cannot be trusted: an error, never a score."""
+    reasons = list(outcome.untrusted)
+    if outcome.compromised:
+        reasons.append(
+            "files that later gradings use were changed during it, so grading stopped: "
+            + "; ".join(outcome.compromised)
+        )
+    return StudentResult(
+        submission,
+        "error",
+        0.0,
+        0.0,
+        message=f"{UNTRUSTED}: {_clip('; '.join(reasons), 2000)}",
+        isolation=outcome.report.isolation,
+        execution_time=outcome.report.execution_time,
+        fresh=True,
+    )
 
 
 def _from_report(submission: ClassSubmission, report: GradeReport) -> StudentResult:
@@ -466,14 +537,21 @@ def run_grade_all(
     out: Path | None = None,
     jobs: int | None = None,
     regrade: bool = False,
+    allow_partial_isolation: bool = False,
 ) -> int:
     """The ``grade-all`` command: grade, then write the gradebook, the summary and the charts.
 
-    ``out`` defaults to ``grades/<assignment>``; ``jobs`` to every CPU.
+    ``out`` defaults to ``grades/<assignment>``; ``jobs`` to every CPU. Before grading, a
+    sandbox is started to learn the isolation student code gets here; where it is partial,
+    nothing is graded unless ``allow_partial_isolation``, and then submissions are graded one
+    at a time from pristine copies of the kit (see :mod:`autograder.pristine`).
 
-    Returns 0 when grading completed (whatever the scores), 2 for an unknown assignment or a
-    missing or empty submissions folder, 130 when interrupted (finished results are kept).
+    Returns 0 when grading completed (whatever the scores), 1 when it stopped because files
+    later gradings use changed during a grading (partial isolation), 2 for an unknown
+    assignment, a missing or empty submissions folder, or partial isolation without
+    ``allow_partial_isolation``, 130 when interrupted (finished results are kept).
     """
+    from autograder import pristine
     from autograder.assignments import UnknownAssignmentError, load_assignment
     from autograder.classroom import ClassroomError, discover
     from autograder.gradebook import write_gradebook, write_summary
@@ -501,7 +579,36 @@ def run_grade_all(
         print(f"autograder: {error}", file=sys.stderr)
         return 2
     try:
-        summary = grade_class(assignment, classroom.submissions, out, jobs=jobs, regrade=regrade)
+        try:
+            isolation = pristine.probe_isolation()
+        except Exception as error:  # the probe itself failed: nothing is known of the isolation
+            isolation = (
+                f"partial: the isolation could not be probed: {type(error).__name__}: {error}"
+            )
+        kit = None
+        if not pristine.is_full(isolation):
+            if not allow_partial_isolation:
+                print(f"autograder: {pristine.refusal(isolation)}", file=sys.stderr)
+                return 2
+            kit = pristine.KitSource.installed()
+            print(
+                f"autograder: student code is only partially isolated here ({isolation}); "
+                "grading one submission at a time, each from a fresh copy of the kit that is "
+                "checked after its grading",
+                file=sys.stderr,
+            )
+            if jobs is not None and jobs > 1:
+                print(
+                    f"autograder: --jobs {jobs} ignored: with partial isolation submissions are "
+                    "graded one at a time",
+                    file=sys.stderr,
+                )
+        summary = grade_class(
+            assignment, classroom.submissions, out, jobs=jobs, regrade=regrade, pristine=kit
+        )
+    except pristine.PristineError as error:
+        print(f"autograder: {error}; nothing was graded", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:  # while reading the submissions, before any grading started
         print("interrupted; run the same command again to finish", file=sys.stderr)
         return 130
@@ -520,6 +627,16 @@ def run_grade_all(
             file=sys.stderr,
         )
         return 130
+    if summary.stopped:
+        print(
+            f"autograder: grading stopped after {done}: files that later gradings use were "
+            f"changed {summary.stopped}. Nothing more was graded and no gradebook was "
+            f"written. Restore those files (git status in the kit's checkout; reinstall the "
+            f"Python packages) and look at what that submission does before grading again; "
+            f"its result in {out / 'students'} is a grading error",
+            file=sys.stderr,
+        )
+        return 1
     gradebook = write_gradebook(assignment, summary.results, out)
     summary_path = write_summary(assignment, summary.results, out)
     per = f" ({summary.wall_time / summary.graded:.2f} s each)" if summary.graded else ""
@@ -537,5 +654,6 @@ def run_grade_all(
         )
         for result in errors:
             reason = result.message.removeprefix(GRADING_ERROR + ": ")
+            reason = reason.removeprefix(UNTRUSTED + ": ")
             print(f"  {result.submission.key}: {_clip((reason.splitlines() or [''])[0], 300)}")
     return 0
