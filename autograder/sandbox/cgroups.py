@@ -158,19 +158,25 @@ class Cgroup:
     def remove(self) -> None:
         """Kill what is left in the group and remove it; never raises."""
         self.kill()
-        deadline = time.monotonic() + REMOVE_WAIT
-        while True:
-            try:
-                _rmdir(self.path)
+        _remove_group(self.path)
+
+
+def _remove_group(path: str) -> None:
+    """Remove an emptied group's folder, waiting while killed processes are reaped (EBUSY);
+    never raises."""
+    deadline = time.monotonic() + REMOVE_WAIT
+    while True:
+        try:
+            _rmdir(path)
+            return
+        except FileNotFoundError:
+            return
+        except OSError as error:
+            if error.errno not in (errno.EBUSY, errno.ENOTEMPTY):
                 return
-            except FileNotFoundError:
+            if time.monotonic() >= deadline:
                 return
-            except OSError as error:  # EBUSY while killed processes are being reaped
-                if error.errno not in (errno.EBUSY, errno.ENOTEMPTY):
-                    return
-                if time.monotonic() >= deadline:
-                    return
-                time.sleep(0.01)
+            time.sleep(0.01)
 
 
 def create(name: str, memory_bytes: int, tasks: int) -> tuple[Cgroup | None, str]:
@@ -265,19 +271,7 @@ class CgroupV1(Cgroup):
     def remove(self) -> None:
         self.kill()
         for path in self._paths():
-            deadline = time.monotonic() + REMOVE_WAIT
-            while True:
-                try:
-                    _rmdir(path)
-                    break
-                except FileNotFoundError:
-                    break
-                except OSError as error:
-                    if error.errno not in (errno.EBUSY, errno.ENOTEMPTY):
-                        break
-                    if time.monotonic() >= deadline:
-                        break
-                    time.sleep(0.01)
+            _remove_group(path)
 
 
 def _create_v1(name: str, memory_bytes: int, tasks: int) -> tuple[Cgroup | None, str]:

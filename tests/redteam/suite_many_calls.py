@@ -3,6 +3,7 @@ outputs does): the red-team tests run submissions returning huge results against
 """
 
 import pytest
+from suite_conv import _inputs
 
 from autograder.compare import assert_close
 
@@ -11,13 +12,6 @@ pytestmark = [
     pytest.mark.visibility("after_published"),
     pytest.mark.backends("numpy"),
 ]
-
-
-def _inputs(rng):
-    x = rng.standard_normal((2, 3, 6, 5))
-    w = rng.standard_normal((4, 3, 3, 3))
-    b = rng.standard_normal(4)
-    return x, w, b
 
 
 @pytest.mark.points(1)
@@ -30,10 +24,7 @@ def test_ten_forwards_kept(student, reference, rng):
 
 
 @pytest.mark.points(1)
-def test_backward(student, reference, rng):
-    x, w, _ = _inputs(rng)
-    dout = rng.standard_normal((2, 4, 6, 5))
-    expected = reference.conv_backward(dout, x, w, padding=1)
-    result = student.conv_backward(dout, x, w, padding=1)
-    for name, got, want in zip(("dx", "dw", "db"), result, expected, strict=True):
-        assert_close(got, want, name=name)
+def test_one_forward_more(student, reference, rng):
+    x, w, b = _inputs(rng)
+    expected = reference.conv_forward(x, w, b, stride=2)
+    assert_close(student.conv_forward(x, w, b, stride=2), expected, name="out")
