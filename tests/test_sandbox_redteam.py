@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from autograder.assignments import REPO_ROOT
-from autograder.sandbox import CallFailed, Limits, Sandbox, wire
+from autograder.sandbox import CallFailed, GradingError, Limits, Sandbox, wire
 from autograder.sandbox import isolation as iso
 from autograder.sandbox.runner import BatchFailed
 
@@ -1089,3 +1089,19 @@ def test_results_past_the_gradings_budget_fail_at_once(tmp_path):
         assert "budget of 20 MiB" in failure.message, failure
         failure = fails(box, "returns", 1, kinds={"budget"})  # and nothing more runs
         assert "sent back more than the grading's budget of 20 MiB" in failure.message
+
+
+@pytest.mark.skipif(not ROOT, reason="a uid drop needs root")
+def test_sandbox_folders_the_students_uid_cannot_reach_are_a_grading_error(tmp_path, monkeypatch):
+    """Without a mount namespace the sandbox's folders are reached through the host's folders:
+    a scratch root only the grader may enter is the grader's environment's failure, reported as
+    such before any student code runs, never the submission's."""
+    from autograder.sandbox import runner
+
+    closed = tmp_path / "closed"
+    closed.mkdir(mode=0o700)
+    monkeypatch.setattr(runner, "SCRATCH_ROOT", str(closed))
+    folder = make(tmp_path / "sub", "def add(x):\n    return x + 1\n")
+    with Sandbox(folder, ("conv.py",), "conv", namespaces=False) as box:
+        with pytest.raises(GradingError, match="cannot reach the sandbox's own folders"):
+            box.call("add", (1,))

@@ -745,6 +745,18 @@ def _server(config, report, wire, req_fd: int, resp_fd: int, pidns: bool) -> Non
         return
     if not pidns:
         _prctl(PR_SET_CHILD_SUBREAPER, 1)
+    unreachable = [
+        path
+        for path, mode in ((config["code_dir"], os.R_OK | os.X_OK), (config["work_dir"], os.W_OK))
+        if not os.access(path, mode)
+    ]
+    if unreachable:  # e.g. a scratch root inside a folder only the grader may enter
+        report["fatal"] = (
+            f"the student's uid cannot reach the sandbox's own folders ({', '.join(unreachable)}): "
+            "a folder above them is not searchable by others"
+        )
+        _write_all(resp_fd, wire.message_frame(report))
+        return
     _probe(config, report)
     report["pid1"] = os.getpid() == 1
     _write_all(resp_fd, wire.message_frame(report))
