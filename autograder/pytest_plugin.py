@@ -307,6 +307,7 @@ def _submission_for(config: pytest.Config, name: str, test_file: Path) -> Loaded
     if present and not config.getoption("in_process"):
         results = config.getoption("results")
         hide = (str(Path(results).resolve().parent),) if results else ()
+        hide += (str(source.resolve().parent),)  # the class folder: classmates' submissions
         sandbox = Sandbox(
             folder,
             tuple(f for f in files if (folder / f).is_file()),
