@@ -15,8 +15,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from autograder.assignments import UnknownAssignmentError, load_assignment
-from autograder.gradescope import write_results
+from autograder.core.assignments import UnknownAssignmentError, load_assignment
+from autograder.core.gradescope import write_results
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "grade":
         return _grade(args.assignment, args.submission, args.results)
     if args.command == "grade-all":
-        from autograder.grade_all import run_grade_all
+        from autograder.grading.grade_all import run_grade_all
 
         return run_grade_all(
             args.assignment,
@@ -98,8 +98,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _grade(name: str, submission: Path, results: Path) -> int:
-    from autograder.grading import grade
-    from autograder.report import test_table
+    from autograder.grading.grade import grade
+    from autograder.grading.report import test_table
 
     try:
         assignment = load_assignment(name)
@@ -123,9 +123,9 @@ def _grade(name: str, submission: Path, results: Path) -> int:
 
 def _check(name: str, path: Path) -> int:
     """The public suite only, through the same sandbox and with the same feedback."""
-    from autograder.assignments import Assignment
-    from autograder.grading import grade
-    from autograder.report import test_table
+    from autograder.core.assignments import Assignment
+    from autograder.grading.grade import grade
+    from autograder.grading.report import test_table
 
     path = path.resolve()
     folder = path.parent if path.is_file() else path
@@ -153,8 +153,8 @@ def _check(name: str, path: Path) -> int:
 
 
 def _build(names: list[str], out: Path) -> int:
-    from autograder.build import build
-    from autograder.bundle import BuildError
+    from autograder.packaging.build import build
+    from autograder.packaging.bundle import BuildError
 
     try:
         built = build(names, out)
@@ -170,7 +170,7 @@ def _build(names: list[str], out: Path) -> int:
 
 
 def _template(check: bool) -> int:
-    from autograder.template import check_template, write_template
+    from autograder.authoring.template import check_template, write_template
 
     if not check:
         write_template()

@@ -13,10 +13,10 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from autograder.assignments import load_assignment
-from autograder.examples import ExampleSubmission, make_examples
-from autograder.grading import GradeReport, grade
-from autograder.report import summary_table, test_table
+from autograder.authoring.examples import ExampleSubmission, make_examples
+from autograder.core.assignments import load_assignment
+from autograder.grading.grade import GradeReport, grade
+from autograder.grading.report import summary_table, test_table
 
 
 def run_demo(verbose: bool = False, out: Path = Path("dist")) -> int:
@@ -38,7 +38,7 @@ def run_demo(verbose: bool = False, out: Path = Path("dist")) -> int:
 
 
 def _build_all(out: Path) -> None:
-    from autograder.build import build
+    from autograder.packaging.build import build
 
     with_otter = importlib.util.find_spec("otter") is not None
     print(f"building every assignment into {out}/ ...", flush=True)

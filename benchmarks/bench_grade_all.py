@@ -24,10 +24,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from autograder.assignments import SOLUTIONS_DIR, TEMPLATE_DIR, assignment_names, load_assignment
-from autograder.examples import apply_edits, buggy_specs
-from autograder.grade_all import default_jobs, run_grade_all
-from autograder.stubgen import solution_submission_files
+from autograder.authoring.examples import apply_edits, buggy_specs
+from autograder.authoring.stubgen import solution_submission_files
+from autograder.core.assignments import (
+    SOLUTIONS_DIR,
+    TEMPLATE_DIR,
+    assignment_names,
+    load_assignment,
+)
+from autograder.grading.grade_all import default_jobs, run_grade_all
 
 TARGET_SECONDS = 600.0
 TARGET_SUBMISSIONS = 200

@@ -20,9 +20,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from autograder.assignments import SOLUTIONS_DIR, assignment_names, load_assignment
-from autograder.grading import grade
-from autograder.stubgen import solution_submission_files, write_files
+from autograder.authoring.stubgen import solution_submission_files, write_files
+from autograder.core.assignments import SOLUTIONS_DIR, assignment_names, load_assignment
+from autograder.grading.grade import grade
 
 
 def timed_grade(name: str, submission: Path, options: tuple[str, ...]) -> tuple[float, float]:

@@ -24,8 +24,8 @@ from hostile_class import build_class, class_outcomes, outcome  # noqa: E402
 
 GRADE_ALL = [sys.executable, "-m", "autograder", "grade-all", "conv"]
 
-from autograder.assignments import load_assignment  # noqa: E402
-from autograder.grading import grade  # noqa: E402
+from autograder.core.assignments import load_assignment  # noqa: E402
+from autograder.grading.grade import grade  # noqa: E402
 
 
 def main() -> int:

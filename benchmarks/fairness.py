@@ -22,8 +22,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from autograder.assignments import assignment_names, load_assignment
-from autograder.fairness import check_assignment
+from autograder.authoring.fairness import check_assignment
+from autograder.core.assignments import assignment_names, load_assignment
 
 
 def main(argv: list[str] | None = None) -> int:

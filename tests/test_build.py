@@ -12,13 +12,18 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from autograder.assignments import SOLUTIONS_DIR, TEMPLATE_DIR, all_assignments, load_assignment
-from autograder.build import build
-from autograder.bundle import build_student_bundle
-from autograder.examples import apply_edits, buggy_specs
-from autograder.gradescope import RESULTS_SCHEMA
-from autograder.leaks import scan_archive, secret_lines
-from autograder.stubgen import solution_submission_files, write_files
+from autograder.authoring.examples import apply_edits, buggy_specs
+from autograder.authoring.leaks import scan_archive, secret_lines
+from autograder.authoring.stubgen import solution_submission_files, write_files
+from autograder.core.assignments import (
+    SOLUTIONS_DIR,
+    TEMPLATE_DIR,
+    all_assignments,
+    load_assignment,
+)
+from autograder.core.gradescope import RESULTS_SCHEMA
+from autograder.packaging.build import build
+from autograder.packaging.bundle import build_student_bundle
 
 otter_run = pytest.importorskip("otter.run", reason="needs the instructor extra (otter-grader)")
 
@@ -226,7 +231,7 @@ def test_build_command_writes_both_artefacts(tmp_path, capsys):
         assert "run_autograder" in archive.namelist()
         environment = archive.read("environment.yml").decode()
     assert config["plugins"] == [
-        {"autograder.otter_plugin.SandboxedSuitePlugin": {"assignment": "batchnorm"}}
+        {"autograder.packaging.otter_plugin.SandboxedSuitePlugin": {"assignment": "batchnorm"}}
     ]
     assert "otter-grader[grading,plugins]==7.0.0" in environment
     assert "numpy==" in environment and "pytest==" in environment

@@ -47,8 +47,8 @@ def test_an_unreadable_results_file_is_a_grading_error_not_a_crash(
 ):
     import jsonschema
 
-    import autograder.grading
-    from autograder.gradescope import RESULTS_SCHEMA
+    import autograder.grading.grade
+    from autograder.core.gradescope import RESULTS_SCHEMA
 
     def fake_pytest(command, cwd, timeout):
         target = next(a for a in command if a.startswith("--results=")).split("=", 1)[1]
@@ -56,7 +56,7 @@ def test_an_unreadable_results_file_is_a_grading_error_not_a_crash(
             Path(target).write_text(written)
         return "pytest died\n", ""
 
-    monkeypatch.setattr(autograder.grading, "_run_pytest", fake_pytest)
+    monkeypatch.setattr(autograder.grading.grade, "_run_pytest", fake_pytest)
     (tmp_path / "conv.py").write_text("def conv_forward(*a, **k):\n    return 0\n")
     results = tmp_path / "results.json"
     assert main(["grade", "conv", str(tmp_path / "conv.py"), "--results", str(results)]) == 1

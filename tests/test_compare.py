@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from autograder.compare import ComparisonError, assert_close, assert_scalar_close
-from autograder.gradcheck import assert_gradient_close
+from autograder.suite.compare import ComparisonError, assert_close, assert_scalar_close
+from autograder.suite.gradcheck import assert_gradient_close
 
 
 def test_identical_arrays_pass():

@@ -5,8 +5,8 @@ import types
 import numpy as np
 import pytest
 
-from autograder.compare import assert_close, assert_scalar_close, format_pair
-from autograder.conditioning import ConditionedReference, forget_spreads, spread_of
+from autograder.suite.compare import assert_close, assert_scalar_close, format_pair
+from autograder.suite.conditioning import ConditionedReference, forget_spreads, spread_of
 
 
 def _pair_difference(x: np.ndarray) -> np.ndarray:

@@ -9,7 +9,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from autograder.assignments import SOLUTIONS_DIR
+from autograder.core.assignments import SOLUTIONS_DIR
 from autograder.sandbox import CallFailed, Sandbox
 from autograder.sandbox import devicesim as sim
 
@@ -295,7 +295,7 @@ def test_rebinding_the_simulators_names_is_caught_even_by_an_impostor_that_claim
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
 def test_warnings_and_tampering_in_process(tmp_path):
     """The unsafe in-process baseline judges the strict backend the same way."""
-    from autograder.student import InProcessFunctions, StudentError
+    from autograder.suite.student import InProcessFunctions, StudentError
 
     (tmp_path / "toy_inprocess.py").write_text(SUBMISSION)
     calls = []

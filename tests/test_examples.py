@@ -3,10 +3,10 @@ device-discipline bug, full credit with failed strict cases: those are feedback 
 
 import pytest
 
-from autograder.assignments import SOLUTIONS_DIR, assignment_names, load_assignment
-from autograder.examples import apply_edits, buggy_specs
-from autograder.grading import grade
-from autograder.stubgen import solution_submission_files, write_files
+from autograder.authoring.examples import apply_edits, buggy_specs
+from autograder.authoring.stubgen import solution_submission_files, write_files
+from autograder.core.assignments import SOLUTIONS_DIR, assignment_names, load_assignment
+from autograder.grading.grade import grade
 
 SPECS = buggy_specs()
 

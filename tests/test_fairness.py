@@ -6,8 +6,12 @@ Sampled here (2 seeds per case); ``pytest tests/test_fairness.py --exhaustive`` 
 
 import pytest
 
-from autograder.assignments import all_assignments
-from autograder.fairness import alternative_folders, check_assignment, write_alternative_submission
+from autograder.authoring.fairness import (
+    alternative_folders,
+    check_assignment,
+    write_alternative_submission,
+)
+from autograder.core.assignments import all_assignments
 
 ASSIGNMENTS = all_assignments()
 

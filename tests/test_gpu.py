@@ -10,9 +10,9 @@ import textwrap
 import numpy as np
 import pytest
 
-from autograder.assignments import SOLUTIONS_DIR, all_assignments
-from autograder.backends import gpu_status
-from autograder.grading import grade
+from autograder.core.assignments import SOLUTIONS_DIR, all_assignments
+from autograder.core.backends import gpu_status
+from autograder.grading.grade import grade
 from autograder.sandbox import CallFailed, Limits, Sandbox
 
 STATUS = gpu_status()

@@ -6,9 +6,9 @@ import sys
 import numpy as np
 import pytest
 
-from autograder.gradcheck import assert_gradient_close, numeric_gradient
 from autograder.sandbox import Sandbox
-from autograder.student import InProcessFunctions, SandboxedFunctions, map_batched
+from autograder.suite.gradcheck import assert_gradient_close, numeric_gradient
+from autograder.suite.student import InProcessFunctions, SandboxedFunctions, map_batched
 
 
 def test_gradient_of_a_quadratic_form():
@@ -44,7 +44,7 @@ def test_the_input_is_never_modified():
 
 
 def test_sampled_check_passes_a_right_gradient_and_names_a_wrong_position():
-    from autograder.gradcheck import assert_gradient_close
+    from autograder.suite.gradcheck import assert_gradient_close
 
     rng = np.random.default_rng(2)
     x = rng.standard_normal((5, 7))
@@ -60,7 +60,7 @@ def test_sampled_check_passes_a_right_gradient_and_names_a_wrong_position():
 
 
 def test_sampled_check_calls_the_function_twice_per_sampled_position_and_once_at_x():
-    from autograder.gradcheck import assert_gradient_close
+    from autograder.suite.gradcheck import assert_gradient_close
 
     calls = []
     x = np.linspace(0, 1, 100)
@@ -142,7 +142,7 @@ def round_trips(monkeypatch):
 
 
 def test_a_gradient_check_of_a_student_function_is_one_batch(student, round_trips):
-    from autograder.gradcheck import assert_gradient_close
+    from autograder.suite.gradcheck import assert_gradient_close
 
     functions, calls = student
     rng = np.random.default_rng(3)
@@ -172,7 +172,7 @@ def test_batched_numbers_equal_the_plain_loops(student):
 
 
 def test_a_failure_in_the_middle_of_a_batch_fails_that_call(student, round_trips):
-    from autograder.gradcheck import assert_gradient_close
+    from autograder.suite.gradcheck import assert_gradient_close
 
     functions, calls = student
     x = np.zeros((2, 3))

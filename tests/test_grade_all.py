@@ -15,13 +15,13 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from autograder.assignments import Assignment, load_assignment
-from autograder.classroom import ClassroomError, discover, load_metadata
+from autograder.authoring.examples import make_examples
 from autograder.cli import main
-from autograder.examples import make_examples
-from autograder.grade_all import grade_class, grader_digest, student_dir
-from autograder.gradescope import RESULTS_SCHEMA
-from autograder.grading import GradeReport
+from autograder.core.assignments import Assignment, load_assignment
+from autograder.core.gradescope import RESULTS_SCHEMA
+from autograder.grading.classroom import ClassroomError, discover, load_metadata
+from autograder.grading.grade import GradeReport
+from autograder.grading.grade_all import grade_class, grader_digest, student_dir
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -296,13 +296,13 @@ def test_errors_are_retried_and_regrade_grades_everything(tmp_path):
 def test_a_grading_error_is_graded_again_in_the_same_run_and_reported_apart(
     tmp_path, capsys, monkeypatch
 ):
-    import autograder.grade_all
+    import autograder.grading.grade_all
 
     submissions = _plain_class(tmp_path, ("s1", "s2", "s3"))
     (tmp_path / "class" / "s4").mkdir()  # unreadable: the student's problem, listed apart
     out = tmp_path / "out"
     grader = FakeGrader(flaky=("s2",), fail=("s3",))
-    monkeypatch.setattr(autograder.grade_all, "grade", grader)
+    monkeypatch.setattr(autograder.grading.grade_all, "grade", grader)
     folder = str(tmp_path / "class")
     assert main(["grade-all", "batchnorm", folder, "--out", str(out), "--jobs", "1"]) == 0
     assert grader.calls.count("s2") == 2 and grader.calls.count("s3") == 2

@@ -23,13 +23,13 @@ from pathlib import Path
 
 import pytest
 
-from autograder import pristine
-from autograder.assignments import REPO_ROOT, load_assignment
-from autograder.classroom import discover
+from autograder.authoring.examples import make_examples
 from autograder.cli import main
-from autograder.examples import make_examples
-from autograder.grade_all import UNTRUSTED, grade_class
-from autograder.pristine import KIT_PARTS, KitSource, Watch, tree_state
+from autograder.core.assignments import REPO_ROOT, load_assignment
+from autograder.grading import pristine
+from autograder.grading.classroom import discover
+from autograder.grading.grade_all import UNTRUSTED, grade_class
+from autograder.grading.pristine import KIT_PARTS, KitSource, Watch, tree_state
 
 PARTIAL = "partial: not root, student code runs as the grader's user; no pid namespace"
 
@@ -51,7 +51,7 @@ STARTED = time.time()
 
 def pytest_sessionfinish(session):
     import autograder
-    import autograder.assignments as assignments
+    import autograder.core.assignments as assignments
 
     cwd = os.getcwd()
     entry = {{
@@ -85,7 +85,7 @@ def _ancestors():
 
 
 def _kits():
-    """Folders holding autograder/compare.py, as the ancestors' /proc entries show them."""
+    """Folders holding autograder/suite/compare.py, as the ancestors' /proc entries show them."""
     for pid in _ancestors():
         places = []
         try:
@@ -105,7 +105,7 @@ def _kits():
         except OSError:
             pass
         for place in places:
-            if place and _os.path.isfile(_os.path.join(place, "autograder", "compare.py")):
+            if place and _os.path.isfile(_os.path.join(place, "autograder", "suite", "compare.py")):
                 yield place
 '''
 
@@ -114,7 +114,7 @@ TAMPER = (
     + """
 
 def _tamper(kit):
-    with open(_os.path.join(kit, "autograder", "compare.py"), "a") as _stream:
+    with open(_os.path.join(kit, "autograder", "suite", "compare.py"), "a") as _stream:
         _stream.write("\\n\\ndef assert_close(*args, **kwargs):  # every answer is right\\n"
                       "    return None\\n")
 
@@ -323,7 +323,7 @@ def test_a_submission_that_changes_its_kit_is_an_error_and_the_next_one_is_unhar
     tmp_path, kit, examples
 ):
     source, _ = kit
-    compare = REPO_ROOT / "autograder" / "compare.py"
+    compare = REPO_ROOT / "autograder" / "suite" / "compare.py"
     checkout_before, source_before = _sha256(compare), tree_state(source.root)
     hostile = examples["reference"] + _fill(TAMPER, checkout=str(REPO_ROOT), also=[])
     innocent = examples["bn-unbiased-variance"]
@@ -337,7 +337,7 @@ def test_a_submission_that_changes_its_kit_is_an_error_and_the_next_one_is_unhar
     assert bad.status == "error" and bad.score == 0 and not bad.tests
     assert bad.message.startswith(UNTRUSTED)
     assert "the kit it ran from was changed" in bad.message
-    assert "autograder/compare.py" in bad.message
+    assert "autograder/suite/compare.py" in bad.message
     assert summary.retried == 1 and not summary.stopped  # graded again: tampered again
     good, solo = results["b-innocent"], alone["b-innocent"]
     assert good.status == solo.status == "graded"
@@ -365,7 +365,7 @@ def test_a_submission_that_changes_the_checkout_stops_the_run(
     assert main([*command, "--allow-partial-isolation"]) == 1
     said = capsys.readouterr().err
     assert "grading stopped" in said and "while a-hostile was graded" in said
-    assert str(source.root / "autograder" / "compare.py") in said
+    assert str(source.root / "autograder" / "suite" / "compare.py") in said
     assert "no gradebook was written" in said and not (out / "gradebook.csv").exists()
     stored = json.loads((out / "students/a-hostile/results.json").read_text())
     assert stored["extra_data"]["status"] == "error" and stored["score"] == 0

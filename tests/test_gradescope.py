@@ -6,7 +6,7 @@ import jsonschema
 import pytest
 
 from autograder.cli import main
-from autograder.gradescope import RESULTS_SCHEMA, write_results
+from autograder.core.gradescope import RESULTS_SCHEMA, write_results
 
 
 def test_graded_results_file_validates_against_the_schema(tmp_path, capsys):

@@ -15,14 +15,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.assignments import (
-    SOLUTIONS_DIR,
-    TEMPLATE_DIR,
-    all_assignments,
-    assignment_names,
-    load_assignment,
-)
-from autograder.handouts import (
+from autograder.authoring.handouts import (
     HandoutError,
     handout_files,
     handout_source,
@@ -30,8 +23,15 @@ from autograder.handouts import (
     parse_cells,
     render_handout,
 )
-from autograder.stubgen import find_blocks, solution_submission_files, write_files
-from autograder.template import check_template
+from autograder.authoring.stubgen import find_blocks, solution_submission_files, write_files
+from autograder.authoring.template import check_template
+from autograder.core.assignments import (
+    SOLUTIONS_DIR,
+    TEMPLATE_DIR,
+    all_assignments,
+    assignment_names,
+    load_assignment,
+)
 
 NAMES = assignment_names()
 SCORE_LINE = re.compile(r"^\s*score: ([\d.]+) / ([\d.]+)\s*$", re.MULTILINE)

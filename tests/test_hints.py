@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from autograder.hints import Call, diagnose
+from autograder.suite.hints import Call, diagnose
 from solutions import batchnorm, conv, interpolation, pooling, residual
 
 
@@ -176,9 +176,9 @@ def test_hints_print_no_reference_value():
     import ast
     import inspect
 
-    import autograder.hints
+    import autograder.suite.hints
 
-    tree = ast.parse(inspect.getsource(autograder.hints))
+    tree = ast.parse(inspect.getsource(autograder.suite.hints))
     placeholders = {
         ast.unparse(value.value)
         for node in ast.walk(tree)

@@ -292,7 +292,7 @@ def test_host_bound_code_is_told_what_broke_on_the_strict_case_and_loses_nothing
 
 
 def test_points_shares_on_each_kind_of_machine():
-    from autograder.backends import points_share
+    from autograder.core.backends import points_share
 
     assert points_share("strict", 0.2, gpu=False) == 0.0
     assert points_share("numpy", 0.2, gpu=False) == 1.0
@@ -480,7 +480,7 @@ PLANTED_SUITE = textwrap.dedent(
     import numpy as np
     import pytest
 
-    from autograder.compare import assert_close, assert_scalar_close
+    from autograder.suite.compare import assert_close, assert_scalar_close
 
     pytestmark = [pytest.mark.assignment("toy"), pytest.mark.backends("numpy")]
     PLANTED = 7.3205080757  # stands for a reference's value on hidden inputs
@@ -588,8 +588,8 @@ def test_public_tests_keep_their_full_messages(pytester, monkeypatch):
 
 
 def test_gradescope_results_drop_the_instructor_output_and_feedback_keeps_it():
-    from autograder.grading import GradeReport
-    from autograder.report import test_table
+    from autograder.grading.grade import GradeReport
+    from autograder.grading.report import test_table
 
     test = {
         "name": "test_hidden::test_x",
@@ -615,7 +615,7 @@ def test_gradescope_results_drop_the_instructor_output_and_feedback_keeps_it():
 
 
 def test_reveal_expected_setting(tmp_path, monkeypatch):
-    from autograder import assignments
+    from autograder.core import assignments
 
     assert assignments.load_assignment("conv").reveal_expected == "after_published"
     folder = tmp_path / "assignments" / "toy"

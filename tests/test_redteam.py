@@ -22,10 +22,10 @@ from pathlib import Path
 
 import pytest
 
-from autograder.assignments import SOLUTIONS_DIR, load_assignment
-from autograder.grading import grade, suite_command
+from autograder.authoring.stubgen import find_blocks, solution_submission_files
+from autograder.core.assignments import SOLUTIONS_DIR, load_assignment
+from autograder.grading.grade import grade, suite_command
 from autograder.sandbox import Limits, Sandbox, isolation
-from autograder.stubgen import find_blocks, solution_submission_files
 
 SUITE = Path(__file__).parent / "redteam" / "suite_conv.py"
 CANARY = "CANARY-HIDDEN-SUITE-5d1e"

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from autograder.assignments import load_assignment
-from autograder.grading import grade
+from autograder.core.assignments import load_assignment
+from autograder.grading.grade import grade
 from autograder.sandbox import isolation
 
 sys.path.insert(0, str(Path(__file__).parent / "redteam"))

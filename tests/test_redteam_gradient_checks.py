@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from autograder.assignments import SOLUTIONS_DIR, load_assignment
-from autograder.grading import grade
-from autograder.stubgen import solution_submission_files
+from autograder.authoring.stubgen import solution_submission_files
+from autograder.core.assignments import SOLUTIONS_DIR, load_assignment
+from autograder.grading.grade import grade
 
 RIGGED = '''
 
@@ -58,7 +58,7 @@ CONTROL_SUITE = textwrap.dedent(
     """
     import pytest
 
-    from autograder.gradcheck import assert_gradient_close
+    from autograder.suite.gradcheck import assert_gradient_close
 
     pytestmark = [pytest.mark.assignment("conv"), pytest.mark.backends("numpy")]
 

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 import solutions.activations_losses as ref
-from autograder.gradcheck import numeric_gradient
+from autograder.suite.gradcheck import numeric_gradient
 
 DTYPES = [np.float64, np.float32]
 TOL = {np.float64: 1e-12, np.float32: 2e-5}

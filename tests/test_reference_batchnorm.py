@@ -7,8 +7,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from autograder.compare import assert_close
-from autograder.gradcheck import numeric_gradient
+from autograder.suite.compare import assert_close
+from autograder.suite.gradcheck import numeric_gradient
 from solutions.batchnorm import batchnorm_backward, batchnorm_forward
 
 SHAPES = [(2, 1), (7, 4), (64, 3), (1, 3, 2, 2), (3, 4, 5, 6), (5, 2, 1, 1), (2, 7, 3, 5)]

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 import solutions.conv as conv
-from autograder.gradcheck import numeric_gradient
+from autograder.suite.gradcheck import numeric_gradient
 from solutions.conv import (
     conv_backward,
     conv_forward,

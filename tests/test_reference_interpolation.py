@@ -19,7 +19,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from autograder.gradcheck import numeric_gradient
+from autograder.suite.gradcheck import numeric_gradient
 from solutions.interpolation import bilinear_resize, bilinear_resize_backward, roi_align
 from tests.oracles.roi_align_loops import roi_align_loops
 

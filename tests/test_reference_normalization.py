@@ -8,7 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from autograder.gradcheck import numeric_gradient
+from autograder.suite.gradcheck import numeric_gradient
 from solutions.normalization import (
     groupnorm_backward,
     groupnorm_forward,

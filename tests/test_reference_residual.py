@@ -7,8 +7,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from autograder.compare import assert_close
-from autograder.gradcheck import numeric_gradient
+from autograder.suite.compare import assert_close
+from autograder.suite.gradcheck import numeric_gradient
 from solutions.residual import residual_block_backward, residual_block_forward
 
 # (x shape, C_out, stride, projection)

@@ -19,7 +19,7 @@ import uuid
 import numpy as np
 import pytest
 
-from autograder.assignments import REPO_ROOT
+from autograder.core.assignments import REPO_ROOT
 from autograder.sandbox import CallFailed, GradingError, Limits, Sandbox, wire
 from autograder.sandbox import isolation as iso
 from autograder.sandbox.runner import BatchFailed

@@ -956,7 +956,7 @@ def _in_private_tmpfs(tmp_path, options: str, code: str) -> dict:
 
 ENVIRONMENT_PROBE = """
 import json, os, resource, sys
-import autograder.assignments
+import autograder.core.assignments
 from autograder.sandbox import GradingError, Sandbox, runner
 runner.SCRATCH_ROOT = {scratch!r}
 {prelude}

@@ -5,9 +5,8 @@ import textwrap
 
 import pytest
 
-from autograder.assignments import TEMPLATE_DIR, all_assignments
-from autograder.leaks import marked_and_shipped_lines
-from autograder.stubgen import (
+from autograder.authoring.leaks import marked_and_shipped_lines
+from autograder.authoring.stubgen import (
     BEGIN,
     END,
     MarkerError,
@@ -15,7 +14,8 @@ from autograder.stubgen import (
     make_solution_submission,
     make_stub,
 )
-from autograder.template import check_template, expected_template
+from autograder.authoring.template import check_template, expected_template
+from autograder.core.assignments import TEMPLATE_DIR, all_assignments
 
 SOURCE = textwrap.dedent(
     '''\

@@ -6,7 +6,7 @@ import zipfile
 
 import pytest
 
-from autograder.submission import SubmissionError, collect_submission
+from autograder.core.submission import SubmissionError, collect_submission
 
 FILES = ("residual.py", "conv.py")
 

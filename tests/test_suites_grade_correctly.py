@@ -2,9 +2,14 @@
 
 import pytest
 
-from autograder.assignments import SOLUTIONS_DIR, TEMPLATE_DIR, all_assignments, assignment_names
-from autograder.grading import grade
-from autograder.stubgen import solution_submission_files, write_files
+from autograder.authoring.stubgen import solution_submission_files, write_files
+from autograder.core.assignments import (
+    SOLUTIONS_DIR,
+    TEMPLATE_DIR,
+    all_assignments,
+    assignment_names,
+)
+from autograder.grading.grade import grade
 
 ASSIGNMENTS = all_assignments()
 

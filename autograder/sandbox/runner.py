@@ -70,6 +70,9 @@ from autograder.sandbox import cgroups, isolation, wire
 from autograder.sandbox.limits import Limits, human_bytes
 
 CHILD_PROGRAM = Path(__file__).with_name("child.py")
+KIT_PACKAGE = Path(__file__).resolve().parents[1]
+"""The package this sandbox is part of: always hidden from student code (the grader's callers
+name the rest, such as the checkout holding the reference solutions and hidden suites)."""
 WIRE_PROGRAM = Path(wire.__file__)
 DEVICESIM_PROGRAM = Path(__file__).with_name("devicesim.py")
 BACKENDS = ("numpy", "strict", "cupy")
@@ -234,8 +237,11 @@ class Sandbox:
         files: the student file names the assignment needs, e.g. ``("conv.py",)``.
         module: the module holding the graded functions (``"conv"``; ``conv.py`` in ``files``).
         limits: time, memory, process, file and output limits.
-        hide: extra paths student code must not see (the results folder, ...); the grader's
-            checkout (holding ``solutions/`` and hidden suites) is always hidden.
+        hide: paths student code must not see besides what the allow-list root leaves out
+            anyway (the checkout holding ``solutions/`` and the hidden suites, the results
+            folder, the class folder): hidden where only a deny-list can be used, and checked
+            to be out of reach before any student code runs. The kit's own package is always
+            hidden.
         namespaces: use mount/net/pid namespaces when the system allows (as root).
         drop_privileges: when root, run student code as an unprivileged dedicated uid, leased
             from a pool for the life of the sandbox (no other sandbox on the machine runs as it
@@ -807,22 +813,14 @@ class Sandbox:
 
     def _config(self) -> dict[str, Any]:
         assert self._base is not None
-        import autograder.assignments as assignments  # the checkout holding solutions/
-
-        root = assignments.REPO_ROOT
-        checkout = (
-            [root] if (root / "solutions").is_dir() or (root / "assignments").is_dir() else []
-        )
-        import autograder  # installed as a package, the kit is not inside the checkout
-
         grader_side = [
-            Path(autograder.__file__).parent,
+            KIT_PACKAGE,  # installed as a package, the kit is not inside a checkout
             tempfile.gettempdir(),
             SCRATCH_ROOT or tempfile.gettempdir(),
             self.submission_dir,
             self.submission_dir.parent,
         ]
-        hidden = isolation.resolve_hidden([*checkout, *self._hide, *grader_side])
+        hidden = isolation.resolve_hidden([*self._hide, *grader_side])
         account = self._account
         use_ns = self._namespaces and self._root and not isolation.namespaces_known_unavailable()
         rlimits = self.limits.rlimits(gpu=self.gpu)

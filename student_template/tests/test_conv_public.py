@@ -14,8 +14,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from autograder.compare import assert_close
-from autograder.gradcheck import assert_gradient_close
+from autograder.suite.compare import assert_close
+from autograder.suite.gradcheck import assert_gradient_close
 
 pytestmark = [pytest.mark.assignment("conv")]
 

@@ -12,7 +12,7 @@ import math
 import numpy as np
 import pytest
 
-from autograder.compare import assert_close
+from autograder.suite.compare import assert_close
 
 pytestmark = [pytest.mark.assignment("optimizers")]
 

@@ -13,9 +13,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from autograder.assignments import SOLUTIONS_DIR, TEMPLATE_DIR, assignment_names
-from autograder.examples import apply_edits, buggy_specs
-from autograder.stubgen import solution_submission_files
+from autograder.authoring.examples import apply_edits, buggy_specs
+from autograder.authoring.stubgen import solution_submission_files
+from autograder.core.assignments import SOLUTIONS_DIR, TEMPLATE_DIR, assignment_names
 
 REPO = Path(__file__).resolve().parents[2]
 ALTERNATIVES = REPO / "assignments" / "conv" / "alternatives"

@@ -5,7 +5,7 @@ CANARY-HIDDEN-SUITE-5d1e: this line must never reach a student's feedback.
 
 import pytest
 
-from autograder.compare import assert_close
+from autograder.suite.compare import assert_close
 
 # The attacks target the sandbox, which is the same for every backend: NumPy cases suffice here
 # (tests/test_devicesim.py covers what is particular to the strict backend).

@@ -3,7 +3,7 @@ simulator's verdicts against it (they must gain nothing)."""
 
 import pytest
 
-from autograder.compare import assert_close
+from autograder.suite.compare import assert_close
 
 pytestmark = [pytest.mark.assignment("conv"), pytest.mark.visibility("after_published")]
 

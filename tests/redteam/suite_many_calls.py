@@ -5,7 +5,7 @@ outputs does): the red-team tests run submissions returning huge results against
 import pytest
 from suite_conv import _inputs
 
-from autograder.compare import assert_close
+from autograder.suite.compare import assert_close
 
 pytestmark = [
     pytest.mark.assignment("conv"),

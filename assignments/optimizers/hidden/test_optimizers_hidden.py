@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from autograder.compare import ComparisonError, assert_close
+from autograder.suite.compare import ComparisonError, assert_close
 
 pytestmark = [pytest.mark.assignment("optimizers"), pytest.mark.visibility("after_published")]
 

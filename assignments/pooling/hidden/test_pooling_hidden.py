@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from autograder.compare import assert_close
+from autograder.suite.compare import assert_close
 
 pytestmark = [pytest.mark.assignment("pooling"), pytest.mark.visibility("after_published")]
 

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from autograder.compare import assert_close
+from autograder.suite.compare import assert_close
 
 pytestmark = [pytest.mark.assignment("regularization"), pytest.mark.visibility("after_published")]
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from autograder.compare import assert_close
+from autograder.suite.compare import assert_close
 
 
 @dataclass(frozen=True)

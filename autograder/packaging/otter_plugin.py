@@ -41,7 +41,8 @@ DEFAULT_TIMEOUT = 900.0
 
 PLACEHOLDER_SOURCE = (
     "# This notebook is a placeholder: the submission is graded by the kit's sandboxed suites\n"
-    "# (see autograder.otter_plugin); nothing the student submitted runs in this kernel.\n"
+    "# (see autograder.packaging.otter_plugin); nothing the student submitted runs in this "
+    "kernel.\n"
 )
 
 
@@ -86,7 +87,7 @@ class SandboxedSuitePlugin(AbstractOtterPlugin):
 
     Plugin configuration (``otter_config.json``)::
 
-        {"plugins": [{"autograder.otter_plugin.SandboxedSuitePlugin":
+        {"plugins": [{"autograder.packaging.otter_plugin.SandboxedSuitePlugin":
                       {"assignment": "conv", "timeout": 900}}]}
     """
 

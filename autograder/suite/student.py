@@ -7,11 +7,12 @@ the module into the grading process instead; it exists only as the unsafe baseli
 grading benchmark compares with (``--in-process``).
 
 Either way every call is recorded (name, arguments, result) so that a failed test can be
-diagnosed (:mod:`autograder.hints`), and a call that modifies an array argument in place fails.
+diagnosed (:mod:`autograder.suite.hints`), and a call that modifies an array argument in place
+fails.
 
 :func:`map_batched` evaluates ``[f(v) for v in inputs]`` for an ``f`` that calls a student
 function, sending those calls to the sandbox as one batch (one round trip instead of one per
-input); :mod:`autograder.gradcheck` uses it for the many calls of a numeric gradient.
+input); :mod:`autograder.suite.gradcheck` uses it for the many calls of a numeric gradient.
 
 A :class:`CallGuard` carries one grading's rules across its tests: a function that timed out is
 not run again, and nothing runs once the grading's time budget is spent. A failure of the
@@ -37,9 +38,9 @@ from typing import Any
 
 import numpy as np
 
-from autograder.hints import Call
 from autograder.sandbox import CallFailed, Sandbox, WireError, devicesim
 from autograder.sandbox.runner import BatchFailed
+from autograder.suite.hints import Call
 
 
 class StudentError(AssertionError):
@@ -182,7 +183,7 @@ class SandboxedFunctions(_Functions):
         sandbox: a started (or startable) :class:`~autograder.sandbox.Sandbox`.
         calls: where each call is recorded, for hints.
         backend: where the arrays live during the calls (``numpy``, ``strict``, ``cupy``; see
-            :mod:`autograder.backends`); arguments and results are NumPy arrays here.
+            :mod:`autograder.core.backends`); arguments and results are NumPy arrays here.
         guard: the grading's :class:`CallGuard` (None: every call runs).
         test: the test making the calls (named in the message of a timeout's later calls).
     """

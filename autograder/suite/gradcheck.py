@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from autograder.compare import ComparisonError, notify_observers
-from autograder.student import map_batched
+from autograder.suite.compare import ComparisonError, notify_observers
+from autograder.suite.student import map_batched
 
 POINTS_PER_BATCH = 128
 """At most this many perturbed copies of ``x`` are built (and their calls batched) at once."""
@@ -21,7 +21,8 @@ def numeric_gradient(
     Args:
         f: a function of one array; called with perturbed copies of ``x``, never ``x`` itself.
             When it calls a student function (``lambda v: student.conv_forward(v, w, b)``),
-            those calls go to the sandbox in batches (see :func:`autograder.student.map_batched`).
+            those calls go to the sandbox in batches (see
+            :func:`autograder.suite.student.map_batched`).
         x: float64 array of any shape (float32 is too coarse for finite differences).
         dout: upstream gradient, shaped like ``f(x)``.
         h: step size.

@@ -2,7 +2,7 @@
 
 What goes into otter's working folder, and so into the zip::
 
-    otter_config.json   the SandboxedSuitePlugin (autograder/otter_plugin.py) and its assignment
+    otter_config.json   the SandboxedSuitePlugin (packaging/otter_plugin.py) and its assignment
     requirements.txt    the kit's wheel (shipped inside the zip) and pinned numpy and pytest
     tests/sandboxed_suite.py
                         a one-case otter test: otter insists on a test; its result is replaced
@@ -29,13 +29,13 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.assignments import SOLUTIONS_DIR, Assignment
-from autograder.bundle import BuildError
-from autograder.otter_plugin import KIT_FOLDER, placeholder_notebook
+from autograder.core.assignments import SOLUTIONS_DIR, Assignment
+from autograder.packaging.bundle import BuildError
+from autograder.packaging.otter_plugin import KIT_FOLDER, placeholder_notebook
 
 OTTER_VERSION = "7.0.0"
 GRADESCOPE_PYTHON = "3.12"
-PLUGIN = "autograder.otter_plugin.SandboxedSuitePlugin"
+PLUGIN = "autograder.packaging.otter_plugin.SandboxedSuitePlugin"
 AUTOGRADER_DIR = "/autograder"
 
 OTTER_TEST = '''"""Otter requires a test; the kit's plugin replaces what otter reports."""

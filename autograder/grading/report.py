@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from autograder.grading import GradeReport, instructor_output
+from autograder.grading.grade import GradeReport, instructor_output
 
 
 def test_table(report: GradeReport, width: int = 100, full_messages: bool = False) -> str:

@@ -1,7 +1,7 @@
 """``autograder build``: per assignment, the student bundle and the Gradescope autograder zip.
 
-    <out>/<name>/student.zip       what students download (see autograder.bundle)
-    <out>/<name>/autograder.zip    what Gradescope runs (see autograder.otter_package)
+    <out>/<name>/student.zip       what students download (see autograder.packaging.bundle)
+    <out>/<name>/autograder.zip    what Gradescope runs (see autograder.packaging.otter_package)
     <out>/wheels/                  the kit's wheel, built once, shipped inside both
 
 Before anything is written, each student bundle is scanned for reference and hidden-test code
@@ -13,9 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.assignments import Assignment, assignment_names, load_assignment
-from autograder.bundle import BuildError, build_kit_wheel, build_student_bundle
-from autograder.leaks import scan_archive, secret_lines
+from autograder.authoring.leaks import scan_archive, secret_lines
+from autograder.core.assignments import Assignment, assignment_names, load_assignment
+from autograder.packaging.bundle import BuildError, build_kit_wheel, build_student_bundle
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ def build(names: list[str], out: Path, *, with_autograder: bool = True) -> list[
             raise BuildError(f"{assignment.name}: the student bundle would leak:\n{shown}")
         autograder_zip = None
         if with_autograder:
-            from autograder.otter_package import build_autograder_zip
+            from autograder.packaging.otter_package import build_autograder_zip
 
             autograder_zip = build_autograder_zip(assignment, wheel, folder / "autograder.zip")
         built.append(BuiltAssignment(assignment.name, student_zip, autograder_zip))

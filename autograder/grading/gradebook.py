@@ -46,9 +46,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.assignments import Assignment
-from autograder.classroom import Student
-from autograder.grade_all import StudentResult
+from autograder.core.assignments import Assignment
+from autograder.grading.classroom import Student
+from autograder.grading.grade_all import StudentResult
 
 GRADEBOOK_COLUMNS = (
     "Name",

@@ -18,7 +18,7 @@ changes of its inputs, the rounding of the intermediate terms (each perturbed ev
 them afresh, so where an output is the cancellation of large terms its spread is of the size of
 their rounding error, not of the output's), and the reference's own rounding error (the
 higher-precision evaluation; so the float64 answer rounded to float32 always passes).
-:mod:`autograder.compare` reads the spread of an expected value with :func:`spread_of` and
+:mod:`autograder.suite.compare` reads the spread of an expected value with :func:`spread_of` and
 estimates the scale of the terms as ``spread / u`` (see there).
 
 The perturbation keeps the structure that tests probe on purpose, so that the spread never

@@ -4,7 +4,7 @@ pristine copy of the kit that is checked after its grading (``grade-all
 
 Where the sandbox cannot fully isolate student code (not root: it runs as the grader's own
 user; root without namespaces: it sees the file system, the network and a shared ``/tmp``), a
-submission could change the files every later grading runs from (``autograder/compare.py``,
+submission could change the files every later grading runs from (``autograder/suite/compare.py``,
 numpy), forge its own results, or leave a process behind to tamper with the next grading. So
 :class:`Pristine` grades each submission:
 
@@ -49,9 +49,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from autograder.assignments import Assignment
-from autograder.grading import STOP_GRACE, TIMEOUT_MARGIN, GradeReport, suite_command
-from autograder.grading import _report_from as report_from  # the same reading as grade's
+from autograder.core.assignments import Assignment
+from autograder.grading.grade import STOP_GRACE, TIMEOUT_MARGIN, GradeReport, suite_command
+from autograder.grading.grade import _report_from as report_from  # the same reading as grade's
 
 KIT_PARTS = ("autograder", "assignments", "solutions", "pyproject.toml")
 """What a pristine copy holds: the package, the suites and configs, the reference solutions, and
@@ -107,12 +107,13 @@ def is_full(isolation: str) -> bool:
 def probe_isolation() -> str:
     """The isolation a sandbox gets on this machine: one is started on a trivial module in a
     private temporary folder and closed at once (a fraction of a second)."""
+    from autograder.core.assignments import REPO_ROOT
     from autograder.sandbox import Sandbox
 
     with tempfile.TemporaryDirectory(prefix="autograder-probe-") as folder:
         module = f"{PROBE_MODULE}.py"
         (Path(folder) / module).write_text("def probe():\n    return 1\n", encoding="utf-8")
-        sandbox = Sandbox(folder, (module,), PROBE_MODULE)
+        sandbox = Sandbox(folder, (module,), PROBE_MODULE, hide=(REPO_ROOT,))
         try:
             sandbox.start()
             return sandbox.isolation
@@ -151,7 +152,7 @@ class KitSource:
         """The kit this process runs: its package, and the assignments and solutions next to
         it (or under ``AUTOGRADER_HOME``)."""
         import autograder
-        from autograder import assignments
+        from autograder.core import assignments
 
         root = assignments.REPO_ROOT
         parts = {

@@ -1,16 +1,16 @@
 """Keep ``student_template/`` equal to what the generators make.
 
 Stubs come from ``solutions/``, public tests from ``assignments/<name>/public/``, and handout
-notebooks from ``assignments/<name>/handout.md`` (see ``autograder.handouts``).
+notebooks from ``assignments/<name>/handout.md`` (see ``autograder.authoring.handouts``).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from autograder.assignments import SOLUTIONS_DIR, TEMPLATE_DIR, all_assignments
-from autograder.handouts import handout_files
-from autograder.stubgen import template_files, write_files
+from autograder.authoring.handouts import handout_files
+from autograder.authoring.stubgen import template_files, write_files
+from autograder.core.assignments import SOLUTIONS_DIR, TEMPLATE_DIR, all_assignments
 
 
 def expected_template() -> dict[str, str]:

@@ -22,7 +22,7 @@ submission always gets the same ones), ``backend`` (where the student's function
 arrays in this case).
 
 Backends: every graded test that uses ``student`` is collected once per backend of
-:mod:`autograder.backends` (``test_forward[numpy-...]``, ``[strict-...]``, ``[cupy-...]``); the
+:mod:`autograder.core.backends` (``test_forward[numpy-...]``, ``[strict-...]``, ``[cupy-...]``); the
 suites' code stays the same (arguments and results are NumPy arrays on the grader's side; the
 sandbox moves them). The device case that cannot run here is skipped with one reason, carries no
 points, and is left out of the results. The ``strict`` case is feedback only (0 points: its
@@ -47,7 +47,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from autograder.assignments import (
+from autograder.core.assignments import (
     DEFAULT_GRADING_BUDGET_S,
     DEFAULT_REVEAL_EXPECTED,
     REPO_ROOT,
@@ -56,7 +56,7 @@ from autograder.assignments import (
     load_assignment,
     reveals_expected,
 )
-from autograder.backends import (
+from autograder.core.backends import (
     BACKENDS,
     DEFAULT_DEVICE_SHARE,
     DEVICE_BACKENDS,
@@ -65,13 +65,13 @@ from autograder.backends import (
     points_share,
     skip_reason,
 )
-from autograder.compare import ComparisonError
-from autograder.conditioning import ConditionedReference, forget_spreads
-from autograder.gradescope import write_results
-from autograder.hints import Call, diagnose
+from autograder.core.gradescope import write_results
+from autograder.core.submission import SubmissionError, collect_submission, content_digest
 from autograder.sandbox import GradingError, Limits, Sandbox
-from autograder.student import CallGuard, InProcessFunctions, SandboxedFunctions, StudentError
-from autograder.submission import SubmissionError, collect_submission, content_digest
+from autograder.suite.compare import ComparisonError
+from autograder.suite.conditioning import ConditionedReference, forget_spreads
+from autograder.suite.hints import Call, diagnose
+from autograder.suite.student import CallGuard, InProcessFunctions, SandboxedFunctions, StudentError
 
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
 
@@ -98,7 +98,7 @@ class TestResult:
     instructor_output: str = ""
     """The full failure message where ``output`` leaves the expected values out ("" where it
     does not): for instructors only. In the suites' ``--results`` file as the test's
-    ``extra_data.instructor_output``; :meth:`autograder.grading.GradeReport.to_gradescope`
+    ``extra_data.instructor_output``; :meth:`autograder.grading.grade.GradeReport.to_gradescope`
     drops it from Gradescope's ``results.json``."""
 
 
@@ -308,6 +308,7 @@ def _submission_for(config: pytest.Config, name: str, test_file: Path) -> Loaded
         results = config.getoption("results")
         hide = (str(Path(results).resolve().parent),) if results else ()
         hide += (str(source.resolve().parent),)  # the class folder: classmates' submissions
+        hide += (str(REPO_ROOT),)  # the checkout: reference solutions, hidden suites
         sandbox = Sandbox(
             folder,
             tuple(f for f in files if (folder / f).is_file()),
@@ -385,8 +386,8 @@ def student(request: pytest.FixtureRequest, backend: str) -> Any:
 @pytest.fixture
 def reference(request: pytest.FixtureRequest) -> Iterator[Any]:
     """The reference solution ``solutions.<name>`` (instructor's checkout only), as a
-    :class:`~autograder.conditioning.ConditionedReference`: its results are the module's own,
-    and each carries the spread that :func:`~autograder.compare.assert_close` bounds by."""
+    :class:`~autograder.suite.conditioning.ConditionedReference`: its results are the module's own,
+    and each carries the spread that :func:`~autograder.suite.compare.assert_close` bounds by."""
     name = _assignment_name(request)
     if not (SOLUTIONS_DIR / f"{name}.py").is_file():
         raise pytest.UsageError(f"the reference solution solutions/{name}.py is not available")
@@ -410,8 +411,8 @@ def forward_oracle(request: pytest.FixtureRequest, student: Any) -> Any:
     backward consistent with it buys no gradient points, and the checks' calls (batches of
     inputs that differ in one element) never reach student code while grading, so a submission
     cannot recognise them and answer to match whatever its backward returns. Not the
-    :class:`~autograder.conditioning.ConditionedReference` of ``reference``: a numeric gradient
-    needs no spread, and would pay for it with several calls per perturbed input. The suite
+    :class:`~autograder.suite.conditioning.ConditionedReference` of ``reference``: a numeric
+    gradient needs no spread, and would pay for it with several calls per perturbed input. The suite
     passes NumPy arrays whatever the ``backend`` case (as hidden suites pass them to
     ``reference``): only the student's calls move arrays to a device, inside the sandbox. A
     test that uses this fixture is still a public test: it keeps its full messages.
@@ -549,13 +550,13 @@ WITHHELD = "a check of this hidden test failed (the values it compared are withh
 def _failure_messages(report: pytest.TestReport, call: pytest.CallInfo[None]) -> tuple[str, str]:
     """The failure's message in full, and without expected values.
 
-    A :class:`~autograder.compare.ComparisonError` carries both. Of any other
+    A :class:`~autograder.suite.compare.ComparisonError` carries both. Of any other
     ``AssertionError`` (a suite's plain ``assert``, ``numpy.testing``) the redacted message is
     the first line of its own message only: pytest's explanation of an ``assert`` (``assert 3
     == 7``, the values of both sides and the test's expressions) and the arrays that
     ``numpy.testing`` prints below its first line are left out. A failed call of the
-    student's function (:class:`~autograder.student.StudentError`) keeps its message: it is the
-    student's own error.
+    student's function (:class:`~autograder.suite.student.StudentError`) keeps its message: it is
+    the student's own error.
     """
     full = _failure_message(report)
     error = call.excinfo.value if call.excinfo is not None else None
@@ -585,9 +586,9 @@ def _failure_message(report: pytest.TestReport) -> str:
     else:
         message = str(longrepr).strip().splitlines()[-1] if longrepr else ""
     message = message.removeprefix("AssertionError: ").removeprefix(
-        "autograder.compare.ComparisonError: "
+        "autograder.suite.compare.ComparisonError: "
     )
-    if message.startswith("autograder.student.Student"):  # our wrapper of a failed call
+    if message.startswith("autograder.suite.student.Student"):  # our wrapper of a failed call
         message = message.split(": ", 1)[-1]
     return _clip(message)
 
@@ -595,7 +596,7 @@ def _failure_message(report: pytest.TestReport) -> str:
 def _hint_lines(item: pytest.Item) -> str:
     """``\nhint: ...`` lines naming the likely bug, where the reference is available.
 
-    Hints name a suspected mistake and print no reference value (see :mod:`autograder.hints`),
+    Hints name a suspected mistake and print no reference value (see :mod:`autograder.suite.hints`),
     so hidden tests show them before their expected values may be shown."""
     calls = item.stash.get(_calls_key, [])
     name_marker = item.get_closest_marker("assignment")

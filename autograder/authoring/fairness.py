@@ -8,9 +8,9 @@ and records for every float comparison how close the answer came to its bound; a
 the bundled buggy examples the same way, to check that the bounds still catch them wherever
 the classic bound (relative to ``max|expected|`` alone) caught them.
 
-As a pytest plugin (``-p autograder.fairness --fairness-out PATH``) it writes, per test case,
-its outcome and the largest ``error / bound`` of its comparisons, with and without the
-expected values' spread (:mod:`autograder.conditioning`). :func:`run_fairness` runs one
+As a pytest plugin (``-p autograder.authoring.fairness --fairness-out PATH``) it writes, per
+test case, its outcome and the largest ``error / bound`` of its comparisons, with and without the
+expected values' spread (:mod:`autograder.suite.conditioning`). :func:`run_fairness` runs one
 submission that way in a child pytest process (``--in-process``: every submission graded here
 is the kit's own code) and :func:`summarize` turns the records into the figures reported.
 """
@@ -38,10 +38,10 @@ else:  # pragma: no cover - Python 3.10
 import numpy as np
 import pytest
 
-from autograder.assignments import REPO_ROOT, SOLUTIONS_DIR, Assignment, assignment_names
-from autograder.compare import observing_comparisons
-from autograder.conditioning import as_float64, forget_spreads, map_floats
-from autograder.grading import suite_command
+from autograder.core.assignments import REPO_ROOT, SOLUTIONS_DIR, Assignment, assignment_names
+from autograder.grading.grade import suite_command
+from autograder.suite.compare import observing_comparisons
+from autograder.suite.conditioning import as_float64, forget_spreads, map_floats
 
 # ------------------------------------------------------------------ correct submissions
 
@@ -79,7 +79,7 @@ def write_rounded_submission(name: str, folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / f"{name}.py").write_text(
         '"""The reference computed in float64 and rounded to the dtype of the inputs."""\n\n'
-        "from autograder.fairness import rounded_module\n\n"
+        "from autograder.authoring.fairness import rounded_module\n\n"
         f"globals().update(rounded_module({name!r}))\n",
         encoding="utf-8",
     )
@@ -313,7 +313,7 @@ def run_fairness(
             f"--fairness-seeds={seeds}",
             f"--grading-budget={timeout:g}",
             "-p",
-            "autograder.fairness",
+            "autograder.authoring.fairness",
             f"--fairness-out={out}",
             "-k",
             "not cupy" if strict else "not strict and not cupy",
@@ -388,8 +388,8 @@ def check_assignment(
     example (NumPy and strict cases) of ``assignment`` over ``seeds`` seeds, ``jobs`` at a time."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from autograder.examples import apply_edits, buggy_specs
-    from autograder.stubgen import solution_submission_files, write_files
+    from autograder.authoring.examples import apply_edits, buggy_specs
+    from autograder.authoring.stubgen import solution_submission_files, write_files
 
     folder = workdir / assignment.name
     correct = [("float64_rounded", write_rounded_submission(assignment.name, folder / "rounded"))]

@@ -26,7 +26,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.backends import DEFAULT_DEVICE_SHARE, check_device_share
+from autograder.core.backends import DEFAULT_DEVICE_SHARE, check_device_share
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -37,7 +37,7 @@ KIT_HOME_VARIABLE = "AUTOGRADER_HOME"
 """Environment variable naming the folder that holds ``assignments/`` and ``solutions/`` when the
 kit is installed as a package (as in a Gradescope autograder); by default, the checkout."""
 
-REPO_ROOT = Path(os.environ.get(KIT_HOME_VARIABLE) or Path(__file__).resolve().parent.parent)
+REPO_ROOT = Path(os.environ.get(KIT_HOME_VARIABLE) or Path(__file__).resolve().parents[2])
 ASSIGNMENTS_DIR = REPO_ROOT / "assignments"
 SOLUTIONS_DIR = REPO_ROOT / "solutions"
 TEMPLATE_DIR = REPO_ROOT / "student_template"
@@ -92,7 +92,7 @@ class Assignment:
     files: tuple[str, ...]
     folder: Path
     device_share: float = DEFAULT_DEVICE_SHARE
-    """Share of each test's points its device case carries (see :mod:`autograder.backends`)."""
+    """Share of each test's points its device case carries (see :mod:`autograder.core.backends`)."""
     grading_budget_s: float = DEFAULT_GRADING_BUDGET_S
     """The grading's wall-clock budget (``[limits] grading_budget_s``)."""
     reveal_expected: str = DEFAULT_REVEAL_EXPECTED

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from autograder.assignments import Assignment
+from autograder.core.assignments import Assignment
 
 SUITES = ("public", "hidden")
 TIMEOUT_MARGIN = 120.0

@@ -11,7 +11,7 @@ are judged at the precision their computation allows::
 elementwise, where ``u`` is the unit roundoff of the dtype (2**-24 for float32, 2**-53 for
 float64) and ``spread`` is how far the reference's own result moves, at that element, when its
 float inputs move by one unit in the last place and when it is computed in higher precision
-(:mod:`autograder.conditioning`; hidden suites' expected values carry it). ``s / u``
+(:mod:`autograder.suite.conditioning`; hidden suites' expected values carry it). ``s / u``
 estimates the size of the terms (see :func:`error_bound` for the median); for a
 well-conditioned output it is at most about ``max|expected|``, and the bound is the classic
 one relative to the array's scale. Expected
@@ -28,7 +28,7 @@ integer    exact       exact         indices (max-pool switches) must match exac
 A failed comparison raises :class:`ComparisonError`, which carries two messages: the full one
 (its ``str``: expected and received values) and a redacted one for feedback that a student may
 see before the reference's values may be shown (hidden tests; see ``[feedback]
-reveal_expected`` in :mod:`autograder.assignments`). The redacted message still names the
+reveal_expected`` in :mod:`autograder.core.assignments`). The redacted message still names the
 shape, dtype, how many elements differ, the index of the first mismatch, the student's own
 value there and the error sizes, but no expected value; its error sizes are rounded to two
 significant digits, so that they cannot be combined back into the expected values beyond that.
@@ -43,7 +43,7 @@ from typing import Any
 
 import numpy as np
 
-from autograder.conditioning import spread_of, unit_roundoff
+from autograder.suite.conditioning import spread_of, unit_roundoff
 
 Observer = Callable[[str, float, float], None]
 """Called with ``(name, ratio, baseline_ratio)`` for each float comparison: the largest

@@ -15,8 +15,8 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.assignments import REPO_ROOT, TEMPLATE_DIR, all_assignments
-from autograder.stubgen import find_blocks
+from autograder.authoring.stubgen import find_blocks
+from autograder.core.assignments import REPO_ROOT, TEMPLATE_DIR, all_assignments
 
 MIN_LINE = 12
 ARCHIVE_SUFFIXES = (".zip", ".whl")
@@ -69,7 +69,7 @@ def secret_lines() -> set[str]:
             hidden |= {line for line in _lines(test) if _substantive(line)}
     for path in TEMPLATE_DIR.rglob("*.py"):
         shipped |= _lines(path)
-    for path in [REPO_ROOT / "README.md", *Path(__file__).parent.rglob("*.py")]:
+    for path in [REPO_ROOT / "README.md", *Path(__file__).parents[1].rglob("*.py")]:
         if path.is_file():  # the kit's own code and docs are shipped on purpose
             shipped |= _lines(path)
     return (marked | hidden) - shipped

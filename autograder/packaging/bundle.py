@@ -22,7 +22,7 @@ import zipfile
 from pathlib import Path
 
 from autograder import __version__
-from autograder.assignments import REPO_ROOT, TEMPLATE_DIR, Assignment
+from autograder.core.assignments import REPO_ROOT, TEMPLATE_DIR, Assignment
 
 WHEEL_GLOB = "cnn_autograder-*.whl"
 FIXED_DATE = (2020, 1, 1, 0, 0, 0)

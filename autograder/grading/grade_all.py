@@ -1,9 +1,9 @@
 """Grade a whole class in parallel, resumably: ``autograder grade-all <assignment> <dir>``.
 
-Each submission found by ``autograder.classroom.discover`` is read into a private folder (only
-the files the assignment names), digested, and graded with ``autograder.grading.grade`` on a
-pool of threads (each ``grade`` runs its own pytest process, so threads are enough). What a
-finished submission leaves under ``<out>/students/<key>/``:
+Each submission found by ``autograder.grading.classroom.discover`` is read into a private
+folder (only the files the assignment names), digested, and graded with
+``autograder.grading.grade.grade`` on a pool of threads (each ``grade`` runs its own pytest
+process, so threads are enough). What a finished submission leaves under ``<out>/students/<key>/``:
 
 ``results.json``
     Gradescope's results file of that submission (valid against ``RESULTS_SCHEMA``), with
@@ -24,7 +24,7 @@ the same run, and if it fails again it is recorded with the reason, reported apa
 ``summary.md``) and retried on the next run. Interrupting (Ctrl-C) keeps every result already
 written and discards those of the runs it cut short.
 
-Where student code is only partially isolated (``autograder.pristine``), ``run_grade_all``
+Where student code is only partially isolated (``autograder.grading.pristine``), ``run_grade_all``
 refuses to grade unless ``allow_partial_isolation`` is given; then ``grade_class`` grades one
 submission at a time, each from a fresh copy of the kit checked after its grading
 (``pristine=``): a grading that changed its copy or left a process behind is a grading error,
@@ -48,13 +48,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from autograder.assignments import SOLUTIONS_DIR, Assignment
-from autograder.classroom import ClassSubmission, Student
-from autograder.gradescope import write_results
-from autograder.grading import GradeReport, grade
-from autograder.pristine import KitSource, Outcome, Pristine
-from autograder.report import test_table
-from autograder.submission import SubmissionError, collect_submission
+from autograder.core.assignments import SOLUTIONS_DIR, Assignment
+from autograder.core.gradescope import write_results
+from autograder.core.submission import SubmissionError, collect_submission
+from autograder.grading.classroom import ClassSubmission, Student
+from autograder.grading.grade import GradeReport, grade
+from autograder.grading.pristine import KitSource, Outcome, Pristine
+from autograder.grading.report import test_table
 
 STATUSES = ("graded", "unreadable", "error")
 """``graded``: grading completed. ``unreadable``: nothing could be graded (score 0).
@@ -148,7 +148,7 @@ def grade_class(
 
     Args:
         assignment: what to grade.
-        submissions: from ``autograder.classroom.discover``.
+        submissions: from ``autograder.grading.classroom.discover``.
         out: the output folder.
         jobs: submissions graded at once (default: every CPU).
         regrade: grade every submission, stored results or not.
@@ -156,7 +156,7 @@ def grade_class(
         grade_function: ``grade`` by default; tests may pass another.
         log: where to write progress lines (default: stderr).
         pristine: grade one submission at a time, each from a fresh copy of this kit in a
-            private folder, checked after its grading (see :mod:`autograder.pristine`), for
+            private folder, checked after its grading (see :mod:`autograder.grading.pristine`), for
             where student code is only partially isolated. ``jobs`` is then 1. A grading that
             changed its copy or left a process behind is a grading error; one after which
             anything later gradings use changed stops the run (``stopped`` says what).
@@ -544,17 +544,17 @@ def run_grade_all(
     ``out`` defaults to ``grades/<assignment>``; ``jobs`` to every CPU. Before grading, a
     sandbox is started to learn the isolation student code gets here; where it is partial,
     nothing is graded unless ``allow_partial_isolation``, and then submissions are graded one
-    at a time from pristine copies of the kit (see :mod:`autograder.pristine`).
+    at a time from pristine copies of the kit (see :mod:`autograder.grading.pristine`).
 
     Returns 0 when grading completed (whatever the scores), 1 when it stopped because files
     later gradings use changed during a grading (partial isolation), 2 for an unknown
     assignment, a missing or empty submissions folder, or partial isolation without
     ``allow_partial_isolation``, 130 when interrupted (finished results are kept).
     """
-    from autograder import pristine
-    from autograder.assignments import UnknownAssignmentError, load_assignment
-    from autograder.classroom import ClassroomError, discover
-    from autograder.gradebook import write_gradebook, write_summary
+    from autograder.core.assignments import UnknownAssignmentError, load_assignment
+    from autograder.grading import pristine
+    from autograder.grading.classroom import ClassroomError, discover
+    from autograder.grading.gradebook import write_gradebook, write_summary
 
     try:
         assignment = load_assignment(name)

@@ -20,8 +20,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.assignments import REPO_ROOT, SOLUTIONS_DIR, TEMPLATE_DIR, assignment_names
-from autograder.stubgen import solution_submission_files, write_files
+from autograder.authoring.stubgen import solution_submission_files, write_files
+from autograder.core.assignments import REPO_ROOT, SOLUTIONS_DIR, TEMPLATE_DIR, assignment_names
 
 if sys.version_info >= (3, 11):
     import tomllib

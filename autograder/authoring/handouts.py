@@ -23,7 +23,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Literal
 
-from autograder.assignments import ASSIGNMENTS_DIR, assignment_names
+from autograder.core.assignments import ASSIGNMENTS_DIR, assignment_names
 
 if TYPE_CHECKING:
     from nbformat import NotebookNode
