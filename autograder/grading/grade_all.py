@@ -44,13 +44,14 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from autograder.core.assignments import SOLUTIONS_DIR, Assignment
 from autograder.core.gradescope import write_results
 from autograder.core.submission import SubmissionError, collect_submission
+from autograder.grading.class_results import RunSummary, StudentResult
 from autograder.grading.classroom import ClassSubmission, Student
 from autograder.grading.grade import GradeReport, grade
 from autograder.grading.pristine import KitSource, Outcome, Pristine
@@ -62,36 +63,6 @@ STATUSES = ("graded", "unreadable", "error")
 graded again: once more in the same run, then on every later run)."""
 
 GradeFunction = Callable[[Assignment, Path], GradeReport]
-
-
-@dataclass
-class StudentResult:
-    """The outcome for one submission, graded in this run or read back from a previous one."""
-
-    submission: ClassSubmission
-    status: str
-    score: float
-    max_score: float
-    tests: list[dict[str, Any]] = field(default_factory=list)
-    message: str = ""
-    isolation: str = ""
-    execution_time: float = 0.0
-    fresh: bool = False  # graded (or recorded) by this run
-
-
-@dataclass
-class RunSummary:
-    """What ``grade_class`` did: every submission's result, in discovery order, and counts."""
-
-    results: list[StudentResult]
-    graded: int = 0  # submissions graded by this run (the grader ran)
-    up_to_date: int = 0  # stored results reused
-    unreadable: int = 0  # recorded by this run as unreadable
-    errors: int = 0  # submissions whose grading failed (grading errors), after the retry
-    retried: int = 0  # grading errors graded once more in this run
-    wall_time: float = 0.0
-    interrupted: bool = False
-    stopped: str = ""  # why grading stopped early: what changed outside a pristine copy
 
 
 @dataclass

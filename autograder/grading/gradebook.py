@@ -47,8 +47,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autograder.core.assignments import Assignment
+from autograder.grading.class_results import StudentResult
 from autograder.grading.classroom import Student
-from autograder.grading.grade_all import StudentResult
 
 GRADEBOOK_COLUMNS = (
     "Name",
