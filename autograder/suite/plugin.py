@@ -36,11 +36,8 @@ import hashlib
 import importlib
 import signal
 import sys
-import tempfile
 import threading
-import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -48,93 +45,49 @@ import numpy as np
 import pytest
 
 from autograder.core.assignments import (
-    DEFAULT_GRADING_BUDGET_S,
-    DEFAULT_REVEAL_EXPECTED,
     REPO_ROOT,
     SOLUTIONS_DIR,
     UnknownAssignmentError,
     load_assignment,
-    reveals_expected,
 )
 from autograder.core.backends import (
     BACKENDS,
     DEFAULT_DEVICE_SHARE,
     DEVICE_BACKENDS,
-    LABELS,
     gpu_status,
     points_share,
     skip_reason,
 )
-from autograder.core.gradescope import write_results
-from autograder.core.submission import SubmissionError, collect_submission, content_digest
-from autograder.sandbox import GradingError, Limits, Sandbox
-from autograder.suite.compare import ComparisonError
+from autograder.sandbox import GradingError, Limits
 from autograder.suite.conditioning import ConditionedReference, forget_spreads
-from autograder.suite.hints import Call, diagnose
-from autograder.suite.student import CallGuard, InProcessFunctions, SandboxedFunctions, StudentError
+from autograder.suite.feedback import (
+    GRADING_ERROR_PREFIX,
+    failure_message,
+    failure_messages,
+    grading_error_of,
+    hint_lines,
+    shows_expected,
+    visibility_of,
+)
+from autograder.suite.hints import Call
+from autograder.suite.results import backend_summary, finish, graded_results
+from autograder.suite.session import (
+    CALLS,
+    SkippedBackend,
+    TestResult,
+    round_points,
+    session_of,
+    start_session,
+)
+from autograder.suite.student import InProcessFunctions, SandboxedFunctions
+from autograder.suite.submissions import (
+    LoadedSubmission,
+    MissingModule,
+    start_early,
+    submission_for,
+)
 
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
-
-_results_key = pytest.StashKey[dict[str, "TestResult"]]()
-_students_key = pytest.StashKey[dict[str, "LoadedSubmission"]]()
-_calls_key = pytest.StashKey[list[Call]]()
-_skipped_key = pytest.StashKey[dict[str, "SkippedBackend"]]()
-_result_backends_key = pytest.StashKey[dict[str, str]]()
-
-
-@dataclass
-class TestResult:
-    """One graded test's outcome, in Gradescope's vocabulary."""
-
-    name: str
-    score: float
-    max_score: float
-    status: str
-    visibility: str
-    output: str = ""
-    grading_error: str = ""
-    """Why the grader's environment failed this test ("" when it did not): not the student's
-    failure. In ``results.json`` as the test's ``extra_data.grading_error``."""
-    instructor_output: str = ""
-    """The full failure message where ``output`` leaves the expected values out ("" where it
-    does not): for instructors only. In the suites' ``--results`` file as the test's
-    ``extra_data.instructor_output``; :meth:`autograder.grading.grade.GradeReport.to_gradescope`
-    drops it from Gradescope's ``results.json``."""
-
-
-@dataclass
-class LoadedSubmission:
-    """A submission's files for one assignment, the digest that seeds its inputs, and the
-    sandbox its functions run in (``None`` when run in-process or when the file is missing)."""
-
-    name: str
-    folder: Path
-    digest: str
-    sandbox: Sandbox | None
-    guard: CallGuard | None = None  # the grading's time budget and the functions that timed out
-    environment_error: str = ""  # the grader could not even hold the files: a grading error
-    last_test_file: Path | None = None
-    last_test_failed: bool = False
-
-    def needs_fresh_worker(self, test_file: Path) -> bool:
-        """Whether the next test must start from the freshly imported module.
-
-        A test starts fresh when it opens a new test file or follows a failed test, so state
-        a broken call left behind costs that test alone. Tests of one file that pass share the
-        worker (as they would share one process in an in-process grader): restarting it for
-        every test would double the grading time of a typical submission.
-        """
-        fresh = self.last_test_failed or self.last_test_file != test_file
-        self.last_test_file, self.last_test_failed = test_file, False
-        return fresh
-
-
-@dataclass
-class SkippedBackend:
-    """The cases of one backend that did not run here, and why."""
-
-    reason: str
-    count: int = 0
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -184,10 +137,7 @@ def pytest_configure(config: pytest.Config) -> None:
         "backends(*names): run the test's student calls only with these backends "
         "(of " + ", ".join(BACKENDS) + "; default: all)",
     )
-    config.stash[_results_key] = {}
-    config.stash[_students_key] = {}
-    config.stash[_skipped_key] = {}
-    config.stash[_result_backends_key] = {}
+    session_of(config)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -245,7 +195,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         points = item.get_closest_marker("points")
         if points is None or len(points.args) != 1 or not _is_number(points.args[0]):
             raise pytest.UsageError(f"{item.nodeid}: a graded test needs @pytest.mark.points(n)")
-        visibility = _visibility(item)
+        visibility = visibility_of(item)
         if visibility not in VISIBILITIES:
             raise pytest.UsageError(
                 f"{item.nodeid}: visibility must be one of {VISIBILITIES}, got {visibility!r}"
@@ -254,11 +204,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and value >= 0
-
-
-def _visibility(item: pytest.Item) -> str:
-    marker = item.get_closest_marker("visibility")
-    return marker.args[0] if marker is not None and marker.args else "visible"
 
 
 def _assignment_name(request: pytest.FixtureRequest) -> str:
@@ -271,92 +216,7 @@ def _assignment_name(request: pytest.FixtureRequest) -> str:
 
 
 def _load_submission(request: pytest.FixtureRequest, name: str) -> LoadedSubmission:
-    return _submission_for(request.config, name, Path(request.node.path))
-
-
-def _submission_for(config: pytest.Config, name: str, test_file: Path) -> LoadedSubmission:
-    """The submission's files for assignment ``name`` (read once per session)."""
-    cache = config.stash[_students_key]
-    if name in cache:
-        return cache[name]
-    option = config.getoption("submission")
-    source = Path(option) if option else test_file.parent.parent
-    try:
-        files: tuple[str, ...] = load_assignment(name).files
-    except UnknownAssignmentError:
-        files = _student_files_beside(source, name)
-    try:
-        folder = Path(tempfile.mkdtemp(prefix=f"submission-{name}-"))
-        collect_submission(source, files, folder)
-    except SubmissionError as error:
-        raise pytest.UsageError(str(error)) from error
-    except OSError as error:  # the grader's scratch space, not the submission
-        loaded = LoadedSubmission(name, Path(tempfile.gettempdir()), "unavailable", None)
-        loaded.environment_error = f"the submission's files could not be copied: {error}"
-        cache[name] = loaded
-        return loaded
-    module_file = folder / f"{name}.py"
-    present = module_file.is_file()
-    digest = content_digest(module_file) if present else "missing"
-    sandbox = None
-    budget = _grading_budget(config, name)
-    guard = CallGuard(budget, getattr(config, "_autograder_clock", None))
-    call_timeout = config.getoption("call_timeout")
-    if not call_timeout > 0:
-        raise pytest.UsageError(f"--call-timeout must be positive, got {call_timeout:g}")
-    if present and not config.getoption("in_process"):
-        results = config.getoption("results")
-        hide = (str(Path(results).resolve().parent),) if results else ()
-        hide += (str(source.resolve().parent),)  # the class folder: classmates' submissions
-        hide += (str(REPO_ROOT),)  # the checkout: reference solutions, hidden suites
-        sandbox = Sandbox(
-            folder,
-            tuple(f for f in files if (folder / f).is_file()),
-            name,
-            Limits(call_timeout=call_timeout),
-            hide=hide,
-            gpu=gpu_status().usable,
-        )
-        sandbox.set_deadline(guard.deadline, guard.budget_text)
-    loaded = LoadedSubmission(name, folder, digest, sandbox, guard)
-    cache[name] = loaded
-    return loaded
-
-
-def _grading_budget(config: pytest.Config, name: str) -> float:
-    """The grading's wall-clock budget: ``--grading-budget``, else the assignment's."""
-    option = config.getoption("grading_budget", None)
-    if option is not None:
-        if not option > 0:
-            raise pytest.UsageError(f"--grading-budget must be positive, got {option:g}")
-        return float(option)
-    try:
-        return load_assignment(name).grading_budget_s
-    except UnknownAssignmentError:  # a student's machine: the kit's default
-        return DEFAULT_GRADING_BUDGET_S
-
-
-def _student_files_beside(source: Path, name: str) -> tuple[str, ...]:
-    """Without the kit's assignment config (a student's machine): the module and its siblings."""
-    folder = source if source.is_dir() else source.parent
-    siblings = sorted(
-        p.name
-        for p in folder.glob("*.py")
-        if p.stem.isidentifier() and p.name != "conftest.py" and not p.name.startswith("test_")
-    )
-    return tuple(dict.fromkeys([f"{name}.py", *siblings]))
-
-
-class _MissingModule:
-    """Stands in for the functions of a submission that lacks the assignment's file."""
-
-    def __init__(self, name: str) -> None:
-        self._name = name
-
-    def __getattr__(self, function_name: str) -> Any:
-        if function_name.startswith("_"):
-            raise AttributeError(function_name)
-        raise StudentError(f"{self._name}.py was not found in the submission")
+    return submission_for(request.config, name, Path(request.node.path))
 
 
 @pytest.fixture
@@ -370,11 +230,11 @@ def student(request: pytest.FixtureRequest, backend: str) -> Any:
     """The submission's functions: ``student.conv_forward(x, w, b, stride=2)``."""
     loaded = _load_submission(request, _assignment_name(request))
     calls: list[Call] = []
-    request.node.stash[_calls_key] = calls
+    request.node.stash[CALLS] = calls
     if loaded.environment_error:
         raise GradingError(loaded.environment_error)
     if loaded.digest == "missing":
-        return _MissingModule(loaded.name)
+        return MissingModule(loaded.name)
     if loaded.sandbox is None:
         return InProcessFunctions(loaded.folder, loaded.name, calls, backend, loaded.guard)
     if loaded.needs_fresh_worker(Path(request.node.path)):
@@ -447,15 +307,15 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if item.get_closest_marker("assignment") is None:
         return report
     if report.when == "teardown":  # the calls' arguments and results served this test's hints
-        item.stash[_calls_key] = []  # only: a long grading must not keep them all
-    results = item.config.stash[_results_key]
+        item.stash[CALLS] = []  # only: a long grading must not keep them all
+    results = session_of(item.config).results
     points = float(item.get_closest_marker("points").args[0])
     backend = _backend_of(item)
     if backend is not None:
         reason = skip_reason(backend, gpu_status())
         if reason is not None:  # this backend does not run here: no points, not in results
             if report.when == "setup":
-                skipped = item.config.stash[_skipped_key].setdefault(
+                skipped = session_of(item.config).skipped.setdefault(
                     backend, SkippedBackend(reason)
                 )
                 skipped.count += 1
@@ -464,14 +324,14 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         share = _device_share(str(marker.args[0]))
         if not set(_allowed_backends(item)) & set(DEVICE_BACKENDS):
             share = 0.0  # no device case: the numpy case carries all the points
-        points = _points(points * points_share(backend, share, gpu_status().usable))
+        points = round_points(points * points_share(backend, share, gpu_status().usable))
     name = f"{item.path.stem}::{item.name}"
     if backend is not None:
-        item.config.stash[_result_backends_key][name] = backend
+        session_of(item.config).result_backends[name] = backend
     if name not in results:
-        results[name] = TestResult(name, 0.0, points, "failed", _visibility(item))
+        results[name] = TestResult(name, 0.0, points, "failed", visibility_of(item))
     result = results[name]
-    environment = _grading_error(call)
+    environment = grading_error_of(call)
     if report.when == "call" and report.passed and not result.output:
         result.score, result.status = points, "passed"
     elif report.failed:
@@ -481,150 +341,35 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             result.grading_error = environment
             result.output = f"{GRADING_ERROR_PREFIX}: {environment}"
         elif not result.output:
-            hints = _hint_lines(item)
-            full, redacted = _failure_messages(report, call)
-            if redacted != full and not _shows_expected(item):
+            hints = hint_lines(item)
+            full, redacted = failure_messages(report, call)
+            if redacted != full and not shows_expected(item):
                 result.output, result.instructor_output = redacted + hints, full + hints
             else:
                 result.output = full + hints
     elif report.skipped:
         result.score, result.status = 0.0, "failed"
-        result.output = result.output or f"skipped: {_failure_message(report)}"
+        result.output = result.output or f"skipped: {failure_message(report)}"
     return report
-
-
-def _keeps_secrets(item: pytest.Item) -> bool:
-    """Whether a test's expected values are the reference's secrets: a test of a hidden suite
-    (not ``visible``, or using the ``reference`` fixture, or in a ``hidden/`` folder). A public
-    test's expected values are known answers that students compute themselves."""
-    return (
-        _visibility(item) != "visible"
-        or "reference" in getattr(item, "fixturenames", ())
-        or Path(item.path).parent.name == "hidden"
-    )
-
-
-def _reveal_expected(item: pytest.Item) -> str:
-    """The assignment's ``[feedback] reveal_expected`` (the kit's default where unknown)."""
-    marker = item.get_closest_marker("assignment")
-    try:
-        return load_assignment(str(marker.args[0])).reveal_expected
-    except (UnknownAssignmentError, IndexError, AttributeError):
-        return DEFAULT_REVEAL_EXPECTED
-
-
-def _shows_expected(item: pytest.Item) -> bool:
-    """Whether this test's student-visible output may show expected values: a public test
-    always; a hidden-suite test when Gradescope shows it (its visibility) no earlier than the
-    assignment's ``reveal_expected`` allows."""
-    if not _keeps_secrets(item):
-        return True
-    return reveals_expected(_reveal_expected(item), _visibility(item))
-
-
-GRADING_ERROR_PREFIX = "grading error (the grader's environment failed, not the submission)"
-
-
-def _grading_error(call: pytest.CallInfo[None]) -> str:
-    """The message of the :class:`GradingError` this phase of a test raised ("" if none)."""
-    excinfo = call.excinfo
-    if excinfo is None or not excinfo.errisinstance(GradingError):
-        return ""
-    return str(excinfo.value)
 
 
 def _mark_failed(item: pytest.Item) -> None:
     """The next test of this assignment starts from a fresh worker."""
     marker = item.get_closest_marker("assignment")
-    loaded = item.config.stash[_students_key].get(str(marker.args[0])) if marker.args else None
+    loaded = session_of(item.config).submissions.get(str(marker.args[0])) if marker.args else None
     if loaded is not None:
         loaded.last_test_failed = True
 
 
-MAX_MESSAGE = 2000
-
-
-WITHHELD = "a check of this hidden test failed (the values it compared are withheld)"
-
-
-def _failure_messages(report: pytest.TestReport, call: pytest.CallInfo[None]) -> tuple[str, str]:
-    """The failure's message in full, and without expected values.
-
-    A :class:`~autograder.suite.compare.ComparisonError` carries both. Of any other
-    ``AssertionError`` (a suite's plain ``assert``, ``numpy.testing``) the redacted message is
-    the first line of its own message only: pytest's explanation of an ``assert`` (``assert 3
-    == 7``, the values of both sides and the test's expressions) and the arrays that
-    ``numpy.testing`` prints below its first line are left out. A failed call of the
-    student's function (:class:`~autograder.suite.student.StudentError`) keeps its message: it is
-    the student's own error.
-    """
-    full = _failure_message(report)
-    error = call.excinfo.value if call.excinfo is not None else None
-    if isinstance(error, ComparisonError):
-        return _clip(error.full), _clip(error.redacted)
-    if isinstance(error, AssertionError) and not isinstance(error, StudentError):
-        lines = [line for line in full.splitlines() if line.strip()]
-        first = lines[0].strip() if lines else ""
-        if not first or first.startswith("assert ") or first == "assert":
-            return full, WITHHELD
-        return full, first
-    return full, full
-
-
-def _clip(message: str) -> str:
-    return message[:MAX_MESSAGE] + " [...]" if len(message) > MAX_MESSAGE else message
-
-
-def _failure_message(report: pytest.TestReport) -> str:
-    """The exception's message only: never the test's source, which may be hidden."""
-    longrepr = report.longrepr
-    if isinstance(longrepr, tuple):  # skip reports: (file, line, reason)
-        return str(longrepr[2]).removeprefix("Skipped: ")
-    crash = getattr(longrepr, "reprcrash", None)
-    if crash is not None:
-        message = crash.message
-    else:
-        message = str(longrepr).strip().splitlines()[-1] if longrepr else ""
-    message = message.removeprefix("AssertionError: ").removeprefix(
-        "autograder.suite.compare.ComparisonError: "
-    )
-    if message.startswith("autograder.suite.student.Student"):  # our wrapper of a failed call
-        message = message.split(": ", 1)[-1]
-    return _clip(message)
-
-
-def _hint_lines(item: pytest.Item) -> str:
-    """``\nhint: ...`` lines naming the likely bug, where the reference is available.
-
-    Hints name a suspected mistake and print no reference value (see :mod:`autograder.suite.hints`),
-    so hidden tests show them before their expected values may be shown."""
-    calls = item.stash.get(_calls_key, [])
-    name_marker = item.get_closest_marker("assignment")
-    if not calls or name_marker is None:
-        return ""
-    name = str(name_marker.args[0])
-    if not (SOLUTIONS_DIR / f"{name}.py").is_file():
-        return ""
-    if str(REPO_ROOT) not in sys.path:
-        sys.path.append(str(REPO_ROOT))
-    try:
-        reference = importlib.import_module(f"solutions.{name}")
-    except ImportError:
-        return ""
-    return "".join(f"\nhint: {hint}" for hint in diagnose(reference, calls))
-
-
 def pytest_sessionstart(session: pytest.Session) -> None:
-    session.config.stash[_results_key] = {}
-    session.config._autograder_started = time.perf_counter()  # type: ignore[attr-defined]
-    session.config._autograder_clock = time.monotonic()  # type: ignore[attr-defined]
+    start_session(session.config)
     if session.config.getoption("results"):
-        _stop_on_sigterm()
+        _stop_on_sigterm(session.config)
     if session.config.getoption("submission"):
         for path in session.config.args:  # suites of the kit: assignments/<name>/<suite>
             config_file = Path(path).resolve().parent / "assignment.toml"
             if config_file.is_file():
-                _start_early(session.config, config_file.parent.name, Path(path))
+                start_early(session.config, config_file.parent.name, Path(path))
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -632,149 +377,34 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     for item in session.items:
         marker = item.get_closest_marker("assignment")
         if marker is not None and marker.args:
-            _start_early(session.config, str(marker.args[0]), Path(item.path))
+            start_early(session.config, str(marker.args[0]), Path(item.path))
 
 
-def _start_early(config: pytest.Config, name: str, test_file: Path) -> None:
-    """Start the sandbox of assignment ``name`` in the background (once per session)."""
-    if name in config.stash[_students_key]:
-        return
-    try:
-        loaded = _submission_for(config, name, test_file)
-    except pytest.UsageError:
-        return  # reported again, properly, by the first test that needs it
-    if loaded.sandbox is not None:
-        threading.Thread(target=_start_quietly, args=(loaded.sandbox,), daemon=True).start()
-
-
-def _start_quietly(sandbox: Sandbox) -> None:
-    try:
-        sandbox.start()
-    except Exception:  # the first call reports what went wrong
-        pass
-
-
-def graded_results(config: pytest.Config) -> list[TestResult]:
-    """Results of the graded tests that ran in this session, in the order they ran."""
-    return list(config.stash[_results_key].values())
-
-
-_stopped_by: list[str] = []  # the signal that cut this session short, if one did
-_sigterm_before: list[Any] = []  # the SIGTERM handler to restore when the session ends
-
-
-def _stop_on_sigterm() -> None:
+def _stop_on_sigterm(config: pytest.Config) -> None:
     """SIGTERM (``grade`` stopping a run past its timeout) ends the session as Ctrl-C does, so
     that ``pytest_sessionfinish`` still writes the results of the tests that ran."""
+    state = session_of(config)
 
     def stop(number: int, frame: Any) -> None:
-        _stopped_by.append(signal.Signals(number).name)
+        state.stopped_by.append(signal.Signals(number).name)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # once: the results must get written
-        raise KeyboardInterrupt(f"stopped by {_stopped_by[0]}")
+        raise KeyboardInterrupt(f"stopped by {state.stopped_by[0]}")
 
     if threading.current_thread() is threading.main_thread():
-        del _stopped_by[:]
-        _sigterm_before[:] = [signal.signal(signal.SIGTERM, stop)]
-
-
-def _restore_sigterm() -> None:
-    if _sigterm_before and threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _sigterm_before.pop())
+        state.sigterm_before = [signal.signal(signal.SIGTERM, stop)]
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Close every sandbox, then write ``--results`` (atomically), whatever happened."""
-    if _sigterm_before and threading.current_thread() is threading.main_thread():
+    state = session_of(session.config)
+    main = threading.current_thread() is threading.main_thread()
+    if state.sigterm_before and main:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # nothing may stop the results' writing
     try:
-        _finish(session, exitstatus)
+        finish(session, exitstatus)
     finally:
-        _restore_sigterm()
-
-
-def _finish(session: pytest.Session, exitstatus: int) -> None:
-    config = session.config
-    isolation = []
-    problems: list[str] = []
-    for loaded in config.stash.get(_students_key, {}).values():
-        if loaded.environment_error:
-            problems.append(loaded.environment_error)
-        if loaded.sandbox is not None:
-            try:
-                loaded.sandbox.close()  # every child is dead before any result is written
-            except Exception as error:  # the results get written anyway
-                problems.append(f"closing the sandbox failed: {type(error).__name__}: {error}")
-            isolation.append(loaded.sandbox.isolation)
-            if loaded.sandbox.environment_error:
-                problems.append(loaded.sandbox.environment_error)
-    path = config.getoption("results")
-    if not path:
-        return
-    results = graded_results(config)
-    problems += [r.grading_error for r in results if r.grading_error]
-    if exitstatus == pytest.ExitCode.INTERRUPTED:
-        how = f"stopped by {_stopped_by[0]}" if _stopped_by else "interrupted"
-        problems.insert(0, f"grading was {how} after {len(results)} graded tests")
-    if config.getoption("in_process"):
-        isolation.append("none: --in-process")
-    payload: dict[str, Any] = {
-        "isolation": next((i for i in isolation if i != "full"), "full" if isolation else ""),
-        "score": _points(sum(r.score for r in results)),
-        "max_score": _points(sum(r.max_score for r in results)),
-        "execution_time": time.perf_counter() - config._autograder_started,  # type: ignore[attr-defined]
-        "tests": [_result_payload(r) for r in results],
-        "backends": backend_summary(config),
-    }
-    problems = list(dict.fromkeys(problems))
-    if problems:
-        payload["grading_error"] = problems[0] + (
-            f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        )
-    write_results(payload, Path(path))
-
-
-def _result_payload(result: TestResult) -> dict[str, Any]:
-    """A test's entry in ``results.json``: Gradescope's fields, and ``extra_data`` for a
-    grading error and for the instructors' full message of a redacted one."""
-    entry = asdict(result)
-    extra = {}
-    error = entry.pop("grading_error")
-    if error:
-        extra["grading_error"] = error
-    instructor_output = entry.pop("instructor_output")
-    if instructor_output:
-        extra["instructor_output"] = instructor_output
-    if extra:
-        entry["extra_data"] = extra
-    return entry
-
-
-def _points(value: float) -> float:
-    """Points rounded to 6 decimals: shares of points add up without float dust."""
-    return round(value, 6) + 0.0
-
-
-def backend_summary(config: pytest.Config) -> dict[str, dict[str, Any]]:
-    """Per backend: score, max_score and test counts of its cases, or why they did not run."""
-    summary: dict[str, dict[str, Any]] = {}
-    backends = config.stash.get(_result_backends_key, {})
-    for result in graded_results(config):
-        backend = backends.get(result.name, "numpy")  # a test without cases runs on NumPy
-        entry = summary.setdefault(
-            backend,
-            {"label": LABELS[backend], "score": 0.0, "max_score": 0.0, "passed": 0, "tests": 0},
-        )
-        entry["score"] = _points(entry["score"] + result.score)
-        entry["max_score"] = _points(entry["max_score"] + result.max_score)
-        entry["tests"] += 1
-        entry["passed"] += result.status == "passed"
-    for backend, skipped in config.stash.get(_skipped_key, {}).items():
-        summary[backend] = {
-            "label": LABELS[backend],
-            "skipped": skipped.count,
-            "reason": skipped.reason,
-        }
-    return {name: summary[name] for name in BACKENDS if name in summary}
+        if state.sigterm_before and main:  # the handler from before the session
+            signal.signal(signal.SIGTERM, state.sigterm_before.pop())
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:

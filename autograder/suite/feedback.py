@@ -1,0 +1,145 @@
+"""What a graded test tells the student: its failure message, redacted where it must keep the
+hidden suite's secrets, and hints naming the likely mistake.
+
+A hidden test's expected values are the reference's: a student sees them only where the
+assignment's ``[feedback] reveal_expected`` allows (the instructors get the full message).
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+
+import pytest
+
+from autograder.core.assignments import (
+    DEFAULT_REVEAL_EXPECTED,
+    REPO_ROOT,
+    SOLUTIONS_DIR,
+    UnknownAssignmentError,
+    load_assignment,
+    reveals_expected,
+)
+from autograder.sandbox import GradingError
+from autograder.suite.compare import ComparisonError
+from autograder.suite.hints import diagnose
+from autograder.suite.session import CALLS
+from autograder.suite.student import StudentError
+
+GRADING_ERROR_PREFIX = "grading error (the grader's environment failed, not the submission)"
+
+
+MAX_MESSAGE = 2000
+
+
+WITHHELD = "a check of this hidden test failed (the values it compared are withheld)"
+
+
+def visibility_of(item: pytest.Item) -> str:
+    marker = item.get_closest_marker("visibility")
+    return marker.args[0] if marker is not None and marker.args else "visible"
+
+
+def keeps_secrets(item: pytest.Item) -> bool:
+    """Whether a test's expected values are the reference's secrets: a test of a hidden suite
+    (not ``visible``, or using the ``reference`` fixture, or in a ``hidden/`` folder). A public
+    test's expected values are known answers that students compute themselves."""
+    return (
+        visibility_of(item) != "visible"
+        or "reference" in getattr(item, "fixturenames", ())
+        or Path(item.path).parent.name == "hidden"
+    )
+
+
+def reveal_expected_of(item: pytest.Item) -> str:
+    """The assignment's ``[feedback] reveal_expected`` (the kit's default where unknown)."""
+    marker = item.get_closest_marker("assignment")
+    try:
+        return load_assignment(str(marker.args[0])).reveal_expected
+    except (UnknownAssignmentError, IndexError, AttributeError):
+        return DEFAULT_REVEAL_EXPECTED
+
+
+def shows_expected(item: pytest.Item) -> bool:
+    """Whether this test's student-visible output may show expected values: a public test
+    always; a hidden-suite test when Gradescope shows it (its visibility) no earlier than the
+    assignment's ``reveal_expected`` allows."""
+    if not keeps_secrets(item):
+        return True
+    return reveals_expected(reveal_expected_of(item), visibility_of(item))
+
+
+def grading_error_of(call: pytest.CallInfo[None]) -> str:
+    """The message of the :class:`GradingError` this phase of a test raised ("" if none)."""
+    excinfo = call.excinfo
+    if excinfo is None or not excinfo.errisinstance(GradingError):
+        return ""
+    return str(excinfo.value)
+
+
+def failure_messages(report: pytest.TestReport, call: pytest.CallInfo[None]) -> tuple[str, str]:
+    """The failure's message in full, and without expected values.
+
+    A :class:`~autograder.suite.compare.ComparisonError` carries both. Of any other
+    ``AssertionError`` (a suite's plain ``assert``, ``numpy.testing``) the redacted message is
+    the first line of its own message only: pytest's explanation of an ``assert`` (``assert 3
+    == 7``, the values of both sides and the test's expressions) and the arrays that
+    ``numpy.testing`` prints below its first line are left out. A failed call of the
+    student's function (:class:`~autograder.suite.student.StudentError`) keeps its message: it is
+    the student's own error.
+    """
+    full = failure_message(report)
+    error = call.excinfo.value if call.excinfo is not None else None
+    if isinstance(error, ComparisonError):
+        return _clip(error.full), _clip(error.redacted)
+    if isinstance(error, AssertionError) and not isinstance(error, StudentError):
+        lines = [line for line in full.splitlines() if line.strip()]
+        first = lines[0].strip() if lines else ""
+        if not first or first.startswith("assert ") or first == "assert":
+            return full, WITHHELD
+        return full, first
+    return full, full
+
+
+def _clip(message: str) -> str:
+    return message[:MAX_MESSAGE] + " [...]" if len(message) > MAX_MESSAGE else message
+
+
+def failure_message(report: pytest.TestReport) -> str:
+    """The exception's message only: never the test's source, which may be hidden."""
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple):  # skip reports: (file, line, reason)
+        return str(longrepr[2]).removeprefix("Skipped: ")
+    crash = getattr(longrepr, "reprcrash", None)
+    if crash is not None:
+        message = crash.message
+    else:
+        message = str(longrepr).strip().splitlines()[-1] if longrepr else ""
+    message = message.removeprefix("AssertionError: ").removeprefix(
+        "autograder.suite.compare.ComparisonError: "
+    )
+    if message.startswith("autograder.suite.student.Student"):  # our wrapper of a failed call
+        message = message.split(": ", 1)[-1]
+    return _clip(message)
+
+
+def hint_lines(item: pytest.Item) -> str:
+    """``\nhint: ...`` lines naming the likely bug, where the reference is available.
+
+    Hints name a suspected mistake and print no reference value (see :mod:`autograder.suite.hints`),
+    so hidden tests show them before their expected values may be shown."""
+    calls = item.stash.get(CALLS, [])
+    name_marker = item.get_closest_marker("assignment")
+    if not calls or name_marker is None:
+        return ""
+    name = str(name_marker.args[0])
+    if not (SOLUTIONS_DIR / f"{name}.py").is_file():
+        return ""
+    if str(REPO_ROOT) not in sys.path:
+        sys.path.append(str(REPO_ROOT))
+    try:
+        reference = importlib.import_module(f"solutions.{name}")
+    except ImportError:
+        return ""
+    return "".join(f"\nhint: {hint}" for hint in diagnose(reference, calls))

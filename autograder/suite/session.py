@@ -1,0 +1,92 @@
+"""The plugin's state for one pytest session, in one object registered in the config's stash.
+
+:func:`session_of` gives it (made on first use). Each graded test's recorded calls of student
+functions are the test item's own (``item.stash[CALLS]``), dropped when the test ends.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from autograder.suite.submissions import LoadedSubmission
+
+
+@dataclass
+class TestResult:
+    """One graded test's outcome, in Gradescope's vocabulary."""
+
+    name: str
+    score: float
+    max_score: float
+    status: str
+    visibility: str
+    output: str = ""
+    grading_error: str = ""
+    """Why the grader's environment failed this test ("" when it did not): not the student's
+    failure. In ``results.json`` as the test's ``extra_data.grading_error``."""
+    instructor_output: str = ""
+    """The full failure message where ``output`` leaves the expected values out ("" where it
+    does not): for instructors only. In the suites' ``--results`` file as the test's
+    ``extra_data.instructor_output``; :meth:`autograder.grading.grade.GradeReport.to_gradescope`
+    drops it from Gradescope's ``results.json``."""
+
+
+@dataclass
+class SkippedBackend:
+    """The cases of one backend that did not run here, and why."""
+
+    reason: str
+    count: int = 0
+
+
+def round_points(value: float) -> float:
+    """Points rounded to 6 decimals: shares of points add up without float dust."""
+    return round(value, 6) + 0.0
+
+
+@dataclass
+class GradingSession:
+    """Everything the plugin keeps between hooks in one session."""
+
+    results: dict[str, TestResult] = field(default_factory=dict)
+    """Graded tests' outcomes by name, in the order they ran."""
+    submissions: dict[str, LoadedSubmission] = field(default_factory=dict)
+    """Per assignment: the submission's files and the sandbox its functions run in."""
+    skipped: dict[str, SkippedBackend] = field(default_factory=dict)
+    """Per backend whose cases do not run here: why, and how many."""
+    result_backends: dict[str, str] = field(default_factory=dict)
+    """Per graded test: the backend of its case."""
+    started: float = field(default_factory=time.perf_counter)
+    """When the session started (``time.perf_counter``): the results' execution time."""
+    clock: float = field(default_factory=time.monotonic)
+    """When the session started (``time.monotonic``): the grading budget counts from it."""
+    stopped_by: list[str] = field(default_factory=list)
+    """The signal that cut the session short, if one did."""
+    sigterm_before: list[Any] = field(default_factory=list)
+    """The SIGTERM handler to restore when the session ends (while ``--results`` is given)."""
+
+
+_SESSION = pytest.StashKey[GradingSession]()
+CALLS = pytest.StashKey["list[Call]"]()
+"""A graded test item's recorded calls of student functions (for its hints)."""
+
+
+def session_of(config: pytest.Config) -> GradingSession:
+    """The session's state (made on first use)."""
+    if _SESSION not in config.stash:
+        config.stash[_SESSION] = GradingSession()
+    return config.stash[_SESSION]
+
+
+def start_session(config: pytest.Config) -> GradingSession:
+    """A fresh state for a new session, keeping the submissions already started."""
+    previous = config.stash.get(_SESSION, None)
+    config.stash[_SESSION] = GradingSession()
+    if previous is not None:
+        config.stash[_SESSION].submissions = previous.submissions
+    return config.stash[_SESSION]
