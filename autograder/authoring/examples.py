@@ -1,7 +1,8 @@
 """The bundled example submissions: the reference, the untouched template, and buggy ones.
 
-Buggy submissions are described in ``examples/buggy_submissions.toml`` as text edits applied
-to the reference rendered as a submission, so they stay in step with the reference::
+Each assignment describes its buggy submissions in ``assignments/<name>/examples.toml`` as text
+edits applied to the reference rendered as a submission, so they stay in step with the
+reference::
 
     [[submission]]
     name = "conv-flipped-kernel"
@@ -9,8 +10,9 @@ to the reference rendered as a submission, so they stay in step with the referen
     bug = "true convolution (kernel flipped) instead of cross-correlation"
     edits = [{ file = "conv.py", old = "...", new = "..." }]
 
-``feedback_only = true`` marks a device-discipline bug: it fails the strict cases, which are
-feedback only, so the example keeps full marks and shows what that feedback looks like.
+``assignment`` is the folder's own name (it may be left out); ``name`` is unique across the
+kit. ``feedback_only = true`` marks a device-discipline bug: it fails the strict cases, which
+are feedback only, so the example keeps full marks and shows what that feedback looks like.
 """
 
 from __future__ import annotations
@@ -21,14 +23,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autograder.authoring.stubgen import solution_submission_files, write_files
-from autograder.core.assignments import REPO_ROOT, SOLUTIONS_DIR, TEMPLATE_DIR, assignment_names
+from autograder.core.assignments import (
+    ASSIGNMENTS_DIR,
+    SOLUTIONS_DIR,
+    TEMPLATE_DIR,
+    assignment_names,
+)
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-EXAMPLES_FILE = REPO_ROOT / "examples" / "buggy_submissions.toml"
+EXAMPLES_FILE = "examples.toml"
+"""An assignment's buggy examples: ``assignments/<name>/examples.toml`` (optional)."""
 
 
 @dataclass(frozen=True)
@@ -42,8 +50,30 @@ class ExampleSubmission:
 
 
 def buggy_specs() -> list[dict]:
-    """The entries of ``examples/buggy_submissions.toml``."""
-    return tomllib.loads(EXAMPLES_FILE.read_text(encoding="utf-8"))["submission"]
+    """The entries of every ``assignments/<name>/examples.toml``, by assignment, each file's in
+    its own order.
+
+    Raises:
+        ValueError: an entry names another assignment than its folder's, or a name is taken.
+    """
+    specs: list[dict] = []
+    for name in assignment_names():
+        path = ASSIGNMENTS_DIR / name / EXAMPLES_FILE
+        if not path.is_file():
+            continue
+        for spec in tomllib.loads(path.read_text(encoding="utf-8")).get("submission", []):
+            spec.setdefault("assignment", name)
+            if spec["assignment"] != name:
+                raise ValueError(
+                    f"{path}: example {spec.get('name')!r} is for assignment "
+                    f"{spec['assignment']!r}; list it in that assignment's {EXAMPLES_FILE}"
+                )
+            specs.append(spec)
+    names = [spec["name"] for spec in specs]
+    taken = sorted({n for n in names if names.count(n) > 1})
+    if taken:
+        raise ValueError(f"example names used more than once: {', '.join(taken)}")
+    return specs
 
 
 def make_examples(workdir: Path) -> list[ExampleSubmission]:
