@@ -160,7 +160,7 @@ def grade(
         command = suite_command(
             suite_dirs, submission, (f"--results={results_path}", *extra_options)
         )
-        log, stopped = _run_pytest(command, scratch, timeout)
+        log, stopped, _ = run_pytest(command, scratch, timeout)
         try:
             text = results_path.read_text(encoding="utf-8")
         except FileNotFoundError:
@@ -188,20 +188,28 @@ def grade(
     return report
 
 
-def _run_pytest(command: list[str], cwd: str, timeout: float) -> tuple[str, str]:
-    """Run pytest; its output, and why it was stopped ("" when it ended by itself). Past
-    ``timeout`` it gets SIGTERM (the plugin then writes the results it has) and, after
-    ``STOP_GRACE`` seconds more, SIGKILL."""
+def run_pytest(
+    command: list[str], cwd: str | Path, timeout: float, env: dict[str, str] | None = None
+) -> tuple[str, str, int]:
+    """Run pytest (stdin from the null device); its output, why it was stopped ("" when it
+    ended by itself) and its exit status. Past ``timeout`` it gets SIGTERM (the plugin then
+    writes the results it has) and, after ``STOP_GRACE`` seconds more, SIGKILL."""
     try:
         process = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=cwd,
+            env=env,
         )
     except OSError as error:  # no process left to start, ...: the grader's environment
         problem = f"pytest could not be started: {error}"
-        return problem, problem
+        return problem, problem, 0
     try:
         stdout, stderr = process.communicate(timeout=timeout)
-        return stdout + stderr, ""
+        return stdout + stderr, "", process.returncode
     except subprocess.TimeoutExpired:
         process.terminate()
     stopped = f"grading did not finish within {timeout:g} s and was stopped"
@@ -210,7 +218,7 @@ def _run_pytest(command: list[str], cwd: str, timeout: float) -> tuple[str, str]
     except subprocess.TimeoutExpired:
         process.kill()
         stdout, stderr = process.communicate()
-    return f"{stopped}\n{stdout}{stderr}", stopped
+    return f"{stopped}\n{stdout}{stderr}", stopped, process.returncode
 
 
 def _report_from(

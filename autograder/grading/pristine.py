@@ -50,7 +50,7 @@ from pathlib import Path
 from typing import Any
 
 from autograder.core.assignments import Assignment
-from autograder.grading.grade import STOP_GRACE, TIMEOUT_MARGIN, GradeReport, suite_command
+from autograder.grading.grade import TIMEOUT_MARGIN, GradeReport, run_pytest, suite_command
 from autograder.grading.grade import _report_from as report_from  # the same reading as grade's
 
 KIT_PARTS = ("autograder", "assignments", "solutions", "pyproject.toml")
@@ -680,7 +680,7 @@ class Pristine:
             PYTHONNOUSERSITE="1",
         )
         timeout = assignment.grading_budget_s + TIMEOUT_MARGIN
-        log, stopped, code = _run_pytest(command, kit, env, timeout)
+        log, stopped, code = run_pytest(command, kit, timeout, env)
         name = assignment.name
         try:
             payload = json.loads(results_path.read_text(encoding="utf-8"))
@@ -703,35 +703,3 @@ class Pristine:
 
 def _error_report(name: str, submission: Path, problem: str, log: str = "") -> GradeReport:
     return GradeReport(name, str(submission), 0.0, 0.0, log=log, grading_error=problem)
-
-
-def _run_pytest(
-    command: list[str], cwd: Path, env: dict[str, str], timeout: float
-) -> tuple[str, str, int]:
-    """Run pytest; its output, why it was stopped ("" when it ended by itself) and its exit
-    status. Past ``timeout``: SIGTERM, then after ``STOP_GRACE`` seconds SIGKILL."""
-    try:
-        process = subprocess.Popen(
-            command,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            cwd=cwd,
-            env=env,
-        )
-    except OSError as error:
-        problem = f"pytest could not be started: {error}"
-        return problem, problem, 0
-    try:
-        stdout, stderr = process.communicate(timeout=timeout)
-        return stdout + stderr, "", process.returncode
-    except subprocess.TimeoutExpired:
-        process.terminate()
-    stopped = f"grading did not finish within {timeout:g} s and was stopped"
-    try:
-        stdout, stderr = process.communicate(timeout=STOP_GRACE)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        stdout, stderr = process.communicate()
-    return f"{stopped}\n{stdout}{stderr}", stopped, process.returncode
