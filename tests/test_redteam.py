@@ -215,7 +215,7 @@ ATTACKS = [
         "rebind-the-workers-input-check",
         BACKWARD,
         "x *= 2\nreturn _right(dout, x / 2, w, **kw)",
-        setup="import sys\n_child = sys.modules['__main__']\n"
+        setup="import sys\n_child = sys.modules['_autograder_untrusted_worker']\n"
         "_child._label_arguments = lambda *args, **kwargs: []",
     ),
     Attack(
@@ -572,7 +572,7 @@ def conv_forward(x, w, b=None, **kw):  # computes on the host, whatever the inpu
 FORGES_THE_VERDICT = """
 import sys as _sys
 
-_child = _sys.modules["__main__"]
+_child = _sys.modules["_autograder_untrusted_devices"]
 if hasattr(_child, "_Strict"):
     _child._Strict.violation = lambda self: None  # the simulator's record, silenced
 """

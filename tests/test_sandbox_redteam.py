@@ -912,7 +912,7 @@ def test_grader_wire_module_is_untouched(box):
 REBINDS_THE_WORKER = """
 import sys
 
-_worker_module = sys.modules["__main__"]  # the sandbox's own child program
+_worker_module = sys.modules["_autograder_untrusted_worker"]  # the sandbox's own worker program
 _worker_module._label_arguments = lambda *args, **kwargs: []  # blinds the worker's own check
 
 

@@ -1,9 +1,9 @@
 """Grader-side isolation decisions: which uid runs student code, what to hide, what to kill.
 
-The child (``child.py``) does the actual unsharing, mounting and privilege dropping, and
-reports what worked before any student code runs; this module turns that report into the
-one-line ``Sandbox.isolation`` summary, and holds the probes whose answers are cached for the
-life of the grader process.
+The child (``untrusted_mounts.py`` and ``untrusted_server.py``, run by ``untrusted_child.py``)
+does the actual unsharing, mounting and privilege dropping, and reports what worked before any
+student code runs; this module turns that report into the one-line ``Sandbox.isolation``
+summary, and holds the probes whose answers are cached for the life of the grader process.
 """
 
 from __future__ import annotations

@@ -52,7 +52,7 @@ trust line: :mod:`~autograder.sandbox.lifecycle` (a child from its setup report 
 spawn` (starting and killing the process), :mod:`~autograder.sandbox.arguments` (the argument
 memory file), :mod:`~autograder.sandbox.batching` (``call_many``'s requests) and
 :mod:`~autograder.sandbox.failures` (the exceptions and their messages). The child's programs
-are the ``untrusted_*.py`` files, run by path (see ``untrusted_outer.py``), never imported.
+are the ``untrusted_*.py`` files, run by path (see ``untrusted_child.py``), never imported.
 """
 
 from __future__ import annotations

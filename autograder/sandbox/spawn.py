@@ -2,7 +2,7 @@
 
 What the child is given (its scratch folders and the student's files copied into them, its
 configuration, its environment, its pipes and argument memory file) and how it is started
-(``python -I -S untrusted_outer.py REQ RESP LIFE ARGS``, in a session of its own), then how it
+(``python -I -S untrusted_child.py REQ RESP LIFE ARGS``, in a session of its own), then how it
 is killed with everything it started (:func:`kill_child`: the server, the process group, the
 cgroup, the student uid's processes), never raising, never hanging. Reading the child's setup
 report and the student's import is :mod:`autograder.sandbox.lifecycle`'s.
@@ -27,7 +27,7 @@ from autograder.sandbox import cgroups, isolation, wire
 from autograder.sandbox.limits import Limits
 from autograder.sandbox.protocol import Child, Ledger
 
-CHILD_PROGRAM = Path(__file__).with_name("child.py")
+CHILD_PROGRAM = Path(__file__).with_name("untrusted_child.py")
 """The child's entry program (it loads its untrusted siblings by path, see its docstring)."""
 KIT_PACKAGE = Path(__file__).resolve().parents[1]
 """The package this sandbox is part of: always hidden from student code (the grader's callers
