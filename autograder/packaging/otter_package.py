@@ -96,7 +96,8 @@ def stage_otter_folder(assignment: Assignment, wheel: Path, folder: Path) -> Non
     (folder / "otter_config.json").write_text(json.dumps(otter_config(assignment), indent=2))
     (folder / "requirements.txt").write_text(requirements(wheel), encoding="utf-8")
     kit = folder / KIT_FOLDER  # otter generate puts the support files under files/
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    # what grading needs: config, suites, hints (not the oracle tests or the buggy examples)
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "oracle", "examples.toml")
     shutil.copytree(assignment.folder, kit / "assignments" / assignment.name, ignore=ignore)
     (kit / "solutions").mkdir(parents=True)
     for module in _solution_modules(assignment):
