@@ -52,6 +52,7 @@ from typing import Any
 from autograder.core.assignments import Assignment
 from autograder.grading.grade import TIMEOUT_MARGIN, GradeReport, run_pytest, suite_command
 from autograder.grading.grade import _report_from as report_from  # the same reading as grade's
+from autograder.sandbox import spawn
 
 KIT_PARTS = ("autograder", "assignments", "solutions", "pyproject.toml")
 """What a pristine copy holds: the package, the suites and configs, the reference solutions, and
@@ -354,19 +355,7 @@ def _prctl_set(option: int, value: int) -> bool:
 
 def children_of(pid: int) -> set[int]:
     """The processes whose parent is ``pid`` (running or ended, not yet reaped)."""
-    found = set()
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat", "rb") as handle:
-                data = handle.read()
-        except OSError:
-            continue
-        fields = data[data.rfind(b")") + 2 :].split()
-        if len(fields) > 1 and int(fields[1]) == pid:
-            found.add(int(name))
-    return found
+    return set(spawn.children_of(pid))
 
 
 def describe_process(pid: int) -> str:

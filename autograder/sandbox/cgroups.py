@@ -133,7 +133,11 @@ class Cgroup:
             return
         except OSError:
             pass
-        for _ in range(50):  # kernels before 5.14: kill what is listed until none is left
+        self._kill_listed()  # kernels before 5.14
+
+    def _kill_listed(self) -> None:
+        """SIGKILL what the group lists until none is left (its pids.max bounds the forks)."""
+        for _ in range(50):
             pids = self.pids()
             if not pids:
                 return
@@ -245,16 +249,7 @@ class CgroupV1(Cgroup):
         return sorted(found)
 
     def kill(self) -> None:
-        for _ in range(50):
-            pids = self.pids()
-            if not pids:
-                return
-            for pid in pids:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except OSError:
-                    pass
-            time.sleep(0.01)
+        self._kill_listed()  # v1 has no cgroup.kill
 
     def oom_kills(self) -> int:
         """Processes the kernel killed for the group's limit (``oom_kill`` of
