@@ -19,7 +19,8 @@ Fixtures: ``student`` (the submission's functions), ``reference`` (the reference
 in the instructor's checkout only), ``rng`` (a ``numpy.random.Generator`` seeded from the
 submission's content and the test's name, so each submission gets its own numbers and the same
 submission always gets the same ones), ``backend`` (where the student's functions get their
-arrays in this case).
+arrays in this case), ``forward_oracle`` (the functions whose numeric gradients a backward is
+checked against: the reference where the grader has it, else the student's own).
 
 Backends: every graded test that uses ``student`` is collected once per backend of
 :mod:`autograder.core.backends` (``test_forward[numpy-...]``, ``[strict-...]``, ``[cupy-...]``); the
