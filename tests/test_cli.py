@@ -50,13 +50,13 @@ def test_an_unreadable_results_file_is_a_grading_error_not_a_crash(
     import autograder.grading.grade
     from autograder.core.gradescope import RESULTS_SCHEMA
 
-    def fake_pytest(command, cwd, timeout):
+    def fake_pytest(command, cwd, timeout, env=None):
         target = next(a for a in command if a.startswith("--results=")).split("=", 1)[1]
         if written is not None:
             Path(target).write_text(written)
-        return "pytest died\n", ""
+        return "pytest died\n", "", 1
 
-    monkeypatch.setattr(autograder.grading.grade, "_run_pytest", fake_pytest)
+    monkeypatch.setattr(autograder.grading.grade, "run_pytest", fake_pytest)
     (tmp_path / "conv.py").write_text("def conv_forward(*a, **k):\n    return 0\n")
     results = tmp_path / "results.json"
     assert main(["grade", "conv", str(tmp_path / "conv.py"), "--results", str(results)]) == 1
