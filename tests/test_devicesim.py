@@ -295,7 +295,8 @@ def test_rebinding_the_simulators_names_is_caught_even_by_an_impostor_that_claim
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
 def test_warnings_and_tampering_in_process(tmp_path):
     """The unsafe in-process baseline judges the strict backend the same way."""
-    from autograder.suite.student import InProcessFunctions, StudentError
+    from autograder.suite.in_process import InProcessFunctions
+    from autograder.suite.student import StudentError
 
     (tmp_path / "toy_inprocess.py").write_text(SUBMISSION)
     calls = []

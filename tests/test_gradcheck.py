@@ -8,7 +8,8 @@ import pytest
 
 from autograder.sandbox import Sandbox
 from autograder.suite.gradcheck import assert_gradient_close, numeric_gradient
-from autograder.suite.student import InProcessFunctions, SandboxedFunctions, map_batched
+from autograder.suite.in_process import InProcessFunctions
+from autograder.suite.student import SandboxedFunctions, map_batched
 
 
 def test_gradient_of_a_quadratic_form():

@@ -71,6 +71,7 @@ from autograder.suite.feedback import (
     visibility_of,
 )
 from autograder.suite.hints import Call
+from autograder.suite.in_process import InProcessFunctions
 from autograder.suite.results import backend_summary, finish, graded_results
 from autograder.suite.session import (
     CALLS,
@@ -80,7 +81,7 @@ from autograder.suite.session import (
     session_of,
     start_session,
 )
-from autograder.suite.student import InProcessFunctions, SandboxedFunctions
+from autograder.suite.student import SandboxedFunctions
 from autograder.suite.submissions import (
     LoadedSubmission,
     MissingModule,

@@ -2,9 +2,10 @@
 
 Suites never import the student's module; they call ``student.<function>(...)`` through the
 ``student`` fixture. By default each call runs in the sandbox (:mod:`autograder.sandbox`): the
-grading process never imports or executes student code. :class:`InProcessFunctions` imports
-the module into the grading process instead; it exists only as the unsafe baseline that the
-grading benchmark compares with (``--in-process``).
+grading process never imports or executes student code.
+:class:`~autograder.suite.in_process.InProcessFunctions` imports the module into the grading
+process instead; it exists only as the unsafe baseline that the grading benchmark compares
+with (``--in-process``).
 
 Either way every call is recorded (name, arguments, result) so that a failed test can be
 diagnosed (:mod:`autograder.suite.hints`), and a call that modifies an array argument in place
@@ -24,21 +25,18 @@ error.
 from __future__ import annotations
 
 import builtins
-import importlib
 import inspect
 import re
-import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from autograder.sandbox import CallFailed, Sandbox, WireError, devicesim
+from autograder.sandbox import CallFailed, Sandbox, WireError
 from autograder.sandbox.runner import BatchFailed
 from autograder.suite.hints import Call
 
@@ -64,9 +62,6 @@ RAISABLE = (
 """Built-in exceptions a suite may expect a student function to raise (``pytest.raises``)."""
 
 _RAISED_TYPES: dict[str, type[StudentError]] = {}
-
-_SIMULATOR_PRISTINE = devicesim.state()
-"""The device simulator before any student code ran in this process (in-process calls)."""
 
 
 def student_error(function: str, message: str) -> StudentError:
@@ -128,7 +123,7 @@ class CallGuard:
             )
 
 
-class _Functions:
+class Functions:
     """Attribute access to a submission's functions: ``functions.conv_forward(x, w, b)``.
 
     Subclasses say how one call runs (:meth:`_runner`) and may run several at once
@@ -176,7 +171,7 @@ class _Functions:
         return results, None
 
 
-class SandboxedFunctions(_Functions):
+class SandboxedFunctions(Functions):
     """Attribute access to the functions of a student's module running in a sandbox.
 
     Args:
@@ -236,124 +231,6 @@ class SandboxedFunctions(_Functions):
             return failure.results, student_error(function_name, failure.message)
         except WireError:  # no call ran: they run one by one, and that one raises in its turn
             return [], None
-
-
-class InProcessFunctions(_Functions):
-    """Attribute access to the functions of a student's module imported in this process.
-
-    Unsafe (the submission runs with the grader's rights, inside its process): only the
-    grading benchmark's baseline uses it.
-
-    Args:
-        folder: the folder holding the student's files (put first on ``sys.path``).
-        module_name: the module that holds the graded functions, for example ``"conv"``.
-        calls: where each call is recorded, for hints.
-        backend: ``numpy``, or ``strict`` (arrays go through the device simulator, installed as
-            ``cupy`` in this process before the module is imported).
-        guard: the grading's :class:`CallGuard`: no call starts once its budget is spent (calls
-            in this process cannot be stopped, so they have no timeout).
-    """
-
-    def __init__(
-        self,
-        folder: Path,
-        module_name: str,
-        calls: list[Call],
-        backend: str = "numpy",
-        guard: CallGuard | None = None,
-    ) -> None:
-        if backend not in ("numpy", "strict"):
-            raise ValueError(f"in-process calls support numpy and strict, not {backend!r}")
-        self.folder = folder
-        self.module_name = module_name
-        self._calls = calls
-        self._backend = backend
-        self._module: Any = None
-        self._import_error: str | None = None
-        self._guard = guard
-
-    def _load(self) -> Any:
-        if self._module is not None:
-            return self._module
-        if self._import_error is not None:
-            raise StudentError(self._import_error)
-        if not (self.folder / f"{self.module_name}.py").is_file():
-            self._import_error = f"{self.module_name}.py was not found in the submission"
-            raise StudentError(self._import_error)
-        sys.path.insert(0, str(self.folder))
-        devicesim.install()
-        try:
-            self._module = importlib.import_module(self.module_name)
-        except BaseException as error:  # a broken submission must not stop the grader
-            self._import_error = (
-                f"importing {self.module_name}.py failed: {type(error).__name__}: {error}"
-            )
-            raise StudentError(self._import_error) from None
-        return self._module
-
-    def _runner(self, function_name: str) -> Callable[[tuple[Any, ...], dict[str, Any]], Any]:
-        function = getattr(self._load(), function_name, None)
-        if not callable(function):
-            raise StudentError(
-                f"{self.module_name}.py has no function {function_name}(); "
-                f"keep the names and signatures of the template"
-            )
-
-        strict = self._backend == "strict"
-
-        def run(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-            refused = None if self._guard is None else self._guard.refusal(function_name)
-            if refused is not None:
-                raise refused
-            labelled = list(_label_arguments(function, args, kwargs))
-            snapshots = [(label, array, array.copy()) for label, array in labelled]
-            if strict:
-                devicesim.clear_violations()
-                args, kwargs = _on_simulated_device((args, kwargs))
-            result = function(*args, **kwargs)
-            if strict:
-                if devicesim.violations:
-                    raise StudentError(f"{function_name}: {devicesim.violations[0]}")
-                changed = devicesim.changes(_SIMULATOR_PRISTINE, devicesim.state())
-                if changed:  # warnings (``__warningregistry__``) are no change
-                    raise StudentError(
-                        f"{function_name}: device discipline: the device simulator was modified "
-                        f"(its module or array class: {', '.join(changed[:5])}); graded "
-                        f"functions must only compute"
-                    )
-                result = _from_simulated_device(result)
-            for label, array, before in snapshots:
-                if array.shape != before.shape or not np.array_equal(array, before, equal_nan=True):
-                    raise StudentError(
-                        f"{function_name}() modified its input {label} in place; "
-                        f"functions must leave their inputs unchanged (work on copies)"
-                    )
-            return result
-
-        return run
-
-
-def _on_simulated_device(value: Any) -> Any:
-    if type(value) is np.ndarray:
-        return devicesim.to_device(value)
-    if type(value) in (list, tuple):
-        return type(value)(_on_simulated_device(item) for item in value)
-    if type(value) is dict:
-        return {key: _on_simulated_device(item) for key, item in value.items()}
-    return value
-
-
-def _from_simulated_device(value: Any) -> Any:
-    if type(value) is devicesim.ndarray:
-        host = np.array(devicesim.to_host(value), copy=True)
-        return host[()] if host.ndim == 0 else host
-    if type(value) is np.ndarray:
-        raise StudentError("device discipline: a NumPy array was returned for device inputs")
-    if type(value) in (list, tuple):
-        return type(value)(_from_simulated_device(item) for item in value)
-    if type(value) is dict:
-        return {key: _from_simulated_device(item) for key, item in value.items()}
-    return value
 
 
 # ------------------------------------------------------------------------ batched evaluation
@@ -427,7 +304,7 @@ class _Recorded(BaseException):
 class _Noted:
     """A student call noted while recording, with a private copy of its arguments."""
 
-    functions: _Functions
+    functions: Functions
     name: str
     args: tuple[Any, ...]
     kwargs: dict[str, Any]
@@ -450,7 +327,7 @@ class _Recording:
         self.taken = False  # this input's call is noted
         self.stopped = False  # this input's call cannot be batched: recording ends before it
 
-    def take(self, functions: _Functions, name: str, args: Any, kwargs: Any) -> Any:
+    def take(self, functions: Functions, name: str, args: Any, kwargs: Any) -> Any:
         if not self.taken and not self.stopped:
             self.taken = True
             try:
@@ -466,7 +343,7 @@ class _Replay:
     def __init__(self, calls: list[_Noted], outcomes: list[_Outcome]) -> None:
         self.queue = deque(zip(calls, outcomes, strict=False))
 
-    def take(self, functions: _Functions, name: str, args: Any, kwargs: Any) -> Any:
+    def take(self, functions: Functions, name: str, args: Any, kwargs: Any) -> Any:
         if not self.queue:
             return _MISS
         noted, outcome = self.queue[0]
@@ -561,7 +438,7 @@ _ACTIVE: ContextVar[_Recording | _Replay | None] = ContextVar(
 )
 
 
-def _label_arguments(
+def label_arguments(
     function: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> Iterator[tuple[str, np.ndarray]]:
     """Every ndarray among the arguments (inside dicts, lists and tuples too), with a label."""
