@@ -27,36 +27,67 @@ A changed copy or a process left behind makes that grading untrusted (``Outcome.
 a grading error, never a score); a change outside the copy (``Outcome.compromised``) means the
 machine can no longer be trusted for the gradings that follow, and ``grade-all`` stops. The
 copy is deleted either way.
+
+The pieces: :mod:`~autograder.grading.pristine_kit` (the kit's copy, its state and digest),
+:mod:`~autograder.grading.pristine_watch` (what no grading may change),
+:mod:`~autograder.grading.pristine_processes` (subreaper, dumpability, the processes left
+behind) and :mod:`~autograder.grading.pristine_run` (the grading's pytest and its report); this
+module decides whether to grade so and holds :class:`Pristine`, which puts them together.
 """
 
 from __future__ import annotations
 
 import compileall
-import ctypes
-import hashlib
-import json
 import os
 import shutil
-import signal
-import stat
 import subprocess
-import sys
-import sysconfig
 import tempfile
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 from autograder.core.assignments import Assignment
-from autograder.grading.grade import TIMEOUT_MARGIN, GradeReport, run_pytest, suite_command
-from autograder.grading.grade import _report_from as report_from  # the same reading as grade's
-from autograder.sandbox import spawn
+from autograder.grading.grade import GradeReport
+from autograder.grading.pristine_kit import (
+    KIT_PARTS,
+    KitSource,
+    differences,
+    remove_tree,
+    tree_digest,
+    tree_state,
+)
+from autograder.grading.pristine_processes import (
+    DUMPABLE,
+    GET_DUMPABLE,
+    GET_SUBREAPER,
+    SET_SUBREAPER,
+    children_of,
+    end_leftovers,
+    pool_processes,
+    prctl_get,
+    prctl_set,
+)
+from autograder.grading.pristine_run import error_report, python_paths, run_suites
+from autograder.grading.pristine_watch import Snapshot, Watch
 
-KIT_PARTS = ("autograder", "assignments", "solutions", "pyproject.toml")
-"""What a pristine copy holds: the package, the suites and configs, the reference solutions, and
-the pytest settings the suites run under."""
+__all__ = [  # this module's own, and the names of its pieces that other modules use from it
+    "FULL_ISOLATION_HOW",
+    "GIVES_UP",
+    "KIT_PARTS",
+    "PROBE_MODULE",
+    "SHOWN",
+    "KitSource",
+    "Outcome",
+    "Pristine",
+    "PristineError",
+    "Watch",
+    "differences",
+    "is_full",
+    "probe_isolation",
+    "refusal",
+    "tree_digest",
+    "tree_state",
+]
 
 PROBE_MODULE = "autograder_isolation_probe"
 
@@ -75,26 +106,6 @@ GIVES_UP = (
     "the copy or left a process behind a grading error, and stops when anything later "
     "gradings use changed"
 )
-
-DUMPABLE = 4  # PR_SET_DUMPABLE
-GET_DUMPABLE = 3  # PR_GET_DUMPABLE
-SET_SUBREAPER = 36  # PR_SET_CHILD_SUBREAPER
-GET_SUBREAPER = 37  # PR_GET_CHILD_SUBREAPER
-
-BOOTSTRAP = (
-    "import ctypes, sys\n"
-    "try:\n"
-    "    ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0)\n"
-    "except (OSError, AttributeError):\n"
-    "    pass\n"
-    "import pytest\n"
-    "sys.exit(pytest.console_main())\n"
-)
-"""The grading's pytest, made non-dumpable first (PR_SET_DUMPABLE 0): a process of the same
-user can then neither trace it, nor read or write its memory, environment or working folder."""
-
-LEFTOVER_WAIT = 5.0
-"""How long the processes a grading left behind are given to die once killed."""
 
 SHOWN = 8
 """At most this many changed paths or leftover processes are named in a message."""
@@ -133,295 +144,6 @@ def refusal(isolation: str) -> str:
     )
 
 
-# ---------------------------------------------------------------- the kit and its digest
-
-
-@dataclass(frozen=True)
-class KitSource:
-    """Where the kit a grading runs from comes from.
-
-    Attributes:
-        root: the checkout (watched whole for changes while grading).
-        parts: name in the copy -> where it is now (a folder or a file).
-    """
-
-    root: Path
-    parts: dict[str, Path]
-
-    @classmethod
-    def installed(cls) -> KitSource:
-        """The kit this process runs: its package, and the assignments and solutions next to
-        it (or under ``AUTOGRADER_HOME``)."""
-        import autograder
-        from autograder.core import assignments
-
-        root = assignments.REPO_ROOT
-        parts = {
-            "autograder": Path(autograder.__file__).resolve().parent,
-            "assignments": assignments.ASSIGNMENTS_DIR,
-            "solutions": assignments.SOLUTIONS_DIR,
-        }
-        if (root / "pyproject.toml").is_file():
-            parts["pyproject.toml"] = root / "pyproject.toml"
-        return cls(root, parts)
-
-    @classmethod
-    def at(cls, root: Path, names: Iterable[str] = KIT_PARTS) -> KitSource:
-        """The kit whose parts ``names`` lie directly in ``root`` (those that exist)."""
-        return cls(root, {n: root / n for n in names if (root / n).exists()})
-
-    def copy_into(self, kit: Path) -> None:
-        """A copy of every part in ``kit`` (which must not exist), without bytecode caches."""
-        kit.mkdir(mode=0o700)
-        skip = shutil.ignore_patterns("__pycache__", "*.pyc")
-        for name, path in self.parts.items():
-            if path.is_dir():
-                shutil.copytree(path, kit / name, symlinks=True, ignore=skip)
-            else:
-                shutil.copy2(path, kit / name)
-
-
-def tree_state(root: Path) -> dict[str, str]:
-    """``{relative path: what it is}`` for everything under ``root``: a file's SHA-256, a
-    link's target, a folder; what :func:`tree_digest` digests."""
-    state: dict[str, str] = {}
-    for folder, dirs, files in os.walk(root):
-        dirs.sort()
-        for name in dirs + sorted(files):
-            path = os.path.join(folder, name)
-            relative = os.path.relpath(path, root)
-            info = os.lstat(path)
-            if stat.S_ISLNK(info.st_mode):
-                state[relative] = "link " + os.readlink(path)
-            elif stat.S_ISDIR(info.st_mode):
-                state[relative] = "folder"
-            elif stat.S_ISREG(info.st_mode):
-                state[relative] = "file " + _file_sha256(path)
-            else:
-                state[relative] = f"special {stat.S_IFMT(info.st_mode):o}"
-    return state
-
-
-def _file_sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        while chunk := stream.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def tree_digest(state: dict[str, str]) -> str:
-    """SHA-256 over the relative paths and contents of a :func:`tree_state`."""
-    digest = hashlib.sha256()
-    for relative in sorted(state):
-        digest.update(relative.encode("utf-8", "surrogateescape") + b"\0")
-        digest.update(state[relative].encode("utf-8", "surrogateescape") + b"\0")
-    return digest.hexdigest()
-
-
-def differences(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
-    """What changed between two states: ``changed: x``, ``added: y``, ``removed: z``."""
-    found = []
-    for key in sorted(before.keys() | after.keys()):
-        if key not in after:
-            found.append(f"removed: {key}")
-        elif key not in before:
-            found.append(f"added: {key}")
-        elif before[key] != after[key]:
-            found.append(f"changed: {key}")
-    return found
-
-
-def _fingerprint(root: str, skip: frozenset[str]) -> dict[str, tuple[int, ...]]:
-    """``{path: (type and mode, size, mtime, ctime, inode)}`` of everything under ``root``
-    (and of ``root``). A process that is not root cannot set a file's ctime, so any write,
-    rename, chmod or new entry shows, without reading a byte."""
-    found: dict[str, tuple[int, ...]] = {}
-    try:
-        info = os.lstat(root)
-    except OSError:
-        return found
-    found[root] = (info.st_mode, info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino)
-    if not stat.S_ISDIR(info.st_mode):
-        return found
-    pending = [root]
-    while pending:
-        folder = pending.pop()
-        try:
-            entries = list(os.scandir(folder))
-        except OSError:
-            continue
-        for entry in entries:
-            if entry.path in skip:
-                continue
-            try:
-                info = entry.stat(follow_symlinks=False)
-            except OSError:
-                continue
-            found[entry.path] = (
-                info.st_mode,
-                info.st_size,
-                info.st_mtime_ns,
-                info.st_ctime_ns,
-                info.st_ino,
-            )
-            if stat.S_ISDIR(info.st_mode):
-                pending.append(entry.path)
-    return found
-
-
-class Watch:
-    """Paths whose every change is noticed (see :func:`_fingerprint`). A watched path inside
-    another, or one of ``skip``, is left out of the walks of those that hold it."""
-
-    def __init__(self, paths: Iterable[Path | str], skip: Iterable[Path | str] = ()) -> None:
-        roots: list[str] = []
-        for path in paths:
-            real = os.path.realpath(path)
-            if real not in roots:
-                roots.append(real)
-        self.roots = roots
-        self._skip = frozenset(roots) | {os.path.realpath(p) for p in skip}
-
-    def snapshot(self) -> dict[str, dict[str, tuple[int, ...]]]:
-        return {root: _fingerprint(root, self._skip - {root}) for root in self.roots}
-
-    @staticmethod
-    def changes(
-        before: dict[str, dict[str, tuple[int, ...]]], after: dict[str, dict[str, tuple[int, ...]]]
-    ) -> list[str]:
-        found = []
-        for root in before:
-            found += differences(before[root], after.get(root, {}))
-        return found
-
-
-def python_paths(python: str = sys.executable) -> list[str]:
-    """What the grading's interpreter imports from: its ``sys.path`` as the grading starts it
-    (no user site), its executable, its shared library and its ``pyvenv.cfg``."""
-    probe = "import json, sys; print(json.dumps(sys.path))"
-    env = _clean_environment(os.environ)
-    with tempfile.TemporaryDirectory(prefix="autograder-path-") as empty:
-        done = subprocess.run(
-            [python, "-s", "-B", "-c", probe],
-            cwd=empty,
-            env={**env, "PYTHONPATH": empty},
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=60,
-        )
-        paths = [
-            p
-            for p in json.loads(done.stdout)
-            if p and os.path.realpath(p) != os.path.realpath(empty)
-        ]
-    paths.append(os.path.realpath(python))
-    library = sysconfig.get_config_var("LDLIBRARY")
-    libdir = sysconfig.get_config_var("LIBDIR")
-    if library and libdir:
-        paths.append(os.path.join(libdir, library))
-    paths.append(os.path.join(sys.prefix, "pyvenv.cfg"))
-    return [p for p in paths if os.path.lexists(p)]
-
-
-# ---------------------------------------------------------------- processes
-
-
-def _libc() -> ctypes.CDLL | None:
-    try:
-        return ctypes.CDLL(None, use_errno=True)
-    except OSError:  # pragma: no cover - not Linux
-        return None
-
-
-def _prctl_get(option: int) -> int | None:
-    libc = _libc()
-    if libc is None:
-        return None
-    if option == GET_SUBREAPER:
-        value = ctypes.c_int(0)
-        if libc.prctl(option, ctypes.byref(value), 0, 0, 0) != 0:
-            return None
-        return value.value
-    result = libc.prctl(option, 0, 0, 0, 0)
-    return None if result < 0 else int(result)
-
-
-def _prctl_set(option: int, value: int) -> bool:
-    libc = _libc()
-    return libc is not None and libc.prctl(option, ctypes.c_ulong(value), 0, 0, 0) == 0
-
-
-def children_of(pid: int) -> set[int]:
-    """The processes whose parent is ``pid`` (running or ended, not yet reaped)."""
-    return set(spawn.children_of(pid))
-
-
-def describe_process(pid: int) -> str:
-    """``pid 123 (sleep 600, uid 1000)`` or ``pid 123 (python, ended)``."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as handle:
-            data = handle.read()
-        name = data[data.find(b"(") + 1 : data.rfind(b")")].decode("utf-8", "replace")
-        state = data[data.rfind(b")") + 2 :].split()[0]
-        uid = os.stat(f"/proc/{pid}").st_uid
-    except (OSError, IndexError):
-        return f"pid {pid}"
-    if state == b"Z":
-        return f"pid {pid} ({name}, ended)"
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as handle:
-            command = handle.read().replace(b"\0", b" ").decode("utf-8", "replace").strip()
-    except OSError:
-        command = ""
-    return f"pid {pid} ({(command or name)[:80]}, uid {uid})"
-
-
-def end_leftovers(before: set[int]) -> tuple[list[str], list[str]]:
-    """Kill and reap the children this process gained since ``before`` (orphans of a grading
-    come to it while it is a subreaper); what they were, and those still alive after
-    ``LEFTOVER_WAIT`` seconds."""
-    me = os.getpid()
-    seen: dict[int, str] = {}
-    deadline = time.monotonic() + LEFTOVER_WAIT
-    while True:
-        new = children_of(me) - before
-        if not new:
-            return list(seen.values()), []
-        for pid in new:
-            if pid not in seen:
-                seen[pid] = describe_process(pid)
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
-        for pid in new:
-            try:
-                os.waitpid(pid, os.WNOHANG)
-            except ChildProcessError:
-                pass
-        if time.monotonic() > deadline:
-            alive = [seen.get(p, f"pid {p}") for p in sorted(children_of(me) - before)]
-            return list(seen.values()), alive
-        time.sleep(0.01)
-
-
-def _pool_processes() -> dict[int, int]:
-    """As root: ``{uid: count}`` of processes of student-pool uids no sandbox holds."""
-    from autograder.sandbox import isolation
-
-    if not isolation.running_as_root():
-        return {}
-    try:
-        return isolation.idle_pool_processes()
-    except OSError:
-        return {}
-
-
-# ---------------------------------------------------------------- grading
-
-
 class PristineError(OSError):
     """Gradings from pristine copies cannot be made on this machine (see the message)."""
 
@@ -444,35 +166,60 @@ class Outcome:
     compromised: list[str] = field(default_factory=list)
 
 
-def _clean_environment(environ: dict[str, str] | os._Environ[str]) -> dict[str, str]:
-    """The grader's environment without what points Python, pytest or the kit elsewhere."""
-    drop = {
-        "PYTHONPATH",
-        "PYTHONHOME",
-        "PYTHONSTARTUP",
-        "PYTHONUSERBASE",
-        "PYTHONSAFEPATH",
-        "AUTOGRADER_HOME",
-        "PWD",
-        "OLDPWD",
-    }
-    return {k: v for k, v in environ.items() if k not in drop}
-
-
 def _summary(items: list[str]) -> str:
+    """The first :data:`SHOWN` of ``items``, and how many more there are."""
     shown = ", ".join(items[:SHOWN])
     return shown + (f" and {len(items) - SHOWN} more" if len(items) > SHOWN else "")
 
 
-def _remove(path: Path) -> None:
-    """Remove ``path`` whatever modes a grading set inside it (a folder made unreadable)."""
-    for folder, dirs, _ in os.walk(path):
-        for name in dirs:
-            try:
-                os.chmod(os.path.join(folder, name), 0o700, follow_symlinks=False)
-            except (OSError, NotImplementedError):
-                pass
-    shutil.rmtree(path, ignore_errors=True)
+def _fill_private(private: Path, submission: Path, root: bool) -> Path:
+    """The rest of a grading's private folder around its compiled kit copy: ``tmp/``,
+    ``results/`` and a copy of the submission's files (``submission/``, returned); as root,
+    ``private`` and ``tmp`` traversable by the student pool's uid."""
+    compileall.compile_dir(str(private / "kit"), quiet=2, workers=1)
+    tmp = private / "tmp"
+    tmp.mkdir(mode=0o700)
+    (private / "results").mkdir(mode=0o700)
+    files = private / "submission"
+    files.mkdir(mode=0o700)
+    for path in sorted(submission.iterdir()):
+        if path.is_file() and not path.is_symlink():
+            shutil.copy2(path, files / path.name)
+    if root:  # the student pool's uid must reach its scratch folder in tmp/ (not list)
+        os.chmod(private, 0o711)
+        os.chmod(tmp, 0o711)
+    return files
+
+
+def _note_leftovers(outcome: Outcome, children: set[int], pool: dict[int, int]) -> None:
+    """Kill what the grading left behind (processes this one gained since ``children``) and
+    record it in ``outcome``, with any process of an idle student uid that appeared since
+    ``pool``."""
+    left, alive = end_leftovers(children)
+    if left:
+        outcome.untrusted.append(
+            f"{len(left)} processes it started were left after it (killed): {_summary(left)}"
+        )
+    if alive:
+        outcome.compromised.append(f"processes that could not be killed: {_summary(alive)}")
+    grew = {uid: n for uid, n in pool_processes().items() if n > pool.get(uid, 0)}
+    if grew:
+        outcome.untrusted.append(
+            "processes of idle student uids appeared during it: "
+            + ", ".join(f"uid {uid}: {n}" for uid, n in sorted(grew.items()))
+        )
+
+
+def _note_copy_changes(outcome: Outcome, kit: Path, before: dict[str, str]) -> None:
+    """Record in ``outcome`` whether the copy ``kit`` changed since its state ``before``."""
+    try:
+        after = tree_state(kit)
+    except OSError as error:
+        after = {"": f"unreadable: {error}"}
+    if tree_digest(after) != tree_digest(before):
+        outcome.untrusted.append(
+            "the kit it ran from was changed during it: " + _summary(differences(before, after))
+        )
 
 
 class Pristine:
@@ -501,9 +248,9 @@ class Pristine:
         self._extra = list(watch)
         self._results = results
         self._static: Watch | None = None
-        self._static_state: dict[str, dict[str, tuple[int, ...]]] = {}
+        self._static_state: Snapshot = {}
         self._results_watch: Watch | None = None
-        self._results_state: dict[str, dict[str, tuple[int, ...]]] = {}
+        self._results_state: Snapshot = {}
         self._source_state: dict[str, str] = {}
         self._saved: dict[int, int | None] = {}
         self._open = False
@@ -527,6 +274,29 @@ class Pristine:
         """
         if self._open:
             return
+        self._take_baselines()
+        self._saved = {
+            GET_SUBREAPER: prctl_get(GET_SUBREAPER),
+            GET_DUMPABLE: prctl_get(GET_DUMPABLE),
+        }
+        if not prctl_set(SET_SUBREAPER, 1):
+            raise PristineError(
+                "this system cannot make the grader a child subreaper (Linux only), so the "
+                "processes a grading leaves behind could not be found"
+            )
+        prctl_set(DUMPABLE, 0)
+        self._open = True
+        self.note_results()
+
+    def _take_baselines(self) -> None:
+        """The state of a copy of the kit as it is now, and the watches (and their first
+        snapshot) of what no grading may change: the checkout, the kit's parts, what the
+        grading's Python imports from, git's config and hooks, the extra paths; the results
+        folder watched apart.
+
+        Raises:
+            PristineError: the kit cannot be copied or the interpreter cannot be asked.
+        """
         try:
             with tempfile.TemporaryDirectory(prefix="autograder-pristine-") as folder:
                 self.kit.copy_into(Path(folder) / "kit")
@@ -543,18 +313,6 @@ class Pristine:
             skip += self._results_watch.roots
         self._static = Watch(roots, skip=skip)
         self._static_state = self._static.snapshot()
-        self._saved = {
-            GET_SUBREAPER: _prctl_get(GET_SUBREAPER),
-            GET_DUMPABLE: _prctl_get(GET_DUMPABLE),
-        }
-        if not _prctl_set(SET_SUBREAPER, 1):
-            raise PristineError(
-                "this system cannot make the grader a child subreaper (Linux only), so the "
-                "processes a grading leaves behind could not be found"
-            )
-        _prctl_set(DUMPABLE, 0)
-        self._open = True
-        self.note_results()
 
     def close(self) -> None:
         """Stop being a subreaper and restore dumpability (what the gradings left behind was
@@ -564,9 +322,9 @@ class Pristine:
         self._open = False
         subreaper = self._saved.get(GET_SUBREAPER)
         dumpable = self._saved.get(GET_DUMPABLE)
-        _prctl_set(SET_SUBREAPER, subreaper or 0)
+        prctl_set(SET_SUBREAPER, subreaper or 0)
         if dumpable is not None:
-            _prctl_set(DUMPABLE, dumpable)
+            prctl_set(DUMPABLE, dumpable)
 
     def note_results(self) -> None:
         """The results folder as it is now is legitimate (the grader just wrote to it)."""
@@ -585,61 +343,34 @@ class Pristine:
         try:
             return self._grade(assignment, submission, private, root)
         finally:
-            _remove(private)
+            remove_tree(private)
 
     def _grade(
         self, assignment: Assignment, submission: Path, private: Path, root: bool
     ) -> Outcome:
-        kit, tmp, results = private / "kit", private / "tmp", private / "results"
+        """Grade ``submission`` from a copy made in ``private``, then check what it left: its
+        processes, its copy, and what no grading may change."""
+        kit = private / "kit"
         name = assignment.name
         try:
             self.kit.copy_into(kit)
             copied = tree_state(kit)
             if copied != self._source_state:
                 changed = differences(self._source_state, copied)
-                report = _error_report(name, submission, "the kit changed since grading began")
+                report = error_report(name, submission, "the kit changed since grading began")
                 return Outcome(report, compromised=[f"the kit's checkout: {_summary(changed)}"])
-            compileall.compile_dir(str(kit), quiet=2, workers=1)
-            tmp.mkdir(mode=0o700)
-            results.mkdir(mode=0o700)
-            files = private / "submission"
-            files.mkdir(mode=0o700)
-            for path in sorted(submission.iterdir()):
-                if path.is_file() and not path.is_symlink():
-                    shutil.copy2(path, files / path.name)
-            if root:  # the student pool's uid must reach its scratch folder in tmp/ (not list)
-                os.chmod(private, 0o711)
-                os.chmod(tmp, 0o711)
+            files = _fill_private(private, submission, root)
             before = tree_state(kit)
         except OSError as error:
             problem = f"the pristine copy of the kit could not be made: {error}"
-            return Outcome(_error_report(name, submission, problem))
-        digest = tree_digest(before)
+            return Outcome(error_report(name, submission, problem))
         children = children_of(os.getpid())
-        pool = _pool_processes()
-        report = self._run(replace(assignment, folder=kit / "assignments" / name), files, private)
-        outcome = Outcome(report)
-        left, alive = end_leftovers(children)
-        if left:
-            outcome.untrusted.append(
-                f"{len(left)} processes it started were left after it (killed): {_summary(left)}"
-            )
-        if alive:
-            outcome.compromised.append(f"processes that could not be killed: {_summary(alive)}")
-        grew = {uid: n for uid, n in _pool_processes().items() if n > pool.get(uid, 0)}
-        if grew:
-            outcome.untrusted.append(
-                "processes of idle student uids appeared during it: "
-                + ", ".join(f"uid {uid}: {n}" for uid, n in sorted(grew.items()))
-            )
-        try:
-            after = tree_state(kit)
-        except OSError as error:
-            after = {"": f"unreadable: {error}"}
-        if tree_digest(after) != digest:
-            outcome.untrusted.append(
-                "the kit it ran from was changed during it: " + _summary(differences(before, after))
-            )
+        pool = pool_processes()
+        outcome = Outcome(
+            run_suites(replace(assignment, folder=kit / "assignments" / name), files, private)
+        )
+        _note_leftovers(outcome, children, pool)
+        _note_copy_changes(outcome, kit, before)
         changed = self.check()
         if changed:
             outcome.compromised.append(_summary(changed))
@@ -652,43 +383,3 @@ class Pristine:
         if self._results_watch is not None:
             changed += Watch.changes(self._results_state, self._results_watch.snapshot())
         return changed
-
-    def _run(self, assignment: Assignment, submission: Path, private: Path) -> GradeReport:
-        """The assignment's suites run by a pytest that knows only the private folder."""
-        kit, results_path = private / "kit", private / "results" / "results.json"
-        suites = [str(assignment.folder / suite) for suite in ("public", "hidden")]
-        command = suite_command(suites, submission, (f"--results={results_path}",))
-        command = [sys.executable, "-s", "-B", "-c", BOOTSTRAP, *command[3:]]
-        env = _clean_environment(os.environ)
-        env.update(
-            PYTHONPATH=str(kit),
-            AUTOGRADER_HOME=str(kit),
-            TMPDIR=str(private / "tmp"),
-            PWD=str(kit),
-            PYTHONDONTWRITEBYTECODE="1",
-            PYTHONNOUSERSITE="1",
-        )
-        timeout = assignment.grading_budget_s + TIMEOUT_MARGIN
-        log, stopped, code = run_pytest(command, kit, timeout, env)
-        name = assignment.name
-        try:
-            payload = json.loads(results_path.read_text(encoding="utf-8"))
-            report = report_from(assignment, submission, payload, log)
-        except FileNotFoundError:
-            tail = log.strip().splitlines()[-1:] or ["no output"]
-            problem = stopped or f"grading produced no results ({tail[0][:300]})"
-            return _error_report(name, submission, problem, log)
-        except (OSError, ValueError, TypeError, KeyError, AttributeError) as error:
-            problem = f"the results file is unreadable ({type(error).__name__}: {error})"
-            return _error_report(name, submission, problem, log)
-        if not stopped and code < 0:  # killed, and not by us: its results may not be its own
-            stopped = f"pytest was killed by signal {-code}"
-        if stopped:
-            report.grading_error = stopped + (
-                f"; {report.grading_error}" if report.grading_error else ""
-            )
-        return report
-
-
-def _error_report(name: str, submission: Path, problem: str, log: str = "") -> GradeReport:
-    return GradeReport(name, str(submission), 0.0, 0.0, log=log, grading_error=problem)
