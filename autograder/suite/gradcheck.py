@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 
@@ -145,6 +146,22 @@ def assert_gradient_close(
             its ``redacted`` message leaves out the numeric gradient there.
     """
     x = np.asarray(x)
+    _check_type(analytic, x, name)
+    indices = _sampled_positions(x, samples)
+    measured = _numeric_off_kinks(f, x, dout, indices, h)
+    kinks = int(measured.kink.sum())
+    if kinks > MAX_KINK_SHARE * len(indices):
+        raise ComparisonError(
+            f"{name}: the forward pass changes its slope abruptly at {kinks} of "
+            f"{len(indices)} checked positions, so its gradient cannot be checked there; a "
+            f"forward pass should be smooth almost everywhere"
+        )
+    _compare(analytic, measured, name, x.shape, indices, rtol, atol_scale)
+
+
+def _check_type(analytic: object, x: np.ndarray, name: str) -> None:
+    """Raise :class:`ComparisonError` unless ``analytic`` is a numpy.ndarray with the shape
+    and dtype of ``x``."""
     if type(analytic) is not np.ndarray or analytic.shape != x.shape:
         shape = getattr(analytic, "shape", None)
         raise ComparisonError(
@@ -153,12 +170,44 @@ def assert_gradient_close(
         )
     if analytic.dtype != x.dtype:
         raise ComparisonError(f"{name}: expected dtype {x.dtype}, got dtype {analytic.dtype}")
+
+
+def _sampled_positions(x: np.ndarray, samples: int | None) -> np.ndarray:
+    """The sorted flat positions of ``x`` to check: all of them if ``samples`` is None or not
+    fewer than ``x.size``; else the first, the last and ``samples - 2`` others drawn without
+    replacement from a generator seeded by ``x``'s shape."""
     if samples is None or x.size <= samples:
-        indices = np.arange(x.size)
-    else:
-        generator = np.random.default_rng(list(x.shape))
-        inner = generator.choice(np.arange(1, x.size - 1), size=samples - 2, replace=False)
-        indices = np.sort(np.concatenate([[0, x.size - 1], inner]))
+        return np.arange(x.size)
+    generator = np.random.default_rng(list(x.shape))
+    inner = generator.choice(np.arange(1, x.size - 1), size=samples - 2, replace=False)
+    return np.sort(np.concatenate([[0, x.size - 1], inner]))
+
+
+class _Measured(NamedTuple):
+    """The numeric gradient at the checked positions, as :func:`_numeric_off_kinks` measured
+    it."""
+
+    numeric: np.ndarray
+    """The gradient at each position."""
+    steps: np.ndarray
+    """The step each position was measured with (``h``, or smaller after a kink)."""
+    kink: np.ndarray
+    """Whether each position is still on a kink (not compared)."""
+    scale: float
+    """The largest ``|numeric|`` of the first measurement."""
+    magnitude: float
+    """The size of the loss's terms ``sum |f(x) * dout|``."""
+
+
+def _numeric_off_kinks(
+    f: Callable[[np.ndarray], np.ndarray],
+    x: np.ndarray,
+    dout: np.ndarray,
+    indices: np.ndarray,
+    h: float,
+) -> _Measured:
+    """The numeric gradient at ``indices``, measured again with a step ``KINK_RETRY_DIVISOR``
+    times smaller where a kink is within ``h`` (see :func:`assert_gradient_close`)."""
     plus, minus, center, magnitude = _shifted_losses(f, x, dout, indices, h, center=True)
     steps = np.full(len(indices), float(h))
     numeric = (plus - minus) / (2 * h)
@@ -171,23 +220,38 @@ def assert_gradient_close(
         steps[kink] = small
         numeric[kink] = (plus2 - minus2) / (2 * small)
         kink[kink] = np.abs((plus2 - center) - (center - minus2)) / small > threshold
-    if kink.sum() > MAX_KINK_SHARE * len(indices):
-        raise ComparisonError(
-            f"{name}: the forward pass changes its slope abruptly at {int(kink.sum())} of "
-            f"{len(indices)} checked positions, so its gradient cannot be checked there; a "
-            f"forward pass should be smooth almost everywhere"
-        )
+    return _Measured(numeric, steps, kink, scale, magnitude)
+
+
+def _compare(
+    analytic: np.ndarray,
+    measured: _Measured,
+    name: str,
+    shape: tuple[int, ...],
+    indices: np.ndarray,
+    rtol: float,
+    atol_scale: float,
+) -> None:
+    """Compare ``analytic`` at the flat positions ``indices`` with the numeric gradient
+    ``measured`` there (positions on a kink pass), within the tolerance of
+    :func:`assert_gradient_close`; tell the observers (:func:`notify_observers`).
+
+    Raises:
+        ComparisonError: naming the first position that differs, as an index into an array
+            of ``shape``; its ``redacted`` message leaves out the numeric gradient there.
+    """
+    numeric = measured.numeric
     sampled = np.asarray(analytic, dtype=np.float64).reshape(-1)[indices]
-    error = np.where(kink, 0.0, np.abs(sampled - numeric))
+    error = np.where(measured.kink, 0.0, np.abs(sampled - numeric))
     # The numeric gradient's own error: L(x +- h e_i) round at the size of their terms.
-    roundoff = ROUNDOFF_FACTOR * np.finfo(np.float64).eps * magnitude / steps
-    bound = atol_scale * scale + rtol * np.abs(numeric) + np.nan_to_num(roundoff)
+    roundoff = ROUNDOFF_FACTOR * np.finfo(np.float64).eps * measured.magnitude / measured.steps
+    bound = atol_scale * measured.scale + rtol * np.abs(numeric) + np.nan_to_num(roundoff)
     notify_observers(name, error, bound, bound)
     bad = ~(error <= bound)  # NaN counts as bad
     if not bad.any():
         return
     first = int(np.argmax(bad))
-    position = tuple(int(i) for i in np.unravel_index(int(indices[first]), x.shape))
+    position = tuple(int(i) for i in np.unravel_index(int(indices[first]), shape))
     where = (
         f"{name}: differs from the numeric gradient at {int(bad.sum())} of {len(indices)} "
         f"checked positions (rtol={rtol:g}, atol={atol_scale:g} * max|numeric|); first at "
