@@ -66,6 +66,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from autograder.core import backends
 from autograder.sandbox import cgroups, isolation, spawn, wire
 from autograder.sandbox.arguments import ARGUMENT_RING_BYTES
 from autograder.sandbox.batching import (
@@ -115,9 +116,9 @@ __all__ = [
     "Sandbox",
 ]
 
-BACKENDS = ("numpy", "strict", "cupy")
-"""Where a call's arrays live: NumPy (host), the strict device simulator (``gpu=False``), or
-CuPy on the GPU (``gpu=True``)."""
+BACKENDS = backends.BACKENDS
+"""Where a call's arrays live (:mod:`autograder.core.backends`): NumPy (host), the strict device
+simulator (``gpu=False``), or CuPy on the GPU (``gpu=True``)."""
 RESET_TIMEOUT = 10.0
 """How long ``reset`` waits for the worker to end and its leftovers to be killed (the child's
 sweep gives up after 5 s); past it the whole child is killed instead."""
@@ -453,11 +454,11 @@ class Sandbox(CallPath, ChildLifecycle):
         return results
 
     def _check_backend(self, backend: str) -> None:
-        allowed = "cupy" if self.gpu else "strict"
-        if backend not in ("numpy", allowed):
+        allowed = backends.running(self.gpu)
+        if backend not in allowed:
             raise ValueError(
                 f"backend {backend!r} is not available in this sandbox (gpu={self.gpu}); "
-                f"use 'numpy' or {allowed!r}"
+                f"use one of {allowed}"
             )
 
     def function(self, name: str) -> Callable[..., Any]:

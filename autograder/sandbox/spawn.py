@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from autograder.core import backends
 from autograder.sandbox import cgroups, isolation, wire
 from autograder.sandbox.limits import Limits
 from autograder.sandbox.protocol import Child, Ledger
@@ -34,6 +35,8 @@ KIT_PACKAGE = Path(__file__).resolve().parents[1]
 name the rest, such as the checkout holding the reference solutions and hidden suites)."""
 WIRE_PROGRAM = Path(wire.__file__)
 DEVICESIM_PROGRAM = Path(__file__).with_name("devicesim.py")
+BACKENDS_PROGRAM = Path(backends.__file__)
+"""The backend registry, loaded by path in the child to move a call's arrays."""
 GPU_ENV_PREFIXES = ("CUDA_", "NVIDIA_", "CUPY_", "NVRTC_")
 """Environment variables passed to a GPU sandbox (besides ``LD_LIBRARY_PATH``): where the
 driver and toolkit are, which devices are visible."""
@@ -75,6 +78,7 @@ def child_config(
         "work_dir": os.path.realpath(base / "work"),
         "wire_path": str(WIRE_PROGRAM),
         "devicesim_path": str(DEVICESIM_PROGRAM),
+        "backends_path": str(BACKENDS_PROGRAM),
         "gpu": gpu,
         "preload_cupy": gpu,
         "gpu_memory_bytes": limits.gpu_memory_bytes,

@@ -33,7 +33,7 @@ from _autograder_untrusted_common import (
     _sweep_uid,
     _write_all,
 )
-from _autograder_untrusted_devices import _load_simulator
+from _autograder_untrusted_devices import _load_backends
 from _autograder_untrusted_mounts import (
     _build_root,
     _needed_dirs,
@@ -56,7 +56,7 @@ def main() -> None:
     spec = importlib.util.spec_from_file_location("_autograder_sandbox_wire", config["wire_path"])
     wire = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(wire)
-    _load_simulator(config["devicesim_path"])
+    _load_backends(config)
     flags = _isolate(config, report)
     pidns = bool(flags & CLONE_NEWPID)
     if not pidns:  # orphans of the server come to us, not to init

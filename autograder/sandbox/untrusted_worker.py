@@ -29,13 +29,7 @@ from _autograder_untrusted_common import (
     _write_all,
     _write_chunks,
 )
-from _autograder_untrusted_devices import (
-    _backend,
-    _Cupy,
-    _device_message,
-    _result_on_host,
-    _WrongDevice,
-)
+from _autograder_untrusted_devices import _backend, _device_message, _wrong_device
 
 
 def _work(config, wire, module, req_fd: int, resp_fd: int, mark) -> None:
@@ -228,11 +222,11 @@ def _worker(
 
     ``index`` is the call's place in a batch (sent with its answer), None for a single call;
     ``signature`` a ``[function, signature]`` pair the calls of a batch share (see
-    ``_label_arguments``); ``backend`` a :class:`_Device` the arrays go to before the call
-    (None: they stay NumPy arrays). Returns the size of the result's message, or -1 when the
-    call failed. Longer than 60 lines with its signature: the steps around the student's call
-    (arguments snapshotted and moved, the call, a forked process stopped) read in order here,
-    and the checks after it are the helpers below.
+    ``_label_arguments``); ``backend`` the backend's ``Arrays`` (``core/backends.py``): where
+    the arrays go before the call and how the result comes back. Returns the size of the
+    result's message, or -1 when the call failed. Longer than 60 lines with its signature: the
+    steps around the student's call (arguments snapshotted and moved, the call, a forked
+    process stopped) read in order here, and the checks after it are the helpers below.
     """
     positional, keywords = args
     tag = {"seq": seq} if index is None else {"seq": seq, "index": index}
@@ -253,19 +247,17 @@ def _worker(
         for label, array in _label_arguments(function, positional, keywords, signature)
     ]
     on_device: dict = {}
-    if backend is not None:
-        try:
-            positional = backend.put(positional, on_device)
-            keywords = backend.put(keywords, on_device)
-        except BaseException as error:
-            return fail(
-                "crashed", f"the arguments could not be moved to the {backend.name}: {error!r}"
-            )
-        backend.before_call()
+    try:
+        positional = backend.put(positional, on_device)
+        keywords = backend.put(keywords, on_device)
+    except BaseException as error:
+        return fail(
+            "crashed", f"the arguments could not be moved to the {backend.place}: {error!r}"
+        )
+    backend.before_call()
     try:
         result = function(*positional, **keywords)
-        if backend is not None:
-            backend.synchronize()
+        backend.synchronize()
     except BaseException as error:  # SystemExit, KeyboardInterrupt included
         if _os_getpid() != me:  # a process the student forked: it must not answer or serve
             _os_exit(0)
@@ -293,7 +285,7 @@ def _send(wire, resp_fd: int, header: dict, tag: dict, blobs=()) -> int:
 def _raised(function_name: str, error: BaseException, backend, config) -> tuple[str, str]:
     """The kind and message of a call that raised ``error`` (``device`` when the backend saw
     the device discipline broken on the way)."""
-    if backend is not None and backend.violation() is not None:
+    if backend.violation() is not None:
         return "device", _device_message(function_name, backend.violation(), error, config)
     return "exception", _describe_error(error, f"{function_name} raised", config)
 
@@ -301,14 +293,13 @@ def _raised(function_name: str, error: BaseException, backend, config) -> tuple[
 def _inputs_problem(function_name: str, snapshots, on_device: dict, backend):
     """After a call returned: the kind and message of what it did wrong to the device or to its
     inputs (as the ``snapshots`` taken before it show them); None when nothing."""
-    if backend is not None and backend.violation() is not None:
+    if backend.violation() is not None:
         return "device", f"{function_name}: {backend.violation()}"
     for label, array, shape, dtype, before in snapshots:
-        if backend is not None:
-            try:
-                array = backend.host_copy(on_device.get(id(array), array))
-            except BaseException as error:
-                return "crashed", f"reading {label} back from the {backend.name} failed: {error!r}"
+        try:
+            array = backend.host_copy(on_device.get(id(array), array))
+        except BaseException as error:
+            return "crashed", f"reading {label} back from the {backend.place} failed: {error!r}"
         if array.shape != shape or array.dtype != dtype or array.tobytes() != before:
             return (
                 "modified_input",
@@ -322,10 +313,10 @@ def _encoded_result(config, wire, function_name: str, result, backend) -> tuple:
     """``("result", tree, blobs)``: the call's result read back to the host and encoded; or
     ``("failed", kind, message)`` when it cannot be (a wrong device, not a wire value)."""
     try:
-        result = _result_on_host(result, backend, function_name, lenient=type(backend) is _Cupy)
-    except _WrongDevice as wrong:
-        return "failed", "device", str(wrong)
+        result = backend.result_on_host(result, function_name)
     except BaseException as error:
+        if isinstance(error, _wrong_device()):
+            return "failed", "device", str(error)
         return "failed", "crashed", f"reading {function_name}'s result back failed: {error!r}"
     try:
         tree, blobs = wire.encode(result, max_bytes=config["result_bytes"])

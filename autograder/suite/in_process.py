@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from autograder.core import backends
 from autograder.sandbox import devicesim
 from autograder.suite.hints import Call
 from autograder.suite.student import (
@@ -26,6 +27,8 @@ from autograder.suite.student import (
 
 _SIMULATOR_PRISTINE = devicesim.state()
 """The device simulator before any student code ran in this process (in-process calls)."""
+IN_PROCESS_BACKENDS = ("numpy", "strict")
+"""The backends whose arrays can live in this process (CuPy's are the sandbox's only)."""
 
 
 class InProcessFunctions(Functions):
@@ -52,12 +55,13 @@ class InProcessFunctions(Functions):
         backend: str = "numpy",
         guard: CallGuard | None = None,
     ) -> None:
-        if backend not in ("numpy", "strict"):
+        if backend not in IN_PROCESS_BACKENDS:
             raise ValueError(f"in-process calls support numpy and strict, not {backend!r}")
         self.folder = folder
         self.module_name = module_name
         self._calls = calls
         self._backend = backend
+        self._arrays = backends.backend(backend).arrays(devicesim, pristine=_SIMULATOR_PRISTINE)
         self._module: Any = None
         self._import_error: str | None = None
         self._guard = guard
@@ -89,7 +93,7 @@ class InProcessFunctions(Functions):
                 f"keep the names and signatures of the template"
             )
 
-        strict = self._backend == "strict"
+        arrays = self._arrays
 
         def run(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
             refused = None if self._guard is None else self._guard.refusal(function_name)
@@ -97,21 +101,16 @@ class InProcessFunctions(Functions):
                 raise refused
             labelled = list(label_arguments(function, args, kwargs))
             snapshots = [(label, array, array.copy()) for label, array in labelled]
-            if strict:
-                devicesim.clear_violations()
-                args, kwargs = _on_simulated_device((args, kwargs))
+            arrays.before_call()
+            args, kwargs = arrays.put((args, kwargs), {})
             result = function(*args, **kwargs)
-            if strict:
-                if devicesim.violations:
-                    raise StudentError(f"{function_name}: {devicesim.violations[0]}")
-                changed = devicesim.changes(_SIMULATOR_PRISTINE, devicesim.state())
-                if changed:  # warnings (``__warningregistry__``) are no change
-                    raise StudentError(
-                        f"{function_name}: device discipline: the device simulator was modified "
-                        f"(its module or array class: {', '.join(changed[:5])}); graded "
-                        f"functions must only compute"
-                    )
-                result = _from_simulated_device(result)
+            violation = arrays.violation()
+            if violation is not None:
+                raise StudentError(f"{function_name}: {violation}")
+            try:
+                result = arrays.result_on_host(result, function_name)
+            except backends.WrongDevice as wrong:
+                raise StudentError(str(wrong)) from None
             for label, array, before in snapshots:
                 if array.shape != before.shape or not np.array_equal(array, before, equal_nan=True):
                     raise StudentError(
@@ -121,26 +120,3 @@ class InProcessFunctions(Functions):
             return result
 
         return run
-
-
-def _on_simulated_device(value: Any) -> Any:
-    if type(value) is np.ndarray:
-        return devicesim.to_device(value)
-    if type(value) in (list, tuple):
-        return type(value)(_on_simulated_device(item) for item in value)
-    if type(value) is dict:
-        return {key: _on_simulated_device(item) for key, item in value.items()}
-    return value
-
-
-def _from_simulated_device(value: Any) -> Any:
-    if type(value) is devicesim.ndarray:
-        host = np.array(devicesim.to_host(value), copy=True)
-        return host[()] if host.ndim == 0 else host
-    if type(value) is np.ndarray:
-        raise StudentError("device discipline: a NumPy array was returned for device inputs")
-    if type(value) in (list, tuple):
-        return type(value)(_from_simulated_device(item) for item in value)
-    if type(value) is dict:
-        return {key: _from_simulated_device(item) for key, item in value.items()}
-    return value
