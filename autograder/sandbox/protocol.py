@@ -121,8 +121,7 @@ def pump(
 
     Returns at that frame, at end of file on the result pipe, on garbage, or at the deadline;
     never blocks past the deadline whatever the child does. Returns what of ``send`` is still
-    unwritten (to pass to the next call). Longer than 60 lines: one poll loop over three pipes,
-    whose state (what is registered, what is pending) is easiest to check in one place.
+    unwritten (to pass to the next call).
     """
     pending = [memoryview(c).cast("B") for c in send or [] if len(c)]
     poller = select.poll()
@@ -150,29 +149,40 @@ def pump(
                 if child.eof:
                     poller.unregister(child.resp)
             elif fd == child.req:
-                if event & (select.POLLERR | select.POLLHUP):
-                    poller.unregister(child.req)
-                    pending = []
-                    child.req_failed = True
-                    continue
-                try:
-                    while pending:
-                        written = os.write(child.req, pending[0])
-                        pending[0] = pending[0][written:]
-                        if not len(pending[0]):
-                            pending.pop(0)
-                except BlockingIOError:
-                    pass
-                except OSError:  # the child closed its end
-                    pending = []
-                    child.req_failed = True
+                pending = _write_request(child, pending, event)
                 if not pending:
                     poller.unregister(child.req)
-    if child.eof and not child.out_eof:  # collect the last words of a dying child
-        end = min(deadline, time.monotonic() + 0.2)
-        while time.monotonic() < end and output.drain(child.out, wait=end - time.monotonic()):
-            pass
+    if child.eof and not child.out_eof:
+        _last_words(child, output, deadline)
     return pending
+
+
+def _write_request(child: Child, pending: list[memoryview], event: int) -> list[memoryview]:
+    """Write what of ``pending`` the request pipe takes now (``event``: what its poll saw);
+    what is left. A pipe the child closed leaves nothing to write (``child.req_failed``)."""
+    if event & (select.POLLERR | select.POLLHUP):
+        child.req_failed = True
+        return []
+    try:
+        while pending:
+            written = os.write(child.req, pending[0])
+            pending[0] = pending[0][written:]
+            if not len(pending[0]):
+                pending.pop(0)
+    except BlockingIOError:
+        pass
+    except OSError:  # the child closed its end
+        child.req_failed = True
+        return []
+    return pending
+
+
+def _last_words(child: Child, output: Output, deadline: float) -> None:
+    """Collect the last output of a child whose result pipe ended, for at most 0.2 s (never
+    past ``deadline``)."""
+    end = min(deadline, time.monotonic() + 0.2)
+    while time.monotonic() < end and output.drain(child.out, wait=end - time.monotonic()):
+        pass
 
 
 def read_frames(child: Child) -> None:
