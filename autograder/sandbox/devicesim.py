@@ -27,11 +27,14 @@ Every refusal raises :class:`DeviceDisciplineError` (a ``TypeError``, like CuPy'
 kept in :data:`violations`, so a function that swallows the exception is caught anyway.
 
 Self-contained (NumPy and the standard library only): the sandbox child loads this file by
-path, as it loads the wire format.
+path, as it loads the wire format. So it is one file, longer than the kit's other modules may
+be (about 500 lines): the device array, the module and their refusals cannot be split into
+modules of their own.
 """
 
 from __future__ import annotations
 
+import operator
 import sys
 import types
 from collections.abc import Callable
@@ -188,6 +191,16 @@ def _from_numpy(data: np.ndarray) -> ndarray:
     return array
 
 
+def _host_read(convert: Callable[[np.ndarray], Any]) -> Callable[[ndarray], Any]:
+    """A conversion of a device array read on the host (``float(s)``): one element step."""
+
+    def read(self: ndarray) -> Any:
+        _element_step()
+        return convert(self._data)
+
+    return read
+
+
 # ------------------------------------------------------------------------ the device array
 
 
@@ -292,25 +305,11 @@ class ndarray(NDArrayOperatorsMixin):
             raise TypeError("iteration over a 0-d array")
         return (self[i] for i in range(len(self._data)))
 
-    def __bool__(self) -> bool:
-        _element_step()
-        return bool(self._data)
-
-    def __float__(self) -> float:
-        _element_step()
-        return float(self._data)
-
-    def __int__(self) -> int:
-        _element_step()
-        return int(self._data)
-
-    def __index__(self) -> int:
-        _element_step()
-        return self._data.__index__()
-
-    def __complex__(self) -> complex:
-        _element_step()
-        return complex(self._data)
+    __bool__ = _host_read(bool)
+    __float__ = _host_read(float)
+    __int__ = _host_read(int)
+    __index__ = _host_read(operator.index)
+    __complex__ = _host_read(complex)
 
     def item(self, *args: Any) -> Any:
         _element_step()
@@ -357,6 +356,16 @@ def _device_method(method: Callable[..., Any], where: str) -> Callable[..., Any]
 # ------------------------------------------------------------------------ the module
 
 
+def _ufunc_method(method: str) -> Callable[..., Any]:
+    """The ufunc method ``method`` (``__call__``, ``at``, ``reduce``, ...) of a device ufunc."""
+
+    def run(self: _DeviceUfunc, *args: Any, **kwargs: Any) -> Any:
+        return self._run(method, args, kwargs)
+
+    run.__name__ = method
+    return run
+
+
 class _DeviceUfunc:
     """A NumPy ufunc whose inputs must be device arrays or scalars (``xp.add``, ``xp.exp``)."""
 
@@ -368,12 +377,9 @@ class _DeviceUfunc:
         where = f"xp.{self._ufunc.__name__}" + ("" if method == "__call__" else f".{method}")
         checked = [args[0], *args[2:]] if method == "at" and args else list(args)  # as CuPy,
         for value in [*checked, *kwargs.values()]:  # .at takes NumPy index arrays
-            if type(value) is np.ndarray:
-                raise _refuse(f"{_described(value)} was passed to {where}")
-            if type(value) is tuple:
-                for item in value:
-                    if type(item) is np.ndarray:
-                        raise _refuse(f"{_described(item)} was passed to {where}")
+            for item in value if type(value) is tuple else (value,):
+                if type(item) is np.ndarray:
+                    raise _refuse(f"{_described(item)} was passed to {where}")
         if method == "at":
             target, *rest = args
             if type(target) is not ndarray:
@@ -384,23 +390,12 @@ class _DeviceUfunc:
             return _wrap(getattr(self._ufunc, method)(*args, **kwargs))
         return getattr(self._ufunc, method)(*args, **kwargs)  # through __array_ufunc__
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self._run("__call__", args, kwargs)
-
-    def at(self, *args: Any, **kwargs: Any) -> None:
-        return self._run("at", args, kwargs)
-
-    def reduce(self, *args: Any, **kwargs: Any) -> Any:
-        return self._run("reduce", args, kwargs)
-
-    def accumulate(self, *args: Any, **kwargs: Any) -> Any:
-        return self._run("accumulate", args, kwargs)
-
-    def reduceat(self, *args: Any, **kwargs: Any) -> Any:
-        return self._run("reduceat", args, kwargs)
-
-    def outer(self, *args: Any, **kwargs: Any) -> Any:
-        return self._run("outer", args, kwargs)
+    __call__ = _ufunc_method("__call__")
+    at = _ufunc_method("at")
+    reduce = _ufunc_method("reduce")
+    accumulate = _ufunc_method("accumulate")
+    reduceat = _ufunc_method("reduceat")
+    outer = _ufunc_method("outer")
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._ufunc, name)
@@ -413,9 +408,7 @@ def _device_function(function: Callable[..., Any], where: str) -> Callable[..., 
     """A NumPy function on device arrays: NumPy arrays among the inputs refused, results on the
     device."""
 
-    def call(*args: Any, **kwargs: Any) -> Any:
-        return _wrap(function(*_unwrap(args, where), **_unwrap_dict(kwargs, where)))
-
+    call = _device_method(function, where)
     call.__name__ = getattr(function, "__name__", where)
     call.__doc__ = getattr(function, "__doc__", None)
     return call
