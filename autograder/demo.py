@@ -55,7 +55,7 @@ def _grade_example(example: ExampleSubmission) -> GradeReport:
 
 
 def _failures_only(report: GradeReport, limit: int = 6) -> GradeReport:
-    failed = [t for t in report.tests if t["status"] != "passed"]
+    failed = [t for t in report.tests if not t.passed]
     return GradeReport(
         report.assignment, report.submission, report.score, report.max_score, failed[:limit]
     )

@@ -23,10 +23,10 @@ def test_buggy_example_earns_partial_credit(spec, tmp_path):
     assert report.tests, report.log[-2000:]
     if spec.get("feedback_only"):
         assert report.score == report.max_score, (report.score, report.max_score)
-        strict = [t for t in report.tests if "[strict" in t["name"]]
-        failed = [t for t in strict if t["status"] == "failed"]
-        assert failed and all(t["max_score"] == 0 for t in strict), strict
-        assert all("device discipline" in t["output"] for t in failed), failed[0]["output"]
+        strict = [t for t in report.tests if "[strict" in t.name]
+        failed = [t for t in strict if t.status == "failed"]
+        assert failed and all(t.max_score == 0 for t in strict), strict
+        assert all("device discipline" in t.output for t in failed), failed[0].output
         return
     assert 0 < report.score < report.max_score, (report.score, report.max_score)
 

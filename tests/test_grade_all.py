@@ -19,6 +19,7 @@ from autograder.authoring.examples import make_examples
 from autograder.cli import main
 from autograder.core.assignments import Assignment, load_assignment
 from autograder.core.gradescope import RESULTS_SCHEMA
+from autograder.core.results import TestResult
 from autograder.grading.classroom import ClassroomError, discover, load_metadata
 from autograder.grading.grade import GradeReport
 from autograder.grading.grade_all import grade_class, grader_digest, student_dir
@@ -251,14 +252,14 @@ class FakeGrader:
         if folder.name in self.fail:
             return GradeReport(assignment.name, str(folder), 0.0, 0.0, log="pytest crashed")
         if folder.name in self.flaky and self.calls.count(folder.name) == 1:
-            test = {"name": "t::a", "score": 0.0, "max_score": 2.0, "status": "failed"}
+            test = TestResult("t::a", 0.0, 2.0, "failed")
             problem = (
                 "the sandbox could not start a process: [Errno 11] Resource temporarily unavailable"
             )
             return GradeReport(
                 assignment.name, str(folder), 0.0, 2.0, tests=[test], grading_error=problem
             )
-        test = {"name": "t::a", "score": 2.0, "max_score": 2.0, "status": "passed"}
+        test = TestResult("t::a", 2.0, 2.0, "passed")
         return GradeReport(assignment.name, str(folder), 2.0, 2.0, tests=[test], log="1 passed")
 
 
@@ -368,15 +369,19 @@ def test_a_folder_holding_only_a_zip_is_read_from_the_zip(tmp_path):
 
 def test_feedback_keeps_a_redacted_tests_full_message_and_results_json_does_not(tmp_path):
     def grader(assignment, folder: Path) -> GradeReport:
-        test = {
-            "name": "t::hidden",
-            "score": 0.0,
-            "max_score": 2.0,
-            "status": "failed",
-            "visibility": "after_due_date",
-            "output": "out (float64, shape (2,)): 1 of 2 elements differ",
-            "extra_data": {"instructor_output": "out: 1 of 2 differ: expected 7.32051, got 1.5"},
-        }
+        test = TestResult.from_gradescope(
+            {
+                "name": "t::hidden",
+                "score": 0.0,
+                "max_score": 2.0,
+                "status": "failed",
+                "visibility": "after_due_date",
+                "output": "out (float64, shape (2,)): 1 of 2 elements differ",
+                "extra_data": {
+                    "instructor_output": "out: 1 of 2 differ: expected 7.32051, got 1.5"
+                },
+            }
+        )
         return GradeReport(assignment.name, str(folder), 0.0, 2.0, tests=[test], log="1 failed")
 
     submissions = _plain_class(tmp_path, ("s1",))

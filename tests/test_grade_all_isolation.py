@@ -255,7 +255,7 @@ def _sha256(path: Path) -> str:
 
 
 def _per_test(result) -> dict[str, float]:
-    return {test["name"]: test["score"] for test in result.tests}
+    return {test.name: test.score for test in result.tests}
 
 
 def _grade(root: Path, modules: dict[str, str], kit: KitSource):

@@ -331,7 +331,7 @@ with tempfile.TemporaryDirectory() as scratch:
     reports = [_grade_example(e) for e in examples]
 print(summary_table((e.name, r) for e, r in zip(examples, reports)))
 for e, r in zip(examples, reports):
-    hints = sorted({line for t in r.tests for line in t["output"].splitlines()
+    hints = sorted({line for t in r.tests for line in t.output.splitlines()
                     if line.startswith("hint: ")})
     print("RESULT", e.name, r.score, r.max_score, hints)
 """

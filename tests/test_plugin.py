@@ -1,5 +1,6 @@
 """The pytest plugin: markers, the student fixture, seeding and the results it writes."""
 
+import dataclasses
 import json
 import textwrap
 
@@ -588,10 +589,11 @@ def test_public_tests_keep_their_full_messages(pytester, monkeypatch):
 
 
 def test_gradescope_results_drop_the_instructor_output_and_feedback_keeps_it():
+    from autograder.core.results import TestResult
     from autograder.grading.grade import GradeReport
     from autograder.grading.report import test_table
 
-    test = {
+    entry = {
         "name": "test_hidden::test_x",
         "score": 0.0,
         "max_score": 1.0,
@@ -600,16 +602,17 @@ def test_gradescope_results_drop_the_instructor_output_and_feedback_keeps_it():
         "output": "out (float64, shape (2,)): 1 of 2 elements differ",
         "extra_data": {"instructor_output": "out: 1 of 2 elements differ: expected 7.32051"},
     }
+    test = TestResult.from_gradescope(entry)
     report = GradeReport("toy", "sub", 0.0, 1.0, tests=[test])
     payload = report.to_gradescope()
     assert "7.32" not in json.dumps(payload)
-    assert payload["tests"][0]["output"] == test["output"]
+    assert payload["tests"][0]["output"] == entry["output"]
     assert "extra_data" not in payload["tests"][0]
-    assert report.tests[0]["extra_data"]  # the report itself is left as it was
+    assert report.tests[0].instructor_output  # the report itself is left as it was
     feedback = test_table(report, full_messages=True)
     assert "instructors only, with the expected values:" in feedback and "7.32051" in feedback
     assert "7.32" not in test_table(report)
-    both = dict(test, extra_data={"grading_error": "no /dev/null", "instructor_output": "7.32"})
+    both = dataclasses.replace(test, grading_error="no /dev/null", instructor_output="7.32")
     kept = GradeReport("toy", "sub", 0.0, 1.0, tests=[both]).to_gradescope()["tests"][0]
     assert kept["extra_data"] == {"grading_error": "no /dev/null"}
 

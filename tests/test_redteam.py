@@ -283,7 +283,7 @@ def test_hostile_submission_costs_only_what_it_broke(attack, tmp_path, monkeypat
     full = isolation.confinement(report.isolation) == "full"
     if attack.needs_full_isolation and not full:
         pytest.skip(f"this attack is only stopped by full isolation; here: {report.isolation}")
-    tests = {t["name"].split("::")[1]: t for t in report.tests}
+    tests = {t.name.split("::")[1]: t for t in report.tests}
     assert set(tests) == {"test_forward", "test_backward", "test_forward_again"}, report.log[-3000:]
 
     if attack.where == FILES:
@@ -291,16 +291,16 @@ def test_hostile_submission_costs_only_what_it_broke(attack, tmp_path, monkeypat
     elif attack.where == IMPORT:
         assert report.score == 0
         for test in tests.values():
-            assert test["status"] == "failed" and test["output"], test
+            assert test.status == "failed" and test.output, test
     else:
         backward = tests["test_backward"]
         if attack.right_answer:
-            assert backward["status"] == "passed", backward
+            assert backward.status == "passed", backward
         else:
-            assert backward["score"] == 0 and backward["status"] == "failed"
-            assert backward["output"].strip()
-        assert tests["test_forward"]["status"] == "passed", tests["test_forward"]
-        assert tests["test_forward_again"]["status"] == "passed", tests["test_forward_again"]
+            assert backward.score == 0 and backward.status == "failed"
+            assert backward.output.strip()
+        assert tests["test_forward"].status == "passed", tests["test_forward"]
+        assert tests["test_forward_again"].status == "passed", tests["test_forward_again"]
 
     feedback = json.dumps(report.to_gradescope())
     assert CANARY not in feedback
@@ -337,7 +337,7 @@ def hold_processes(marker):
 
 
 def _outcome(report) -> list[tuple[str, float, str]]:
-    return [(t["name"], t["score"], t["status"]) for t in report.tests]
+    return [(t.name, t.score, t.status) for t in report.tests]
 
 
 @pytest.mark.skipif(not isolation.running_as_root(), reason="the uid pool needs root")
@@ -410,9 +410,7 @@ def _graded_with_budget(tail: str, folder: Path):
 
 
 def _first_lines(report, passed: bool) -> set[str]:
-    return {
-        t["output"].splitlines()[0] for t in report.tests if (t["status"] == "passed") == passed
-    }
+    return {t.output.splitlines()[0] for t in report.tests if (t.status == "passed") == passed}
 
 
 def test_a_submission_that_hangs_in_every_call_is_graded_within_the_budget(tmp_path):
@@ -421,9 +419,7 @@ def test_a_submission_that_hangs_in_every_call_is_graded_within_the_budget(tmp_p
     report, elapsed = _graded_with_budget(HANG.format(names=GRADED_FUNCTIONS), tmp_path / "s")
     assert elapsed < BUDGET, f"grading took {elapsed:.0f} s"
     assert len(report.tests) > 100 and report.score == 0 and not report.grading_error
-    timed_out = {
-        t["output"] for t in report.tests if t["output"].endswith(f"within {CALL_TIMEOUT:g} s")
-    }
+    timed_out = {t.output for t in report.tests if t.output.endswith(f"within {CALL_TIMEOUT:g} s")}
     assert len(timed_out) <= len(GRADED_FUNCTIONS), timed_out  # one timeout per function
     for line in _first_lines(report, passed=False) - timed_out:
         assert "timed out earlier in this grading (2 s, in test_conv_" in line, line
@@ -440,12 +436,12 @@ def test_a_slow_import_is_paid_once_and_the_functions_that_work_keep_their_point
     report, elapsed = _graded_with_budget(tail, tmp_path / "s")
     assert elapsed < 9 + 40, f"grading took {elapsed:.0f} s"
     assert not report.grading_error
-    by_name = {t["name"]: t for t in report.tests}
+    by_name = {t.name: t for t in report.tests}
     backward = {n for n in by_name if "backward" in n or "depthwise_separable_forward_and" in n}
     for name, test in by_name.items():
         if name in backward:
             continue
-        assert test["status"] == "passed", (name, test["output"][:300])
+        assert test.status == "passed", (name, test.output[:300])
     failures = _first_lines(report, passed=False)
     assert failures, "the hanging conv_backward must cost its tests"
     for line in failures:
@@ -473,10 +469,10 @@ def test_a_grading_past_its_budget_still_finishes_and_writes_its_results(tmp_pat
     elapsed = time.monotonic() - started
     assert elapsed < 8 + 30, f"grading took {elapsed:.0f} s"
     assert len(report.tests) > 100 and not report.grading_error
-    spent = [t for t in report.tests if "the grading's time budget of 8 s is spent" in t["output"]]
+    spent = [t for t in report.tests if "the grading's time budget of 8 s is spent" in t.output]
     assert len(spent) > 50
-    assert all(t["status"] == "failed" and t["score"] == 0 for t in spent)
-    assert any(t["status"] == "passed" for t in report.tests)  # what ran in time counts
+    assert all(t.status == "failed" and t.score == 0 for t in spent)
+    assert any(t.status == "passed" for t in report.tests)  # what ran in time counts
 
 
 def test_a_grading_stopped_by_its_timeout_still_writes_the_results_it_has(tmp_path):
@@ -494,8 +490,8 @@ def test_a_grading_stopped_by_its_timeout_still_writes_the_results_it_has(tmp_pa
     )
     elapsed = time.monotonic() - started
     assert elapsed < 10 + 15, f"grading took {elapsed:.0f} s"
-    tests = {t["name"].split("::")[1]: t for t in report.tests}
-    assert tests["test_forward"]["status"] == "passed"
+    tests = {t.name.split("::")[1]: t for t in report.tests}
+    assert tests["test_forward"].status == "passed"
     assert "test_forward_again" not in tests  # never ran
     assert report.grading_error.startswith("grading did not finish within 10 s and was stopped")
     assert "grading was stopped by SIGTERM after" in report.grading_error
@@ -595,9 +591,9 @@ def test_forging_the_strict_simulators_verdict_gains_nothing(tmp_path, monkeypat
         (folder / "conv.py").write_text(source)
         reports[name] = grade(load_assignment("conv"), folder, test_paths=[suite], timeout=120)
     for name, report in reports.items():
-        tests = {t["name"].split("[")[1].rstrip("]"): t for t in report.tests}
-        assert tests["strict"]["max_score"] == 0, (name, tests)
-        assert tests["numpy"]["max_score"] == report.max_score == 2, (name, tests)
+        tests = {t.name.split("[")[1].rstrip("]"): t for t in report.tests}
+        assert tests["strict"].max_score == 0, (name, tests)
+        assert tests["numpy"].max_score == report.max_score == 2, (name, tests)
     assert reports["host"].score == reports["forged"].score == reports["reference"].score == 2
-    host_strict = next(t for t in reports["host"].tests if "strict" in t["name"])
-    assert host_strict["status"] == "failed" and "device" in host_strict["output"]
+    host_strict = next(t for t in reports["host"].tests if "strict" in t.name)
+    assert host_strict.status == "failed" and "device" in host_strict.output

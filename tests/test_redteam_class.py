@@ -35,7 +35,7 @@ def classroom(tmp_path_factory):
     for name in innocent:
         report = grade(assignment, folder / name, timeout=300)
         assert not report.grading_error, report.grading_error
-        solo[name] = outcome({"score": report.score, "tests": report.tests})
+        solo[name] = outcome(report.to_gradescope())
     return folder, innocent, hostile, solo
 
 

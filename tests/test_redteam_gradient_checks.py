@@ -103,18 +103,18 @@ def _is_gradient_test(name: str) -> bool:
 def test_a_rigged_forward_and_a_zero_backward_earn_no_gradient_points(tmp_path):
     report = grade(load_assignment("conv"), _rigged_submission(tmp_path / "submission"))
     assert report.tests, report.log[-3000:]
-    gradient = [t for t in report.tests if _is_gradient_test(t["name"])]
-    forward = [t for t in report.tests if not _is_gradient_test(t["name"])]
-    suites = {t["name"].split("::")[0] for t in gradient}
+    gradient = [t for t in report.tests if _is_gradient_test(t.name)]
+    forward = [t for t in report.tests if not _is_gradient_test(t.name)]
+    suites = {t.name.split("::")[0] for t in gradient}
     assert suites == {"test_conv_public", "test_conv_hidden"}, suites
-    public = [t for t in gradient if t["name"].startswith("test_conv_public::")]
-    assert sum(t["max_score"] for t in public) > 0, "the public gradient tests carry points"
-    scored = [t["name"] for t in gradient if t["score"] != 0 or t["status"] != "failed"]
+    public = [t for t in gradient if t.name.startswith("test_conv_public::")]
+    assert sum(t.max_score for t in public) > 0, "the public gradient tests carry points"
+    scored = [t.name for t in gradient if t.score != 0 or t.status != "failed"]
     assert not scored, f"a zero backward scored on: {scored}"
-    lost = [f"{t['name']}: {t['output']}" for t in forward if t["status"] != "passed"]
+    lost = [f"{t.name}: {t.output}" for t in forward if t.status != "passed"]
     assert not lost, "\n".join(lost)
-    assert all(t["score"] == t["max_score"] for t in forward)
-    assert 0 < report.score == sum(t["max_score"] for t in forward) < report.max_score
+    assert all(t.score == t.max_score for t in forward)
+    assert 0 < report.score == sum(t.max_score for t in forward) < report.max_score
 
 
 def test_the_rig_fools_only_a_check_of_the_students_own_forward(tmp_path):
@@ -124,7 +124,7 @@ def test_the_rig_fools_only_a_check_of_the_students_own_forward(tmp_path):
     suite.write_text(CONTROL_SUITE)
     submission = _rigged_submission(tmp_path / "submission")
     report = grade(load_assignment("conv"), submission, test_paths=[suite])
-    status = {t["name"].split("::")[1]: t["status"] for t in report.tests}
+    status = {t.name.split("::")[1]: t.status for t in report.tests}
     assert status == {
         "test_against_the_students_own_forward": "passed",
         "test_against_the_forward_oracle": "failed",

@@ -24,9 +24,9 @@ def reference_submission(tmp_path_factory):
 @pytest.mark.parametrize("assignment", ASSIGNMENTS, ids=lambda a: a.name)
 def test_reference_scores_full_marks_on_public_and_hidden_suites(assignment, reference_submission):
     report = grade(assignment, reference_submission)
-    failed = [f"{t['name']}: {t['output']}" for t in report.tests if t["status"] != "passed"]
+    failed = [f"{t.name}: {t.output}" for t in report.tests if t.status != "passed"]
     assert not failed, "\n".join(failed) + "\n" + report.log[-3000:]
-    suites = {t["visibility"] for t in report.tests}
+    suites = {t.visibility for t in report.tests}
     assert "visible" in suites and len(report.tests) >= 10
     assert report.max_score > 0 and report.score == report.max_score
 
@@ -35,6 +35,6 @@ def test_reference_scores_full_marks_on_public_and_hidden_suites(assignment, ref
 def test_untouched_template_scores_zero_on_every_test(assignment):
     report = grade(assignment, TEMPLATE_DIR)
     assert report.tests, report.log[-3000:]
-    scored = [t["name"] for t in report.tests if t["score"] != 0]
+    scored = [t.name for t in report.tests if t.score != 0]
     assert not scored, f"the template scored on: {scored}"
     assert report.score == 0 and report.max_score > 0

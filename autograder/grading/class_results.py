@@ -7,8 +7,8 @@ Shared by :mod:`~autograder.grading.grade_all` (which makes them) and
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
+from autograder.core.results import TestResult
 from autograder.grading.classroom import ClassSubmission
 
 
@@ -20,7 +20,7 @@ class StudentResult:
     status: str
     score: float
     max_score: float
-    tests: list[dict[str, Any]] = field(default_factory=list)
+    tests: list[TestResult] = field(default_factory=list)
     message: str = ""
     isolation: str = ""
     execution_time: float = 0.0

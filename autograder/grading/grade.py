@@ -7,11 +7,11 @@ import math
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from autograder.core.assignments import Assignment
+from autograder.core.results import GradeReport, tests_from_gradescope
 
 SUITES = ("public", "hidden")
 TIMEOUT_MARGIN = 120.0
@@ -19,65 +19,6 @@ TIMEOUT_MARGIN = 120.0
 budget bounds student code; this bounds everything else)."""
 STOP_GRACE = 20.0
 """After SIGTERM: how long pytest may take to close its sandboxes and write its results."""
-
-
-@dataclass
-class GradeReport:
-    """The outcome of grading one submission: Gradescope-shaped results plus pytest's log."""
-
-    assignment: str
-    submission: str
-    score: float
-    max_score: float
-    tests: list[dict[str, Any]] = field(default_factory=list)
-    execution_time: float = 0.0
-    log: str = ""
-
-    isolation: str = ""
-    backends: dict[str, dict[str, Any]] = field(default_factory=dict)
-    """Per backend (``numpy``, ``strict``, ``cupy``): its cases' score, or why they did not run."""
-    grading_error: str = ""
-    """Why this grading cannot be trusted although the submission is not to blame ("" when it
-    can): the grader's environment failed (no usable /dev/null, no scratch space, no process
-    left, no student account), the grading was stopped, or it wrote no readable results. The
-    tests it hit carry ``extra_data.grading_error``; ``grade-all`` grades it again."""
-
-    def backend_lines(self) -> list[str]:
-        """One line per backend: correctness on NumPy apart from device discipline."""
-        lines = []
-        for name, entry in self.backends.items():
-            if "skipped" in entry:
-                lines.append(f"{name}: not run here ({entry.get('reason', '')})")
-            else:
-                lines.append(
-                    f"{entry.get('label', name)}: {entry['score']:g} / {entry['max_score']:g} "
-                    f"({entry['passed']}/{entry['tests']} cases passed)"
-                )
-        return lines
-
-    def to_gradescope(self) -> dict[str, Any]:
-        """The ``results.json`` payload Gradescope reads (without the instructors' full
-        messages of redacted tests: see :func:`for_students`)."""
-        output = f"{self.assignment}: {self.score:g} / {self.max_score:g} points"
-        output += "".join(f"\n  {line}" for line in self.backend_lines())
-        if self.grading_error:
-            output += (
-                f"\ngrading error (not caused by your submission; it must be graded again): "
-                f"{self.grading_error}"
-            )
-        elif not self.tests:
-            output += "\ngrading did not complete; see the log of the grader"
-        if self.isolation and self.isolation != "full":
-            output += f"\nisolation of student code: {self.isolation}"
-        payload: dict[str, Any] = {
-            "score": self.score,
-            "execution_time": round(self.execution_time, 3),
-            "output": output,
-            "tests": [for_students(test) for test in self.tests],
-        }
-        if self.grading_error:
-            payload["extra_data"] = {"grading_error": self.grading_error}
-        return payload
 
 
 def suite_command(
@@ -100,31 +41,6 @@ def suite_command(
         "--tb=no",
         *options,
     ]
-
-
-INSTRUCTOR_OUTPUT = "instructor_output"
-"""Key of a test's ``extra_data`` holding its full failure message where its ``output`` leaves
-the expected values out (a hidden test, before its assignment's ``reveal_expected``)."""
-
-
-def for_students(test: dict[str, Any]) -> dict[str, Any]:
-    """A test's entry as Gradescope may get it: without ``extra_data.instructor_output``
-    (Gradescope keeps ``extra_data`` with the submission; only instructors need that message)."""
-    extra = test.get("extra_data")
-    if not isinstance(extra, dict) or INSTRUCTOR_OUTPUT not in extra:
-        return test
-    entry = {key: value for key, value in test.items() if key != "extra_data"}
-    rest = {key: value for key, value in extra.items() if key != INSTRUCTOR_OUTPUT}
-    if rest:
-        entry["extra_data"] = rest
-    return entry
-
-
-def instructor_output(test: dict[str, Any]) -> str:
-    """A test's full failure message for instructors: its ``output`` unless that was redacted."""
-    extra = test.get("extra_data")
-    full = extra.get(INSTRUCTOR_OUTPUT) if isinstance(extra, dict) else None
-    return str(full) if full else str(test.get("output", ""))
 
 
 def grade(
@@ -154,7 +70,7 @@ def grade(
         folder = tempfile.TemporaryDirectory(prefix="grade-", ignore_cleanup_errors=True)
     except OSError as error:  # a full or read-only disk: the grader's environment
         problem = f"the grader's scratch folder could not be made: {error}"
-        return GradeReport(assignment.name, str(submission), 0.0, 0.0, grading_error=problem)
+        return GradeReport.failed(assignment.name, str(submission), problem)
     with folder as scratch:
         results_path = Path(scratch) / "results.json"
         command = suite_command(
@@ -166,21 +82,15 @@ def grade(
         except FileNotFoundError:
             tail = log.strip().splitlines()[-1:] or ["no output"]
             problem = stopped or f"grading produced no results ({tail[0][:300]})"
-            return GradeReport(
-                assignment.name, str(submission), 0.0, 0.0, log=log, grading_error=problem
-            )
+            return GradeReport.failed(assignment.name, str(submission), problem, log)
         except (OSError, UnicodeDecodeError) as error:
             problem = f"the results file could not be read: {error}"
-            return GradeReport(
-                assignment.name, str(submission), 0.0, 0.0, log=log, grading_error=problem
-            )
+            return GradeReport.failed(assignment.name, str(submission), problem, log)
     try:
         report = _report_from(assignment, submission, json.loads(text), log)
     except (ValueError, TypeError, KeyError, AttributeError) as error:  # truncated, not ours
         problem = f"the results file is unreadable ({type(error).__name__}: {error})"
-        return GradeReport(
-            assignment.name, str(submission), 0.0, 0.0, log=log, grading_error=problem
-        )
+        return GradeReport.failed(assignment.name, str(submission), problem, log)
     if stopped:
         report.grading_error = stopped + (
             f"; {report.grading_error}" if report.grading_error else ""
@@ -225,9 +135,7 @@ def _report_from(
     assignment: Assignment, submission: Path, payload: dict[str, Any], log: str
 ) -> GradeReport:
     """The report of a results file the plugin wrote; raises on anything malformed."""
-    tests = payload["tests"]
-    if type(tests) is not list or not all(type(t) is dict for t in tests):
-        raise TypeError("'tests' is not a list of objects")
+    tests = tests_from_gradescope(payload["tests"])
     score, max_score = float(payload["score"]), float(payload["max_score"])
     if not (math.isfinite(score) and math.isfinite(max_score)):
         raise ValueError("the score is not a finite number")

@@ -49,7 +49,7 @@ from pathlib import Path
 from typing import Any
 
 from autograder.core.assignments import SOLUTIONS_DIR, Assignment
-from autograder.core.gradescope import write_results
+from autograder.core.results import GradescopeResults
 from autograder.core.submission import SubmissionError, collect_submission
 from autograder.grading.class_results import RunSummary, StudentResult
 from autograder.grading.classroom import ClassSubmission, Student
@@ -275,18 +275,19 @@ def load_result(out: Path, submission: ClassSubmission) -> tuple[StudentResult, 
         OSError, ValueError, KeyError: nothing usable is stored.
     """
     payload = json.loads((student_dir(out, submission) / "results.json").read_text("utf-8"))
-    extra = payload["extra_data"]
+    stored = GradescopeResults.from_gradescope(payload)
+    extra = stored.extra_data
     if extra.get("status") not in STATUSES:
         raise ValueError("unknown status")
     result = StudentResult(
         submission=submission,
         status=extra["status"],
-        score=float(payload["score"]),
+        score=stored.score,
         max_score=float(extra["max_score"]),
-        tests=list(payload.get("tests", [])),
+        tests=stored.tests,
         message=str(extra.get("message", "")),
         isolation=str(extra.get("isolation", "")),
-        execution_time=float(payload.get("execution_time", 0.0)),
+        execution_time=stored.execution_time or 0.0,
     )
     return result, extra
 
@@ -421,10 +422,10 @@ def _write_result(
         execution_time=result.execution_time,
         isolation=result.isolation,
     )
-    payload = report.to_gradescope()
+    results = report.gradescope()
     if result.status != "graded":
-        payload["output"] = f"{assignment.name}: 0 points\n{result.message}"
-    payload["extra_data"] = {
+        results.output = f"{assignment.name}: 0 points\n{result.message}"
+    results.extra_data = {
         "status": result.status,
         "message": result.message,
         "max_score": result.max_score,
@@ -438,7 +439,7 @@ def _write_result(
         "graded_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     _write_text_atomic(folder / "feedback.txt", feedback_text(result, report, log))
-    write_results(payload, folder / "results.json")
+    results.write(folder / "results.json")
 
 
 def feedback_text(result: StudentResult, report: GradeReport, log: str = "") -> str:

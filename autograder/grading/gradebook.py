@@ -109,7 +109,7 @@ def case_names(results: Sequence[StudentResult]) -> list[str]:
     names: dict[str, None] = {}
     for result in results:
         if result.status == "graded":
-            names.update((t["name"], None) for t in result.tests)
+            names.update((t.name, None) for t in result.tests)
     return list(names)
 
 
@@ -120,12 +120,12 @@ def class_stats(results: Sequence[StudentResult]) -> ClassStats:
     graded = [r for r in results if r.status == "graded"]
     tests = []
     for name in case_names(results):
-        cases = [t for r in graded for t in r.tests if t["name"] == name]
+        cases = [t for r in graded for t in r.tests if t.name == name]
         tests.append(
             CaseStats(
                 name=name,
-                max_score=max(float(t["max_score"]) for t in cases),
-                passed=sum(t["status"] == "passed" for t in cases),
+                max_score=max(t.max_score for t in cases),
+                passed=sum(t.passed for t in cases),
                 graded=len(graded),
             )
         )
@@ -157,7 +157,7 @@ def write_gradebook(assignment: Assignment, results: Sequence[StudentResult], ou
         ["    Points Possible", "", "", "", "", _number(total)],
     ]
     for result in results:
-        earned = {t["name"]: float(t["score"]) for t in result.tests}
+        earned = {t.name: t.score for t in result.tests}
         score = result.score if result.status == "graded" else 0.0
         percent = f"{100 * score / total:.1f}" if total else ""
         for student in result.submission.students or (Student(),):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from autograder.grading.grade import GradeReport, instructor_output
+from autograder.core.results import GradeReport
 
 
 def test_table(report: GradeReport, width: int = 100, full_messages: bool = False) -> str:
@@ -16,18 +16,18 @@ def test_table(report: GradeReport, width: int = 100, full_messages: bool = Fals
     """
     lines = [f"{report.assignment}  ({report.submission})"]
     for test in report.tests:
-        mark = "PASS" if test["status"] == "passed" else "FAIL"
-        points = f"{test['score']:g}/{test['max_score']:g}"
-        lines.append(f"  {mark}  {points:>7}  {test['name']}")
-        if test["status"] != "passed" and test.get("output"):
+        mark = "PASS" if test.passed else "FAIL"
+        points = f"{test.score:g}/{test.max_score:g}"
+        lines.append(f"  {mark}  {points:>7}  {test.name}")
+        if not test.passed and test.output:
             if full_messages:
-                lines += ["                 " + line for line in test["output"].splitlines()]
-                full = instructor_output(test)
-                if full != test["output"]:
+                lines += ["                 " + line for line in test.output.splitlines()]
+                full = test.full_output
+                if full != test.output:
                     lines.append("                 instructors only, with the expected values:")
                     lines += ["                   " + line for line in full.splitlines()]
             else:
-                message = test["output"].splitlines()[0]
+                message = test.output.splitlines()[0]
                 lines.append("                 " + _clip(message, width - 17))
     lines += [f"  {line}" for line in report.backend_lines()]
     lines.append(f"  score: {report.score:g} / {report.max_score:g}")
@@ -41,9 +41,8 @@ def summary_table(rows: Iterable[tuple[str, GradeReport]]) -> str:
     header = f"{'assignment':<{width}}{'submission':<28}{'score':>16}{'tests passed':>16}"
     lines = [header, "-" * len(header)]
     for label, report in rows:
-        passed = sum(t["status"] == "passed" for t in report.tests)
         score = f"{report.score:g} / {report.max_score:g}"
-        tests = f"{passed} / {len(report.tests)}"
+        tests = f"{report.passed} / {len(report.tests)}"
         lines.append(f"{report.assignment:<{width}}{label:<28}{score:>16}{tests:>16}")
     return "\n".join(lines)
 

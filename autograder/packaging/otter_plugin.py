@@ -32,6 +32,8 @@ from typing import Any
 
 from otter.plugins import AbstractOtterPlugin
 
+from autograder.core.results import GradescopeResults, TestResult
+
 KIT_FOLDER = "kit"
 """Under the zip's ``files/``: ``assignments/<name>/``, ``solutions/`` and ``wheels/``."""
 STAGED_FOLDER = "student_submission"
@@ -59,22 +61,10 @@ def placeholder_notebook() -> Any:
     return notebook
 
 
-def failure_results(message: str) -> dict[str, Any]:
+def failure_results(message: str) -> GradescopeResults:
     """Gradescope results for a submission the engine could not grade: 0, and why."""
-    return {
-        "score": 0.0,
-        "output": message,
-        "tests": [
-            {
-                "name": "Grading",
-                "score": 0.0,
-                "max_score": 0.0,
-                "status": "failed",
-                "visibility": "visible",
-                "output": message,
-            }
-        ],
-    }
+    failed = TestResult("Grading", 0.0, 0.0, "failed", "visible", message)
+    return GradescopeResults(0.0, message, [failed])
 
 
 def _engine_results(payload: dict[str, Any], ag_config: Any = None) -> dict[str, Any]:
@@ -93,7 +83,7 @@ class SandboxedSuitePlugin(AbstractOtterPlugin):
 
     def __init__(self, submission_path, submission_metadata, plugin_config):
         super().__init__(submission_path, submission_metadata, plugin_config)
-        self.payload: dict[str, Any] | None = None
+        self.results: GradescopeResults | None = None
 
     @property
     def assignment(self) -> str:
@@ -104,9 +94,9 @@ class SandboxedSuitePlugin(AbstractOtterPlugin):
         try:
             autograder_dir = Path(config.autograder_dir).resolve()
             staged = self._stage_submission(autograder_dir)
-            self.payload = self._grade(autograder_dir, staged)
+            self.results = self._grade(autograder_dir, staged)
         except Exception as error:  # report, never crash the grader
-            self.payload = failure_results(f"the autograder could not grade this: {error}")
+            self.results = failure_results(f"the autograder could not grade this: {error}")
 
     def before_execution(self, submission: Any) -> Any:
         """Otter executes an empty notebook, never the submission."""
@@ -114,8 +104,8 @@ class SandboxedSuitePlugin(AbstractOtterPlugin):
 
     def after_grading(self, results: Any) -> None:
         """Make otter write the engine's results."""
-        payload = self.payload or failure_results("the autograder produced no results")
-        results.to_gradescope_dict = partial(_engine_results, payload)
+        graded = self.results or failure_results("the autograder produced no results")
+        results.to_gradescope_dict = partial(_engine_results, graded.to_gradescope())
 
     # ------------------------------------------------------------------ internals
 
@@ -137,7 +127,7 @@ class SandboxedSuitePlugin(AbstractOtterPlugin):
             return uploaded[0]  # a zip nobody extracted: the engine reads it safely itself
         return staged
 
-    def _grade(self, autograder_dir: Path, staged: Path) -> dict[str, Any]:
+    def _grade(self, autograder_dir: Path, staged: Path) -> GradescopeResults:
         kit = autograder_dir / "source" / "files" / KIT_FOLDER
         if not (kit / "assignments" / self.assignment / "assignment.toml").is_file():
             return failure_results(f"the autograder zip has no assignment {self.assignment!r}")
@@ -168,4 +158,4 @@ class SandboxedSuitePlugin(AbstractOtterPlugin):
             if not results.is_file():
                 log = (completed.stdout + completed.stderr)[-3000:]
                 return failure_results(f"grading produced no results:\n{log}")
-            return json.loads(results.read_text(encoding="utf-8"))
+            return GradescopeResults.from_gradescope(json.loads(results.read_text("utf-8")))

@@ -59,6 +59,7 @@ from autograder.core.backends import (
     points_share,
     skip_reason,
 )
+from autograder.core.results import TestResult
 from autograder.sandbox import GradingError, Limits
 from autograder.suite.conditioning import ConditionedReference, forget_spreads
 from autograder.suite.feedback import (
@@ -76,7 +77,6 @@ from autograder.suite.results import backend_summary, finish, graded_results
 from autograder.suite.session import (
     CALLS,
     SkippedBackend,
-    TestResult,
     round_points,
     session_of,
     start_session,
@@ -415,7 +415,7 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         return
     score = sum(r.score for r in results)
     total = sum(r.max_score for r in results)
-    passed = sum(r.status == "passed" for r in results)
+    passed = sum(r.passed for r in results)
     for backend, entry in backend_summary(config).items():
         if "skipped" in entry:
             line = f"{backend}: {entry['skipped']} cases skipped: {entry['reason']}"

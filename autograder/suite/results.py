@@ -4,7 +4,6 @@ subtotals, the isolation student code had, and grading errors kept apart from sc
 from __future__ import annotations
 
 import time
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +11,8 @@ import pytest
 
 from autograder.core.backends import BACKENDS, LABELS
 from autograder.core.gradescope import write_results
-from autograder.suite.session import TestResult, round_points, session_of
+from autograder.core.results import TestResult
+from autograder.suite.session import round_points, session_of
 
 
 def graded_results(config: pytest.Config) -> list[TestResult]:
@@ -54,7 +54,7 @@ def finish(session: pytest.Session, exitstatus: int) -> None:
         "score": round_points(sum(r.score for r in results)),
         "max_score": round_points(sum(r.max_score for r in results)),
         "execution_time": time.perf_counter() - session_of(config).started,
-        "tests": [result_payload(r) for r in results],
+        "tests": [r.to_gradescope() for r in results],
         "backends": backend_summary(config),
     }
     problems = list(dict.fromkeys(problems))
@@ -63,22 +63,6 @@ def finish(session: pytest.Session, exitstatus: int) -> None:
             f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         )
     write_results(payload, Path(path))
-
-
-def result_payload(result: TestResult) -> dict[str, Any]:
-    """A test's entry in ``results.json``: Gradescope's fields, and ``extra_data`` for a
-    grading error and for the instructors' full message of a redacted one."""
-    entry = asdict(result)
-    extra = {}
-    error = entry.pop("grading_error")
-    if error:
-        extra["grading_error"] = error
-    instructor_output = entry.pop("instructor_output")
-    if instructor_output:
-        extra["instructor_output"] = instructor_output
-    if extra:
-        entry["extra_data"] = extra
-    return entry
 
 
 def backend_summary(config: pytest.Config) -> dict[str, dict[str, Any]]:

@@ -12,28 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from autograder.core.results import TestResult
+
 if TYPE_CHECKING:
     from autograder.suite.submissions import LoadedSubmission
-
-
-@dataclass
-class TestResult:
-    """One graded test's outcome, in Gradescope's vocabulary."""
-
-    name: str
-    score: float
-    max_score: float
-    status: str
-    visibility: str
-    output: str = ""
-    grading_error: str = ""
-    """Why the grader's environment failed this test ("" when it did not): not the student's
-    failure. In ``results.json`` as the test's ``extra_data.grading_error``."""
-    instructor_output: str = ""
-    """The full failure message where ``output`` leaves the expected values out ("" where it
-    does not): for instructors only. In the suites' ``--results`` file as the test's
-    ``extra_data.instructor_output``; :meth:`autograder.grading.grade.GradeReport.to_gradescope`
-    drops it from Gradescope's ``results.json``."""
 
 
 @dataclass

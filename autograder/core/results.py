@@ -1,0 +1,219 @@
+"""The kit's results, one model from the pytest plugin to the gradebook.
+
+:class:`TestResult` is one graded test's outcome (the plugin makes them; a report and a class's
+row hold them); :class:`GradeReport` is one grading of a submission; :class:`GradescopeResults`
+is Gradescope's ``results.json`` of a grading. Each reads and writes Gradescope's format in one
+place: :meth:`TestResult.to_gradescope` and :meth:`GradescopeResults.to_gradescope` write it,
+their ``from_gradescope`` read it back (see :mod:`autograder.core.gradescope` for its schema).
+
+A test's ``extra_data`` holds what Gradescope has no field for: ``grading_error`` (the
+grader's environment failed this test, not the student) and ``instructor_output`` (the full
+failure message of a test whose ``output`` leaves the expected values out). The instructors'
+message stays in the suites' own results file and the instructors' feedback; what Gradescope
+gets leaves it out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from autograder.core.gradescope import write_results
+
+GRADING_ERROR = "grading_error"
+"""Key of a test's ``extra_data``: why the grader's environment failed it."""
+INSTRUCTOR_OUTPUT = "instructor_output"
+"""Key of a test's ``extra_data`` holding its full failure message where its ``output`` leaves
+the expected values out (a hidden test, before its assignment's ``reveal_expected``)."""
+
+
+@dataclass
+class TestResult:
+    """One graded test's outcome, in Gradescope's vocabulary."""
+
+    __test__ = False  # a result, not a test class for pytest to collect
+
+    name: str
+    score: float
+    max_score: float
+    status: str
+    """``passed`` or ``failed``."""
+    visibility: str = "visible"
+    output: str = ""
+    grading_error: str = ""
+    """Why the grader's environment failed this test ("" when it did not): not the student's
+    failure. In ``results.json`` as the test's ``extra_data.grading_error``."""
+    instructor_output: str = ""
+    """The full failure message where ``output`` leaves the expected values out ("" where it
+    does not): for instructors only. In the suites' ``--results`` file as the test's
+    ``extra_data.instructor_output``; Gradescope's ``results.json`` leaves it out."""
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "passed"
+
+    @property
+    def full_output(self) -> str:
+        """The full failure message for instructors: ``output`` unless that was redacted."""
+        return self.instructor_output or self.output
+
+    def to_gradescope(self, *, for_students: bool = False) -> dict[str, Any]:
+        """The test's entry in a results file; ``for_students``: as Gradescope may get it,
+        without ``extra_data.instructor_output`` (Gradescope keeps ``extra_data`` with the
+        submission; only instructors need that message)."""
+        entry: dict[str, Any] = {
+            "name": self.name,
+            "score": self.score,
+            "max_score": self.max_score,
+            "status": self.status,
+            "visibility": self.visibility,
+            "output": self.output,
+        }
+        extra = {}
+        if self.grading_error:
+            extra[GRADING_ERROR] = self.grading_error
+        if self.instructor_output and not for_students:
+            extra[INSTRUCTOR_OUTPUT] = self.instructor_output
+        if extra:
+            entry["extra_data"] = extra
+        return entry
+
+    @classmethod
+    def from_gradescope(cls, entry: Mapping[str, Any]) -> TestResult:
+        """The result a results file's entry holds; raises on an entry that is not one."""
+        extra = entry.get("extra_data")
+        if not isinstance(extra, Mapping):  # none, or not ours
+            extra = {}
+        return cls(
+            name=str(entry["name"]),
+            score=float(entry["score"]),
+            max_score=float(entry["max_score"]),
+            status=str(entry["status"]),
+            visibility=str(entry.get("visibility", "visible")),
+            output=str(entry.get("output", "")),
+            grading_error=str(extra.get(GRADING_ERROR, "") or ""),
+            instructor_output=str(extra.get(INSTRUCTOR_OUTPUT, "") or ""),
+        )
+
+
+def tests_from_gradescope(entries: Any) -> list[TestResult]:
+    """The results of a results file's ``tests``; raises unless it is a list of objects."""
+    if type(entries) is not list or not all(type(entry) is dict for entry in entries):
+        raise TypeError("'tests' is not a list of objects")
+    return [TestResult.from_gradescope(entry) for entry in entries]
+
+
+@dataclass
+class GradescopeResults:
+    """A ``results.json`` as Gradescope reads it: the score, the text shown above the tests,
+    the tests, and ``extra_data`` (kept with the submission, never shown)."""
+
+    score: float
+    output: str = ""
+    tests: list[TestResult] = field(default_factory=list)
+    execution_time: float | None = None
+    """Seconds; left out of the file where None."""
+    extra_data: dict[str, Any] = field(default_factory=dict)
+
+    def to_gradescope(self) -> dict[str, Any]:
+        """The payload, its tests as Gradescope may get them (no instructors' messages)."""
+        payload: dict[str, Any] = {"score": self.score}
+        if self.execution_time is not None:
+            payload["execution_time"] = self.execution_time
+        payload["output"] = self.output
+        payload["tests"] = [test.to_gradescope(for_students=True) for test in self.tests]
+        if self.extra_data:
+            payload["extra_data"] = dict(self.extra_data)
+        return payload
+
+    @classmethod
+    def from_gradescope(cls, payload: Mapping[str, Any]) -> GradescopeResults:
+        """The results a ``results.json`` payload holds; raises on anything malformed."""
+        if not isinstance(payload, Mapping):
+            raise TypeError("the results are not an object")
+        time = payload.get("execution_time")
+        extra = payload.get("extra_data", {})
+        if not isinstance(extra, Mapping):
+            raise TypeError("'extra_data' is not an object")
+        return cls(
+            score=float(payload["score"]),
+            output=str(payload.get("output", "")),
+            tests=tests_from_gradescope(payload.get("tests", [])),
+            execution_time=None if time is None else float(time),
+            extra_data=dict(extra),
+        )
+
+    def write(self, path: Path) -> None:
+        """Write the payload to ``path``, atomically."""
+        write_results(self.to_gradescope(), path)
+
+
+@dataclass
+class GradeReport:
+    """The outcome of grading one submission: its tests' results plus pytest's log."""
+
+    assignment: str
+    submission: str
+    score: float
+    max_score: float
+    tests: list[TestResult] = field(default_factory=list)
+    execution_time: float = 0.0
+    log: str = ""
+
+    isolation: str = ""
+    backends: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Per backend (``numpy``, ``strict``, ``cupy``): its cases' score, or why they did not run."""
+    grading_error: str = ""
+    """Why this grading cannot be trusted although the submission is not to blame ("" when it
+    can): the grader's environment failed (no usable /dev/null, no scratch space, no process
+    left, no student account), the grading was stopped, or it wrote no readable results. The
+    tests it hit carry ``extra_data.grading_error``; ``grade-all`` grades it again."""
+
+    @classmethod
+    def failed(cls, assignment: str, submission: str, problem: str, log: str = "") -> GradeReport:
+        """The report of a grading that gave no results: score 0, and ``problem`` as its
+        grading error."""
+        return cls(assignment, submission, 0.0, 0.0, log=log, grading_error=problem)
+
+    @property
+    def passed(self) -> int:
+        """How many tests passed."""
+        return sum(test.passed for test in self.tests)
+
+    def backend_lines(self) -> list[str]:
+        """One line per backend: correctness on NumPy apart from device discipline."""
+        lines = []
+        for name, entry in self.backends.items():
+            if "skipped" in entry:
+                lines.append(f"{name}: not run here ({entry.get('reason', '')})")
+            else:
+                lines.append(
+                    f"{entry.get('label', name)}: {entry['score']:g} / {entry['max_score']:g} "
+                    f"({entry['passed']}/{entry['tests']} cases passed)"
+                )
+        return lines
+
+    def gradescope(self) -> GradescopeResults:
+        """The ``results.json`` Gradescope reads of this grading."""
+        output = f"{self.assignment}: {self.score:g} / {self.max_score:g} points"
+        output += "".join(f"\n  {line}" for line in self.backend_lines())
+        if self.grading_error:
+            output += (
+                f"\ngrading error (not caused by your submission; it must be graded again): "
+                f"{self.grading_error}"
+            )
+        elif not self.tests:
+            output += "\ngrading did not complete; see the log of the grader"
+        if self.isolation and self.isolation != "full":
+            output += f"\nisolation of student code: {self.isolation}"
+        extra = {GRADING_ERROR: self.grading_error} if self.grading_error else {}
+        return GradescopeResults(
+            self.score, output, list(self.tests), round(self.execution_time, 3), extra
+        )
+
+    def to_gradescope(self) -> dict[str, Any]:
+        """The ``results.json`` payload Gradescope reads (without the instructors' full
+        messages of redacted tests)."""
+        return self.gradescope().to_gradescope()
