@@ -6,6 +6,7 @@ notebooks from ``assignments/<name>/handout.md`` (see ``autograder.authoring.han
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from autograder.authoring.handouts import handout_files
@@ -54,3 +55,20 @@ def check_template(folder: Path = TEMPLATE_DIR) -> list[str]:
         if relative not in generated_kinds:
             problems.append(f"not generated: {relative}")
     return problems
+
+
+def run_template(check: bool) -> int:
+    """The ``template`` command: regenerate ``student_template/``, or with ``check`` only say
+    whether it is up to date (1 when it is not)."""
+    if not check:
+        write_template()
+        print("student_template/ regenerated")
+        return 0
+    differences = check_template()
+    for line in differences:
+        print(line)
+    if differences:
+        print("student_template/ is out of date: run `autograder template`", file=sys.stderr)
+        return 1
+    print("student_template/ is up to date")
+    return 0

@@ -1,4 +1,5 @@
-"""Grade one submission of one assignment by running its suites in a separate pytest process."""
+"""Grade one submission of one assignment by running its suites in a separate pytest process;
+the ``grade`` and ``check`` commands (:func:`run_grade`, :func:`run_check`)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from autograder.core.assignments import Assignment
+from autograder.core.assignments import Assignment, UnknownAssignmentError, load_assignment
 from autograder.core.results import GradeReport, tests_from_gradescope
+from autograder.grading.report import test_table
 
 SUITES = ("public", "hidden")
 TIMEOUT_MARGIN = 120.0
@@ -151,3 +153,65 @@ def _report_from(
         backends=dict(payload.get("backends", {})),
         grading_error=str(payload.get("grading_error", "") or ""),
     )
+
+
+def run_grade(name: str, submission: Path, results: Path) -> int:
+    """The ``grade`` command: grade ``submission`` on every suite, print its table and write
+    Gradescope's ``results`` file.
+
+    Returns 0 whatever the score, 1 for a grading error (the results say so: grade again), 2
+    for an unknown assignment or a missing submission.
+    """
+    try:
+        assignment = load_assignment(name)
+    except UnknownAssignmentError as error:
+        print(f"autograder: {error}", file=sys.stderr)
+        return 2
+    if not submission.exists():
+        print(f"autograder: submission not found: {submission}", file=sys.stderr)
+        return 2
+    report = grade(assignment, submission.resolve())
+    _print_table(report, full_messages=False)
+    report.gradescope().write(results)
+    print(f"results written to {results}")
+    if report.grading_error:  # the grader's failure: the results say so; grade again
+        print(f"autograder: grading error: {report.grading_error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def run_check(name: str, path: Path) -> int:
+    """The ``check`` command: the public suite only, through the same sandbox and with the
+    same feedback, in full. An assignment this kit does not know is checked with the public
+    tests shipped beside the student's files (``tests/test_<name>_public.py``).
+
+    Returns 0 whatever the score, 1 for a grading error, 2 when there is nothing to check.
+    """
+    path = path.resolve()
+    folder = path.parent if path.is_file() else path
+    if not path.exists():
+        print(f"autograder: not found: {path}", file=sys.stderr)
+        return 2
+    try:
+        assignment = load_assignment(name)
+        test_paths = [assignment.public_dir]
+    except UnknownAssignmentError:
+        shipped = folder / "tests" / f"test_{name}_public.py"
+        if not shipped.is_file():
+            print(f"autograder: no public tests for {name!r}: expected {shipped}", file=sys.stderr)
+            return 2
+        assignment = Assignment(name=name, title=name, files=(f"{name}.py",), folder=folder)
+        test_paths = [shipped]
+    report = grade(assignment, path, test_paths=test_paths)
+    _print_table(report, full_messages=True)
+    if report.grading_error:
+        print(f"autograder: grading error (not your code's fault): {report.grading_error}")
+        return 1
+    return 0
+
+
+def _print_table(report: GradeReport, full_messages: bool) -> None:
+    """The report's table; pytest's last output too (on stderr) where no test ran."""
+    print(test_table(report, full_messages=full_messages))
+    if not report.tests:
+        print(report.log[-4000:], file=sys.stderr)

@@ -10,11 +10,17 @@ Before anything is written, each student bundle is scanned for reference and hid
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from autograder.authoring.leaks import scan_archive, secret_lines
-from autograder.core.assignments import Assignment, assignment_names, load_assignment
+from autograder.core.assignments import (
+    Assignment,
+    UnknownAssignmentError,
+    assignment_names,
+    load_assignment,
+)
 from autograder.packaging.bundle import BuildError, build_kit_wheel, build_student_bundle
 
 
@@ -53,3 +59,21 @@ def build(names: list[str], out: Path, *, with_autograder: bool = True) -> list[
             autograder_zip = build_autograder_zip(assignment, wheel, folder / "autograder.zip")
         built.append(BuiltAssignment(assignment.name, student_zip, autograder_zip))
     return built
+
+
+def run_build(names: list[str], out: Path) -> int:
+    """The ``build`` command: build ``names`` (all when empty) into ``out`` and say where.
+
+    Returns 0, 1 when the build failed (otter, the wheel, a leak), 2 for an unknown assignment.
+    """
+    try:
+        built = build(names, out)
+    except UnknownAssignmentError as error:
+        print(f"autograder: {error}", file=sys.stderr)
+        return 2
+    except BuildError as error:
+        print(f"autograder build: {error}", file=sys.stderr)
+        return 1
+    for item in built:
+        print(f"built {item.name}: {item.student_zip}, {item.autograder_zip}")
+    return 0
