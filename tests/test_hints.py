@@ -203,3 +203,48 @@ def test_hint_of_a_hidden_call_holds_no_reference_number(rng):
     wrong = (loss * 5, grad)
     hints = diagnose(activations_losses, [Call("multiclass_hinge", (x, y), {}, wrong)])
     assert hints and all(f"{float(loss):.3}"[:4] not in h for h in hints), hints
+
+
+def test_a_mistake_that_changes_nothing_is_not_named(rng):
+    """A 1x1 kernel is its own flip: "kernel flipped" would name a mistake not made."""
+    x, b = rng.standard_normal((2, 3, 5, 5)), rng.standard_normal(4)
+    w = rng.standard_normal((4, 3, 1, 1))
+    wrong = conv.conv_forward(x, w, b, padding=1) + 1.0
+    assert diagnose(conv, [Call("conv_forward", (x, w, b), {"padding": 1}, wrong)]) == []
+    right = conv.conv_forward(x, w, b)
+    assert diagnose(conv, [Call("conv_forward", (x, w, b), {}, right)]) == []
+
+
+def test_momentum_one_half_names_no_convention(rng):
+    x, gamma, beta, rm, rv = _bn_inputs(rng)
+    rm = rng.standard_normal(3)
+    out, new_mean, new_var = batchnorm.batchnorm_forward(x, gamma, beta, rm, rv, momentum=0.5)
+    call = Call(
+        "batchnorm_forward", (x, gamma, beta, rm, rv), {"momentum": 0.5}, (out, new_mean, new_var)
+    )
+    assert diagnose(batchnorm, [call]) == []
+
+
+def test_several_fitting_mistakes_are_named_together():
+    from types import SimpleNamespace
+
+    from autograder.suite.hints import Suspect, _fired
+
+    reference = SimpleNamespace(f=lambda x, a=2.0: x * a)
+    x = np.arange(3.0)
+    call = Call("f", (x,), {}, x * 3.0)
+    found = [Suspect("a is 3", x * 3.0), Suspect("x is scaled by 3", x * 3.0), Suspect("no", x)]
+    (hint,) = _fired(reference, call, found)
+    assert hint.startswith("2 mistakes each give exactly what f returned")
+    assert "(1) a is 3" in hint and "(2) x is scaled by 3" in hint and "no" not in hint
+
+
+def test_a_mistake_the_reference_refuses_leaves_the_others(rng):
+    x, w = rng.standard_normal((1, 3, 2, 2)), rng.standard_normal((4, 3, 3, 3))
+    flipped = np.ascontiguousarray(w[:, :, ::-1, ::-1])
+    wrong = conv.conv_forward(x, flipped, None, padding=1)
+    call = Call("conv_forward", (x, w, None), {"padding": 1}, wrong)
+    with pytest.raises(ValueError, match="larger than the padded input"):
+        conv.conv_forward(x, w, None, padding=0)  # "padding ignored" cannot be made here
+    hints = diagnose(conv, [call])
+    assert len(hints) == 1 and "true convolution" in hints[0], hints

@@ -165,14 +165,12 @@ TOY = {
 
         from typing import Any
 
-        from autograder.suite.hints import Call, diagnoses_for, same, variant_matches
+        from autograder.suite.hints import Call, Suspect, diagnoses_for, suspect
 
 
         @diagnoses_for("scale")
-        def _factor_ignored(reference: Any, call: Call) -> list[str]:
-            if variant_matches(reference.scale, call, same, a=1.0):
-                return ["{SCALE_HINT}"]
-            return []
+        def _factor_ignored(reference: Any, call: Call) -> list[Suspect | str]:
+            return [suspect(reference.scale, call, "{SCALE_HINT}", a=1.0)]
     ''',
 }
 

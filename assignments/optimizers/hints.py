@@ -11,16 +11,12 @@ from typing import Any
 
 import numpy as np
 
-from autograder.suite.hints import Call, bound, diagnoses_for, matches
+from autograder.suite.hints import Call, Suspect, bound, diagnoses_for
 
 
 @diagnoses_for("adam", "adamw")
-def _adam(reference: Any, call: Call) -> list[str]:
-    function = getattr(reference, call.function)
-    arguments = bound(function, call)
-    result = call.result
-    if not isinstance(result, tuple | list) or len(result) != 2:
-        return []
+def _adam(reference: Any, call: Call) -> list[Suspect | str]:
+    arguments = bound(getattr(reference, call.function), call)
     w, dw, state = arguments["w"], arguments["dw"], arguments["state"]
     beta1, beta2, eps, lr = (
         arguments["beta1"],
@@ -34,9 +30,11 @@ def _adam(reference: Any, call: Call) -> list[str]:
     m = beta1 * state["m"] + (1 - beta1) * g
     v = beta2 * state["v"] + (1 - beta2) * g * g
     uncorrected = (base - lr * m / (np.sqrt(v) + eps)).astype(w.dtype)
-    if matches(result[0], uncorrected):
-        return [
+    return [
+        Suspect(
             "your update leaves out the bias correction: divide m by 1 - beta1 ** t and v by "
-            "1 - beta2 ** t (t counts the steps, from 1), or the first steps are far too small"
-        ]
-    return []
+            "1 - beta2 ** t (t counts the steps, from 1), or the first steps are far too small",
+            uncorrected,
+            (0,),
+        )
+    ]

@@ -11,11 +11,11 @@ from typing import Any
 
 import numpy as np
 
-from autograder.suite.hints import Call, bound, diagnoses_for, matches
+from autograder.suite.hints import Call, Suspect, bound, diagnoses_for, matches
 
 
 @diagnoses_for("max_pool_forward")
-def _max_pool_forward(reference: Any, call: Call) -> list[str]:
+def _max_pool_forward(reference: Any, call: Call) -> list[Suspect | str]:
     arguments = bound(reference.max_pool_forward, call)
     result = call.result
     if not isinstance(result, tuple | list) or len(result) != 2:

@@ -11,20 +11,20 @@ from typing import Any
 
 import numpy as np
 
-from autograder.suite.hints import Call, bound, diagnoses_for, matches
+from autograder.suite.hints import Call, Suspect, bound, diagnoses_for
 
 
 @diagnoses_for("dropout_forward", "dropout_backward")
-def _dropout(reference: Any, call: Call) -> list[str]:
-    function = getattr(reference, call.function)
-    arguments = bound(function, call)
-    if not arguments["training"] or arguments["p"] in (0, 1):
+def _dropout(reference: Any, call: Call) -> list[Suspect | str]:
+    arguments = bound(getattr(reference, call.function), call)
+    if not arguments["training"]:
         return []
     values = arguments["x" if call.function == "dropout_forward" else "dout"]
     unscaled = np.where(arguments["mask"], values, 0).astype(values.dtype)
-    if matches(call.result, unscaled):
-        return [
+    return [
+        Suspect(
             "your kept values are not scaled by 1 / (1 - p): inverted dropout scales during "
-            "training so that the expected output equals the input"
-        ]
-    return []
+            "training so that the expected output equals the input",
+            unscaled,
+        )
+    ]

@@ -1,20 +1,31 @@
 """Name the likely bug behind a failed comparison, by trying the usual mistakes.
 
-When a graded call fails, :func:`diagnose` re-runs the reference with one known mistake at a
-time (a flipped kernel, padding ignored, the unbiased variance, the other ``align_corners``,
-...) and reports each mistake whose output matches what the submission returned. It only uses
-the call's arguments and the submission's result; hints state a suspicion, never a hidden
-input or a reference output.
+When a graded call fails, :func:`diagnose` asks the assignment's diagnoses which mistakes they
+suspect (a flipped kernel, padding ignored, the unbiased variance, the other ``align_corners``,
+...). A diagnosis re-runs the reference with one mistake made and returns a :class:`Suspect`:
+the hint and the output the mistake gives. The engine, not the diagnosis, decides whether it
+fires, and only when both hold for that very call:
+
+* the mistake changes the reference's output (a flipped 1x1 kernel, or the momentum "the other
+  way round" at momentum 0.5, changes nothing: such a hint would name a mistake the student
+  may not have made);
+* what the submission returned equals the mistaken output.
+
+When several suspects fit one call, the hint says so and names them all. A diagnosis may also
+return a plain string: a fact it checked about the submission's result itself (NaN where the
+reference is finite, switches that point at maxima but not the first one), worded as such.
+Hints use only the call's arguments and the submission's result; they state a suspicion,
+never a hidden input or a reference output.
 
 This module is the engine. The hints themselves belong to their assignment:
 ``assignments/<name>/hints.py`` (optional) holds functions decorated with
-:func:`diagnoses_for`, each recognising one mistake in the calls of the functions it names::
+:func:`diagnoses_for`, each recognising mistakes in the calls of the functions it names::
 
-    from autograder.suite.hints import Call, diagnoses_for, same, variant_matches
+    from autograder.suite.hints import Call, diagnoses_for, suspect
 
     @diagnoses_for("bilinear_resize")
-    def align_corners_confused(reference, call: Call) -> list[str]:
-        ...
+    def align_corners_confused(reference, call: Call) -> list[Suspect | str]:
+        return [suspect(reference.bilinear_resize, call, "...", align_corners=...)]
 
 That file is loaded by path (the assignment folders are not a Python package), once per
 process, when a failed call of that assignment is first diagnosed. It lives beside the hidden
@@ -29,7 +40,7 @@ import importlib.util
 import inspect
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +63,57 @@ class Call:
     result: Any
 
 
-Diagnosis = Callable[[Any, Call], list[str]]
+IMPOSSIBLE = object()
+"""The output of a mistake that cannot be made in a call (the reference refuses its arguments)."""
+
+
+@dataclass(frozen=True)
+class Suspect:
+    """A mistake a diagnosis suspects in a call: its hint, and the output the reference gives
+    with the mistake made. ``part`` says which items of a tuple result the output stands for
+    (``(0,)``: the first; ``(1, 2)``: the pair of the second and third); ``()``: all of it."""
+
+    hint: str
+    output: Any
+    part: tuple[int, ...] = ()
+
+    def select(self, result: Any) -> Any:
+        """The part of ``result`` this suspect is about."""
+        if not self.part:
+            return result
+        if len(self.part) == 1:
+            return result[self.part[0]]
+        return tuple(result[index] for index in self.part)
+
+    def applied(self, correct: Any) -> Any:
+        """The result the mistake gives: ``correct`` with its part replaced by the output."""
+        if not self.part:
+            return self.output
+        items = list(correct)
+        outputs = (self.output,) if len(self.part) == 1 else self.output
+        for index, value in zip(self.part, outputs, strict=True):
+            items[index] = value
+        return type(correct)(items)
+
+    @property
+    def possible(self) -> bool:
+        """Whether the mistake can be made in this call (see :func:`suspect`)."""
+        return self.output is not IMPOSSIBLE
+
+    def fits(self, call: Call, correct: Any) -> bool:
+        """The mistake changes this call's correct output, and the submission returned what the
+        mistake gives."""
+        if not self.possible:
+            return False
+        try:
+            return not matches(self.output, self.select(correct)) and matches(
+                self.select(call.result), self.output
+            )
+        except Exception:  # a result of another shape: it does not fit
+            return False
+
+
+Diagnosis = Callable[[Any, Call], "list[Suspect | str]"]
 _DIAGNOSED = "__diagnosed_functions__"
 """Attribute :func:`diagnoses_for` sets on a diagnosis: the student functions it diagnoses."""
 
@@ -127,11 +188,31 @@ def diagnose(reference: Any, calls: list[Call], assignment: str | None = None) -
         if diagnosis is None:
             continue
         try:
-            found = diagnosis(reference, call)
+            found = _fired(reference, call, diagnosis(reference, call))
         except Exception:  # a hint is a courtesy: never let it break grading
             found = []
         hints += [hint for hint in found if hint not in hints]
     return hints
+
+
+def _fired(reference: Any, call: Call, found: list[Suspect | str]) -> list[str]:
+    """The hints of ``found`` that hold for ``call`` (see the module docstring)."""
+    facts = [item for item in found if isinstance(item, str)]
+    suspects = [item for item in found if isinstance(item, Suspect)]
+    if not suspects:
+        return facts
+    correct = getattr(reference, call.function)(*call.args, **call.kwargs)
+    fitting = list(dict.fromkeys(item.hint for item in suspects if item.fits(call, correct)))
+    if len(fitting) > 1:
+        named = "; ".join("(" + str(n) + ") " + hint for n, hint in enumerate(fitting, 1))
+        fitting = [
+            str(len(fitting))
+            + " mistakes each give exactly what "
+            + call.function
+            + " returned for this call, so it may be any of them: "
+            + named
+        ]
+    return fitting + facts
 
 
 # What hints share: compare results, bind arguments, re-run the reference with a change.
@@ -151,6 +232,11 @@ def matches(actual: Any, expected: Any) -> bool:
             and actual.keys() == expected.keys()
             and all(matches(actual[k], expected[k]) for k in expected)
         )
+    if isinstance(expected, float | int | np.generic) and not isinstance(expected, bool):
+        scalar = isinstance(actual, float | int | np.generic) and not isinstance(actual, bool)
+        if not scalar and not (type(actual) is np.ndarray and actual.ndim == 0):
+            return False
+        actual, expected = np.asarray(actual, np.float64), np.asarray(expected, np.float64)
     try:
         assert_close(actual, expected)
     except AssertionError:
@@ -166,27 +252,16 @@ def bound(reference_function: Callable[..., Any], call: Call) -> dict[str, Any]:
     return dict(arguments.arguments)
 
 
-def variant_matches(
-    function: Callable[..., Any], call: Call, select: Callable[[Any], Any], **changes: Any
-) -> bool:
-    """Does the submission's result equal the reference's with ``changes`` to its arguments?"""
-    arguments = bound(function, call) | changes
-    return matches(select(call.result), select(function(**arguments)))
-
-
-def is_nontrivial(value: Any) -> bool:
-    """Whether an option's value changes anything (not 0, 1, ``(0, 0)``, ``(1, 1)``, None)."""
-    return value not in (0, 1, (0, 0), (1, 1), None)
-
-
-def first(result: Any) -> Any:
-    """The first item of a tuple or list result; any other result itself."""
-    return result[0] if isinstance(result, tuple | list) else result
-
-
-def same(result: Any) -> Any:
-    """The whole result (the ``select`` of :func:`variant_matches` that compares all of it)."""
-    return result
+def suspect(
+    function: Callable[..., Any], call: Call, hint: str, part: tuple[int, ...] = (), **changes: Any
+) -> Suspect:
+    """The mistake of calling the reference ``function`` with ``changes`` to the call's
+    arguments (``part``: the items of the result it is about, see :class:`Suspect`)."""
+    shape = Suspect(hint, IMPOSSIBLE, part)
+    try:
+        return replace(shape, output=shape.select(function(**(bound(function, call) | changes))))
+    except Exception:  # the mistake cannot be made in this call (the reference refuses it)
+        return shape
 
 
 def non_finite(value: Any) -> bool:
