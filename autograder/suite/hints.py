@@ -48,6 +48,8 @@ import numpy as np
 
 from autograder.core.assignments import ASSIGNMENTS_DIR
 from autograder.suite.compare import assert_close
+from autograder.suite.conditioning import ConditionedReference
+from autograder.suite.differences import describe_difference
 
 HINTS_FILE = "hints.py"
 """An assignment's hints: ``assignments/<name>/hints.py``."""
@@ -184,24 +186,35 @@ def diagnose(reference: Any, calls: list[Call], assignment: str | None = None) -
         return []
     hints: list[str] = []
     for call in reversed(calls):
-        diagnosis = diagnoses.get(call.function)
-        if diagnosis is None:
-            continue
         try:
-            found = _fired(reference, call, diagnosis(reference, call))
+            found = _diagnosed(reference, call, diagnoses.get(call.function))
         except Exception:  # a hint is a courtesy: never let it break grading
             found = []
         hints += [hint for hint in found if hint not in hints]
     return hints
 
 
-def _fired(reference: Any, call: Call, found: list[Suspect | str]) -> list[str]:
+def _diagnosed(reference: Any, call: Call, diagnosis: Diagnosis | None) -> list[str]:
+    """The hints of one call: its diagnosis's suspects that fit, else what the difference
+    between its result and the reference's shows (:mod:`autograder.suite.differences`)."""
+    function = getattr(reference, call.function, None)
+    if not callable(function):
+        return []
+    correct = function(*call.args, **call.kwargs)
+    if matches(call.result, correct):  # right even without the reference's spread: no hint
+        return []
+    found = [] if diagnosis is None else _fired(call, correct, diagnosis(reference, call))
+    if found:
+        return found
+    conditioned = getattr(ConditionedReference(reference), call.function)
+    correct = conditioned(*call.args, **call.kwargs)  # with its spread, as the suites compare
+    return describe_difference(call.result, correct, bound(function, call))
+
+
+def _fired(call: Call, correct: Any, found: list[Suspect | str]) -> list[str]:
     """The hints of ``found`` that hold for ``call`` (see the module docstring)."""
     facts = [item for item in found if isinstance(item, str)]
     suspects = [item for item in found if isinstance(item, Suspect)]
-    if not suspects:
-        return facts
-    correct = getattr(reference, call.function)(*call.args, **call.kwargs)
     fitting = list(dict.fromkeys(item.hint for item in suspects if item.fits(call, correct)))
     if len(fitting) > 1:
         named = "; ".join("(" + str(n) + ") " + hint for n, hint in enumerate(fitting, 1))

@@ -1,0 +1,313 @@
+"""What the difference between a wrong result and the right one shows, without a catalogue.
+
+Many mistakes leave a shape in ``actual - expected`` that names them without being known in
+advance: a constant factor (a missing ``1 / N``), a constant offset, the opposite sign, errors
+only on the border (padding), only at every s-th position (stride), only in some channels or
+some examples of the batch, only where an input is exactly 0; the right values shifted by one
+pixel or in permuted axes; the gradient of another input in the place of the one asked for;
+NaN or inf where the right result is finite. :func:`describe_difference` looks for each and says
+what it finds, in the words of the call (``x.shape[0]``, channel indices, pixel positions).
+
+A finding states a fact about the submission's result, checked here, never a guess: each holds
+for every element, within the comparison's tolerance, and none is made for a result that is
+right. Findings name positions, counts, argument names and small exact factors, never an
+expected value, so hidden tests may show them.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from autograder.suite.compare import error_bound, tolerance_for
+from autograder.suite.conditioning import spread_of
+
+MAX_FINDINGS = 3
+"""At most this many findings per result part (the first are the most specific)."""
+
+
+def describe_difference(
+    actual: Any, expected: Any, arguments: dict[str, Any], what: str = "your result"
+) -> list[str]:
+    """Findings about ``actual`` (what the submission returned) against ``expected`` (the
+    reference's result for the same call), whose arguments by name are ``arguments``.
+
+    Tuples and lists are described item by item (``your result[1]``), and an item that equals
+    another item's expected value is named as such (``dw`` returned where ``dx`` belongs)."""
+    if isinstance(expected, tuple | list) and isinstance(actual, tuple | list):
+        if len(actual) != len(expected):
+            return []
+        found: list[str] = []
+        for index, (mine, right) in enumerate(zip(actual, expected, strict=True)):
+            found += _swapped(mine, right, expected, index, what)
+            found += describe_difference(mine, right, arguments, f"{what}[{index}]")
+        return found
+    if not _comparable(actual, expected):
+        return _permuted(actual, expected, what)
+    return list(itertools.islice(_array_findings(actual, expected, arguments, what), MAX_FINDINGS))
+
+
+def _comparable(actual: Any, expected: Any) -> bool:
+    return (
+        type(actual) is np.ndarray
+        and type(expected) is np.ndarray
+        and actual.shape == expected.shape
+        and expected.dtype.kind == "f"
+        and actual.dtype.kind == "f"
+        and expected.size > 0
+    )
+
+
+def _close(actual: np.ndarray, expected: np.ndarray, bound: np.ndarray | None = None) -> np.ndarray:
+    """Elementwise: within ``bound`` of ``expected`` (default: the tolerance of its dtype, as
+    :func:`~autograder.suite.compare.assert_close` allows it, its spread included)."""
+    if bound is None:
+        bound = error_bound(expected, tolerance_for(expected.dtype), spread_of(expected))
+    with np.errstate(invalid="ignore", over="ignore"):
+        error = np.abs(actual.astype(np.float64) - expected.astype(np.float64))
+    return np.asarray(error <= bound) | (np.isnan(actual) & np.isnan(expected))
+
+
+def _array_findings(
+    actual: np.ndarray, expected: np.ndarray, arguments: dict[str, Any], what: str
+) -> Iterator[str]:
+    bound = error_bound(expected, tolerance_for(expected.dtype), spread_of(expected))
+    wrong = ~_close(actual, expected, bound)
+    if not wrong.any():
+        return
+    if not np.isfinite(expected).all():
+        return
+    if not np.isfinite(actual).all():
+        yield _non_finite(actual, what)
+        return
+    yield from _scaled(actual, expected, bound, arguments, what)
+    yield from _offset(actual, expected, bound, what)
+    yield from _shifted(actual, expected, what)
+    yield from _where_wrong(wrong, arguments, what)
+    yield from _precision(actual, expected, what)
+
+
+def _non_finite(actual: np.ndarray, what: str) -> str:
+    bad = ~np.isfinite(actual)
+    first = tuple(int(i) for i in np.argwhere(bad)[0])
+    kinds = " and ".join(
+        name
+        for name, found in (("NaN", np.isnan(actual).any()), ("inf", np.isinf(actual).any()))
+        if found
+    )
+    return (
+        f"{what} holds {kinds} in {int(bad.sum())} of {bad.size} elements (the first at index "
+        f"{first}) where the right result is finite: look for an exp that overflows, a log or "
+        f"a division that meets 0, or a 0 * inf, on the way to that element"
+    )
+
+
+# ---------------------------------------------------------------- the whole array, changed
+
+
+def _factor_names(arguments: dict[str, Any]) -> dict[Fraction, str]:
+    """Exact factors a mistake often introduces, named in the call's terms."""
+    names: dict[Fraction, str] = {Fraction(2): "2", Fraction(1, 2): "1/2"}
+    for name, value in arguments.items():
+        if isinstance(value, np.ndarray):
+            for axis, size in enumerate(value.shape):
+                if size > 1:
+                    names.setdefault(Fraction(size), f"{name}.shape[{axis}] = {size}")
+                    names.setdefault(Fraction(1, size), f"1 / {name}.shape[{axis}] = 1/{size}")
+            if value.ndim > 1 and value.size > 1:
+                names.setdefault(Fraction(value.size), f"{name}.size = {value.size}")
+                names.setdefault(Fraction(1, value.size), f"1 / {name}.size = 1/{value.size}")
+        elif isinstance(value, float | int) and not isinstance(value, bool):
+            names.update(_scalar_factor_names(name, value))
+    return names
+
+
+def _scalar_factor_names(name: str, value: float) -> dict[Fraction, str]:
+    found: dict[Fraction, str] = {}
+    exact = Fraction(value).limit_denominator(1000)
+    if abs(float(exact) - value) > 1e-12 or exact in (0, 1):
+        return found
+    candidates = {
+        exact: name,
+        1 / exact: f"1 / {name}",
+        exact * exact: f"{name}**2",
+        1 / (exact * exact): f"1 / {name}**2",
+    }
+    if exact < 1:
+        candidates |= {1 / (1 - exact): f"1 / (1 - {name})", 1 - exact: f"1 - {name}"}
+    for factor, label in candidates.items():
+        if factor not in (0, 1):
+            found[factor] = f"{label} = {factor}"
+    return found
+
+
+def _scaled(
+    actual: np.ndarray,
+    expected: np.ndarray,
+    bound: np.ndarray,
+    arguments: dict[str, Any],
+    what: str,
+) -> Iterator[str]:
+    e, a = expected.astype(np.float64), actual.astype(np.float64)
+    energy = float(np.sum(e * e))
+    if energy == 0:
+        return
+    factor = float(np.sum(a * e)) / energy
+    if abs(factor) < 1e-3:  # a result of zeros is no multiple worth naming
+        return
+    if not _close(actual, e * factor, bound * max(abs(factor), 1.0)).all():
+        return
+    if abs(factor + 1) < 1e-6:
+        yield f"{what} has the opposite sign of the right one everywhere"
+        return
+    named = _factor_names(arguments)
+    for exact, label in named.items():
+        if abs(factor - float(exact)) <= 1e-6 * abs(float(exact)):
+            yield f"{what} is the right one times {label}, everywhere"
+            return
+    yield f"{what} is the right one times the same constant everywhere (a factor is wrong)"
+
+
+def _offset(
+    actual: np.ndarray, expected: np.ndarray, bound: np.ndarray, what: str
+) -> Iterator[str]:
+    difference = actual.astype(np.float64) - expected.astype(np.float64)
+    shift = float(np.mean(difference))
+    if shift == 0 or not _close(actual, expected + shift, bound + abs(shift) * 1e-6).all():
+        return
+    yield f"{what} is off by the same constant at every element (an added or missing term)"
+
+
+def _shifted(actual: np.ndarray, expected: np.ndarray, what: str) -> Iterator[str]:
+    """The right values moved by one position along a spatial axis (the last two)."""
+    for axis in range(max(actual.ndim - 2, 0), actual.ndim):
+        if actual.shape[axis] < 3:
+            continue
+        for step, direction in ((1, "forward"), (-1, "backward")):
+            moved = np.roll(expected, step, axis=axis)
+            inner = [slice(None)] * actual.ndim
+            inner[axis] = slice(1, -1)
+            inner_t = tuple(inner)
+            if _close(expected[inner_t], moved[inner_t]).all():
+                return  # shifting changes nothing here: it cannot be told apart
+            if _close(actual[inner_t], moved[inner_t]).all():
+                yield (
+                    f"{what} holds the right values shifted by one position {direction} "
+                    f"along axis {axis}: check where each output position's window starts"
+                )
+                return
+
+
+def _permuted(actual: Any, expected: Any, what: str) -> list[str]:
+    if type(actual) is not np.ndarray or type(expected) is not np.ndarray:
+        return []
+    if actual.shape == expected.shape or sorted(actual.shape) != sorted(expected.shape):
+        return []
+    if actual.dtype != expected.dtype or expected.dtype.kind != "f":
+        return []
+    for order in itertools.permutations(range(expected.ndim)):
+        moved = expected.transpose(order)
+        if moved.shape == actual.shape and _close(actual, moved).all():
+            return [
+                f"{what} has shape {actual.shape}, the right one {expected.shape}: your values "
+                f"are right, with the axes in the order {order} of the right one"
+            ]
+    return []
+
+
+def _swapped(mine: Any, right: Any, expected: Any, index: int, what: str) -> list[str]:
+    """``what[index]`` equals another item's right value (dx returned as dw)."""
+    if not _comparable(mine, right) or _close(mine, right).all():
+        return []
+    for other, value in enumerate(expected):
+        if other != index and _comparable(mine, value) and _close(mine, value).all():
+            return [f"{what}[{index}] holds what {what}[{other}] should be"]
+    return []
+
+
+# ---------------------------------------------------------------- where it is wrong
+
+
+def _where_wrong(wrong: np.ndarray, arguments: dict[str, Any], what: str) -> Iterator[str]:
+    if wrong.all():
+        return
+    count = f"{int(wrong.sum())} of {wrong.size} elements are wrong"
+    yield from _at_zeros(wrong, arguments, what, count)
+    if wrong.ndim >= 2:
+        yield from _some_of_axis(wrong, 0, "examples of the batch (axis 0)", what, count)
+    if wrong.ndim >= 3:
+        yield from _some_of_axis(wrong, 1, "channels (axis 1)", what, count)
+    if wrong.ndim >= 3:
+        yield from _border(wrong, what, count)
+        yield from _every_sth(wrong, what, count)
+
+
+def _at_zeros(wrong: np.ndarray, arguments: dict[str, Any], what: str, count: str) -> Iterator[str]:
+    for name, value in arguments.items():
+        if type(value) is np.ndarray and value.shape == wrong.shape:
+            zero = value == 0
+            if zero.any() and not zero.all() and not (wrong & ~zero).any():
+                yield f"{what}: {count}, all where {name} is exactly 0"
+                return
+
+
+def _some_of_axis(wrong: np.ndarray, axis: int, label: str, what: str, count: str) -> Iterator[str]:
+    others = tuple(a for a in range(wrong.ndim) if a != axis)
+    touched = np.flatnonzero(wrong.any(axis=others))
+    if 0 < touched.size < wrong.shape[axis]:
+        listed = ", ".join(str(int(i)) for i in touched[:8]) + (", ..." if touched.size > 8 else "")
+        yield (
+            f"{what}: {count}, only in {touched.size} of the {wrong.shape[axis]} {label}: "
+            f"{listed}; the others are right"
+        )
+
+
+def _border(wrong: np.ndarray, what: str, count: str) -> Iterator[str]:
+    height, width = wrong.shape[-2:]
+    for depth in (1, 2):
+        if height <= 2 * depth or width <= 2 * depth:
+            return
+        inside = np.zeros((height, width), dtype=bool)
+        inside[depth:-depth, depth:-depth] = True
+        if not (wrong & inside).any():
+            yield (
+                f"{what}: {count}, all within {depth} pixel{'s' if depth > 1 else ''} of the "
+                f"border, the inside is right: check the padding"
+            )
+            return
+
+
+def _every_sth(wrong: np.ndarray, what: str, count: str) -> Iterator[str]:
+    for axis in (wrong.ndim - 2, wrong.ndim - 1):
+        size = wrong.shape[axis]
+        rows = np.flatnonzero(wrong.any(axis=tuple(a for a in range(wrong.ndim) if a != axis)))
+        for step in (2, 3, 4):
+            if size < 2 * step or rows.size < 2:
+                continue
+            residues = set((rows % step).tolist())
+            if len(residues) == 1 and rows.size >= size // step - 1:
+                ordinal = {2: "2nd", 3: "3rd"}.get(step, f"{step}th")
+                yield (
+                    f"{what}: {count}, only at every {ordinal} position along axis {axis} "
+                    f"(those at {residues.pop()} mod {step}): check the stride"
+                )
+                return
+
+
+def _precision(actual: np.ndarray, expected: np.ndarray, what: str) -> Iterator[str]:
+    """Close, but not close enough, in float32: precision lost on the way (conditionally)."""
+    scale = float(np.max(np.abs(expected), initial=0.0))
+    if scale == 0 or expected.dtype != np.float32:
+        return
+    error = float(np.max(np.abs(actual.astype(np.float64) - expected.astype(np.float64))))
+    if error <= 1e-3 * scale:
+        yield (
+            f"{what} is close to the right one everywhere (its largest error is below 0.1% of "
+            f"its scale) but not within float32's tolerance: if your formula is right, digits "
+            f"are lost on the way (a long sum, or a difference of nearly equal numbers, in "
+            f"float32); compute in float64 inside and cast the result back"
+        )

@@ -1,0 +1,162 @@
+"""Findings about the difference between a wrong result and the right one.
+
+Each finding is checked with a mistake that produces it, and against results that must not get
+it: the right result, the right result within rounding, and an unrelated wrong one.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from autograder.suite.differences import describe_difference
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(3)
+
+
+def _one(found: list[str], words: str) -> str:
+    matching = [f for f in found if words in f]
+    assert matching, found
+    return matching[0]
+
+
+def test_a_right_result_gets_no_finding(rng):
+    expected = rng.standard_normal((2, 3, 6, 6))
+    assert describe_difference(expected.copy(), expected, {"x": expected}) == []
+    rounded = expected * (1 + 1e-13 * rng.standard_normal(expected.shape))
+    assert describe_difference(rounded, expected, {"x": expected}) == []
+
+
+@pytest.mark.parametrize("shape", [(8, 5), (2, 3, 6, 6), (7,)])
+def test_an_unrelated_wrong_result_gets_no_finding(rng, shape):
+    expected = rng.standard_normal(shape)
+    wrong = expected + rng.standard_normal(shape)
+    assert describe_difference(wrong, expected, {"x": rng.standard_normal(shape)}) == []
+
+
+def test_a_factor_equal_to_the_batch_size_is_named(rng):
+    scores = rng.standard_normal((8, 5))
+    expected = rng.standard_normal((8, 5))
+    found = describe_difference(expected * 8, expected, {"scores": scores})
+    assert "times scores.shape[0] = 8, everywhere" in _one(found, "times")
+    found = describe_difference(expected / 8, expected, {"scores": scores})
+    assert "1 / scores.shape[0] = 1/8" in _one(found, "times")
+
+
+@pytest.mark.parametrize(
+    ("arguments", "factor", "words"),
+    [({"p": 0.25}, 4 / 3, "1 / (1 - p) = 4/3"), ({"T": 3.0}, 9.0, "T**2 = 9"), ({}, 2.0, "2")],
+)
+def test_factors_from_the_calls_scalars_are_named(rng, arguments, factor, words):
+    expected = rng.standard_normal((4, 6))
+    found = describe_difference(expected * factor, expected, arguments)
+    assert f"times {words}, everywhere" in _one(found, "times")
+
+
+def test_an_unnamed_constant_factor_is_still_said(rng):
+    expected = rng.standard_normal((4, 6))
+    found = describe_difference(expected * 1.37, expected, {})
+    assert "times the same constant everywhere" in _one(found, "times")
+
+
+def test_the_opposite_sign_is_named(rng):
+    expected = rng.standard_normal((4, 6))
+    assert "opposite sign" in _one(describe_difference(-expected, expected, {}), "sign")
+
+
+def test_a_constant_offset_is_named(rng):
+    expected = rng.standard_normal((4, 6))
+    found = describe_difference(expected + 0.5, expected, {})
+    assert "off by the same constant at every element" in _one(found, "constant")
+
+
+def test_errors_on_the_border_only_point_at_padding(rng):
+    expected = rng.standard_normal((2, 3, 7, 7))
+    wrong = expected.copy()
+    wrong[:, :, 0, :] += 1.0
+    wrong[:, :, :, -1] -= 2.0
+    found = describe_difference(wrong, expected, {})
+    assert "all within 1 pixel of the border" in _one(found, "border")
+    inside = expected.copy()
+    inside[:, :, 3, 3] += 1.0
+    assert not [f for f in describe_difference(inside, expected, {}) if "border" in f]
+
+
+def test_errors_at_every_second_row_point_at_the_stride(rng):
+    expected = rng.standard_normal((2, 2, 8, 8))
+    wrong = expected.copy()
+    wrong[:, :, ::2, :] += rng.standard_normal(wrong[:, :, ::2, :].shape)
+    found = describe_difference(wrong, expected, {})
+    assert "only at every 2nd position along axis 2" in _one(found, "stride")
+
+
+def test_errors_in_some_channels_only_are_located(rng):
+    expected = rng.standard_normal((2, 4, 5, 5))
+    wrong = expected.copy()
+    wrong[:, 1] += rng.standard_normal(wrong[:, 1].shape)
+    wrong[:, 3] += rng.standard_normal(wrong[:, 3].shape)
+    found = describe_difference(wrong, expected, {})
+    assert "only in 2 of the 4 channels (axis 1): 1, 3" in _one(found, "channels")
+
+
+def test_errors_in_some_examples_only_are_located(rng):
+    expected = rng.standard_normal((5, 6))
+    wrong = expected.copy()
+    wrong[0] += 1.0 + rng.random(6)
+    found = describe_difference(wrong, expected, {})
+    assert "only in 1 of the 5 examples of the batch (axis 0): 0" in _one(found, "examples")
+
+
+def test_values_shifted_by_one_pixel_are_named(rng):
+    expected = rng.standard_normal((1, 2, 6, 6))
+    shifted = np.roll(expected, 1, axis=3)
+    found = describe_difference(shifted, expected, {})
+    assert "shifted by one position forward along axis 3" in _one(found, "shifted")
+    constant_rows = np.ones((1, 1, 6, 6)) * np.arange(6.0)[:, None]  # shifting rows: no change
+    wrong = constant_rows.copy()
+    wrong[..., 0] += 1.0
+    assert not [f for f in describe_difference(wrong, constant_rows, {}) if "axis 3" in f]
+
+
+def test_values_in_permuted_axes_are_named(rng):
+    expected = rng.standard_normal((2, 3, 4))
+    found = describe_difference(expected.transpose(0, 2, 1).copy(), expected, {})
+    assert "axes in the order (0, 2, 1)" in _one(found, "axes")
+
+
+def test_the_gradient_of_another_input_is_named(rng):
+    dx, dw = rng.standard_normal((3, 3)), rng.standard_normal((3, 3))
+    found = describe_difference((dw.copy(), dw.copy()), (dx, dw), {})
+    assert "your result[0] holds what your result[1] should be" in found
+
+
+def test_nan_where_the_right_result_is_finite_is_located(rng):
+    expected = rng.standard_normal((3, 4))
+    wrong = expected.copy()
+    wrong[1, 2] = np.nan
+    wrong[2, 0] = np.inf
+    found = describe_difference(wrong, expected, {})
+    assert "holds NaN and inf in 2 of 12 elements (the first at index (1, 2))" in found[0]
+
+
+def test_errors_only_where_an_input_is_zero_are_located(rng):
+    x = rng.standard_normal(10)
+    x[[2, 7]] = 0.0
+    expected = np.where(x > 0, 1.0, 0.0)
+    wrong = np.where(x >= 0, 1.0, 0.0)
+    found = describe_difference(wrong, expected, {"x": x})
+    assert "2 of 10 elements are wrong, all where x is exactly 0" in _one(found, "exactly 0")
+
+
+def test_lost_float32_digits_are_named_conditionally(rng):
+    expected = rng.standard_normal((50, 50)).astype(np.float32)
+    wrong = (expected * (1 + 3e-4 * rng.standard_normal(expected.shape))).astype(np.float32)
+    found = describe_difference(wrong, expected, {})
+    assert "if your formula is right, digits are lost" in _one(found, "float32")
+    as64 = expected.astype(np.float64)
+    assert not [
+        f for f in describe_difference(wrong.astype(np.float64), as64, {}) if "float32" in f
+    ]
