@@ -1,14 +1,38 @@
 """The bundled buggy submissions apply to the reference and earn partial credit (or, for a
-device-discipline bug, full credit with failed strict cases: those are feedback only)."""
+device-discipline bug, full credit with failed strict cases: those are feedback only); an
+example that declares the ``hint`` naming its mistake gets that hint, and no other example of
+its assignment does."""
 
 import pytest
 
 from autograder.authoring.examples import apply_edits, buggy_specs
 from autograder.authoring.stubgen import solution_submission_files, write_files
 from autograder.core.assignments import SOLUTIONS_DIR, assignment_names, load_assignment
+from autograder.core.results import GradeReport
 from autograder.grading.grade import grade
 
 SPECS = buggy_specs()
+WITH_HINT = [spec for spec in SPECS if "hint" in spec]
+_REPORTS: dict[str, GradeReport] = {}
+
+
+def _graded(spec: dict, tmp_path_factory: pytest.TempPathFactory) -> GradeReport:
+    """The example graded (once per test session: several tests read its report)."""
+    if spec["name"] not in _REPORTS:
+        folder = tmp_path_factory.mktemp(spec["name"])
+        reference = solution_submission_files(SOLUTIONS_DIR, assignment_names())
+        write_files(apply_edits(reference, spec), folder)
+        _REPORTS[spec["name"]] = grade(load_assignment(spec["assignment"]), folder)
+    return _REPORTS[spec["name"]]
+
+
+def _hints(report: GradeReport) -> list[str]:
+    """Every hint line of the report's tests (as students see them, and as instructors do)."""
+    lines = []
+    for test in report.tests:
+        for text in (test.output, test.instructor_output):
+            lines += [line for line in text.splitlines() if line.startswith("hint: ")]
+    return lines
 
 
 def test_every_assignment_has_a_buggy_example():
@@ -16,10 +40,8 @@ def test_every_assignment_has_a_buggy_example():
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=[s["name"] for s in SPECS])
-def test_buggy_example_earns_partial_credit(spec, tmp_path):
-    reference = solution_submission_files(SOLUTIONS_DIR, assignment_names())
-    write_files(apply_edits(reference, spec), tmp_path)
-    report = grade(load_assignment(spec["assignment"]), tmp_path)
+def test_buggy_example_earns_partial_credit(spec, tmp_path_factory):
+    report = _graded(spec, tmp_path_factory)
     assert report.tests, report.log[-2000:]
     if spec.get("feedback_only"):
         assert report.score == report.max_score, (report.score, report.max_score)
@@ -29,6 +51,18 @@ def test_buggy_example_earns_partial_credit(spec, tmp_path):
         assert all("device discipline" in t.output for t in failed), failed[0].output
         return
     assert 0 < report.score < report.max_score, (report.score, report.max_score)
+
+
+@pytest.mark.parametrize("spec", WITH_HINT, ids=[s["name"] for s in WITH_HINT])
+def test_an_examples_hint_names_its_mistake_and_no_other(spec, tmp_path_factory):
+    hints = _hints(_graded(spec, tmp_path_factory))
+    assert any(spec["hint"] in line for line in hints), hints
+    for other in SPECS:
+        if other["assignment"] == spec["assignment"] and other["name"] != spec["name"]:
+            given = [
+                line for line in _hints(_graded(other, tmp_path_factory)) if spec["hint"] in line
+            ]
+            assert not given, f"{other['name']} got the hint of {spec['name']}: {given}"
 
 
 def test_an_edit_that_no_longer_applies_is_reported():

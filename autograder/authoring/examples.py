@@ -13,6 +13,8 @@ reference::
 ``assignment`` is the folder's own name (it may be left out); ``name`` is unique across the
 kit. ``feedback_only = true`` marks a device-discipline bug: it fails the strict cases, which
 are feedback only, so the example keeps full marks and shows what that feedback looks like.
+``hint = "..."`` is a piece of the hint that names the example's mistake: the kit's tests check
+that the example's feedback gives it and that no other example of its assignment gets it.
 """
 
 from __future__ import annotations
