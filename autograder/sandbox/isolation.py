@@ -9,9 +9,7 @@ summary, and holds the probes whose answers are cached for the life of the grade
 from __future__ import annotations
 
 import errno
-import fcntl
 import os
-import pwd
 import shutil
 import stat
 import subprocess
@@ -19,7 +17,10 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pwd
 
 STUDENT_USER = "autograder-student"
 """The prefix of the pool's users: slot ``n`` runs as ``autograder-student-<n>``."""
@@ -172,6 +173,8 @@ def lock_dir() -> str:
 def _try_slot(folder: str, slot: int) -> int | None:
     """The open, flock-ed lock file of ``slot``; None when another sandbox holds it."""
     path = os.path.join(folder, f"slot-{slot}.lock")
+    import fcntl  # POSIX only: the kit's other parts import on every platform
+
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -266,6 +269,8 @@ def idle_pool_processes() -> dict[int, int]:
 
 
 def _lookup(name: str) -> pwd.struct_passwd | None:
+    import pwd  # POSIX only
+
     try:
         return pwd.getpwnam(name)
     except KeyError:

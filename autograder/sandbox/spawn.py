@@ -11,7 +11,6 @@ report and the student's import is :mod:`autograder.sandbox.lifecycle`'s.
 from __future__ import annotations
 
 import errno
-import fcntl
 import os
 import signal
 import stat
@@ -164,6 +163,8 @@ def start_process(
         os.close(fd)
     for fd in (req_w, resp_r, out_r):
         os.set_blocking(fd, False)
+    import fcntl  # POSIX only: the kit's other parts import on every platform
+
     for fd in (req_w, resp_r):  # fewer wake-ups for array-sized messages
         try:
             fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)

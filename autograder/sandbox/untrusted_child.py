@@ -13,6 +13,8 @@ each after those it imports, before anything else runs, so before any student co
 worker keeps using, ``os.read`` and the like, is bound as they load); then it runs the outer
 process (``untrusted_outer.main``). The files::
 
+    messages.py           the words of a failed call (BOTH SIDES: the portable runner uses
+                          them too, so feedback reads the same on every platform)
     untrusted_common.py   what the processes share: kernel calls, frames on the pipes,
                           sweeping leftover processes, the words of a student's exception
     untrusted_mounts.py   the outer's isolation: namespaces, the allow-list root, masks
@@ -67,6 +69,7 @@ import os
 import sys
 
 SIBLINGS = (
+    "messages",
     "untrusted_common",
     "untrusted_mounts",
     "untrusted_devices",

@@ -23,7 +23,8 @@ import signal
 import struct
 import sys
 import time
-import traceback
+
+import _autograder_messages as _messages
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWUTS = 0x04000000
@@ -48,7 +49,7 @@ PR_SET_CHILD_SUBREAPER = 36
 PR_SET_NO_NEW_PRIVS = 38
 
 FRAME_HEAD = struct.Struct("<4sQ")
-MAX_MESSAGE_CHARS = 4000
+MAX_MESSAGE_CHARS = _messages.MAX_MESSAGE_CHARS
 MARK = struct.Struct("<q")
 READING = -1
 """In the shared page: the worker has read part of a request (it dies there: pipe out of step)."""
@@ -126,8 +127,7 @@ def _read_frame(fd: int, mark: mmap.mmap | None = None) -> bytes:
     return _read_exact(fd, length)
 
 
-def _clip(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
-    return text if len(text) <= limit else text[: limit - 20] + "\n[... cut ...]"
+_clip = _messages.clip
 
 
 # ---------------------------------------------------------------- process sweeping
@@ -226,35 +226,5 @@ def _flush_stdio() -> None:
 
 def _describe_error(error: BaseException, prefix: str, config: dict) -> str:
     """``prefix ValueError: message`` plus the traceback lines from the student's files."""
-    code_dir = config["code_dir"].rstrip("/") + "/"
-    try:
-        text = str(error)
-    except BaseException:
-        text = "<the exception's message could not be shown>"
-    name = type(error).__name__
-    lines = [f"{prefix} {name}: {_clip(text, 1500)}" if text else f"{prefix} {name}"]
-    if isinstance(error, OSError) and error.errno == 28 and config.get("scratch_bounded"):
-        size = config["scratch_bytes"]
-        lines.append(
-            f"(the scratch folder, the only writable place, holds at most "
-            f"{size / 1048576:g} MiB, and it is full)"
-        )
-    try:
-        frames = [
-            f for f in traceback.extract_tb(error.__traceback__) if f.filename.startswith(code_dir)
-        ]
-        if frames:
-            lines.append("Traceback (your code, most recent call last):")
-            for frame in frames[-20:]:
-                where = frame.filename[len(code_dir) :]
-                lines.append(f'  File "{where}", line {frame.lineno}, in {frame.name}')
-                if frame.line:
-                    lines.append(f"    {frame.line}")
-        if isinstance(error, SyntaxError) and error.filename:
-            where = str(error.filename).replace(code_dir, "")
-            lines.append(f'  File "{where}", line {error.lineno}')
-            if error.text:
-                lines.append(f"    {error.text.strip()}")
-    except BaseException:  # a message without traceback is still useful
-        pass
-    return _clip("\n".join(lines))
+    scratch = config["scratch_bytes"] if config.get("scratch_bounded") else None
+    return _messages.describe_error(error, prefix, config["code_dir"], scratch)

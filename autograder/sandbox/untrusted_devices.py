@@ -17,6 +17,7 @@ from __future__ import annotations
 import importlib.util
 import sys
 
+import _autograder_messages as _messages
 from _autograder_untrusted_common import _describe_error
 
 _registry = None
@@ -70,6 +71,5 @@ def _backend(name, config):
 
 def _device_message(function_name: str, violation: str, error: BaseException, config) -> str:
     described = _describe_error(error, f"{function_name} raised", config)
-    if isinstance(error, _devicesim.DeviceDisciplineError):
-        return described
-    return f"{function_name}: {violation}\n(then) {described}"
+    discipline = isinstance(error, _devicesim.DeviceDisciplineError)
+    return _messages.device_failure(function_name, violation, described, discipline)

@@ -18,6 +18,7 @@ import mmap
 import os
 import resource
 
+import _autograder_messages as _messages
 from _autograder_untrusted_common import (
     MARK,
     _clip,
@@ -237,11 +238,7 @@ def _worker(
 
     function = getattr(module, function_name, None)
     if not callable(function):
-        return fail(
-            "missing_function",
-            f"{config['module']}.py has no function {function_name}(); "
-            f"keep the names and signatures of the template",
-        )
+        return fail("missing_function", _messages.missing_function(config["module"], function_name))
     snapshots = [
         (label, array, array.shape, array.dtype, array.tobytes())
         for label, array in _label_arguments(function, positional, keywords, signature)
@@ -321,17 +318,8 @@ def _encoded_result(config, wire, function_name: str, result, backend) -> tuple:
     try:
         tree, blobs = wire.encode(result, max_bytes=config["result_bytes"])
     except wire.WireError as error:
-        return "failed", "bad_result", _bad_result_message(function_name, result, str(error))
+        return "failed", "bad_result", _messages.bad_result(function_name, result, str(error))
     return "result", tree, blobs
-
-
-def _bad_result_message(function_name: str, result, detail: str) -> str:
-    advice = "return numpy arrays, tuples, lists, dicts or numbers"
-    if detail.startswith("value is a "):
-        return f"{function_name} returned a {type(result)!r}; {advice}"
-    if detail.startswith("value"):
-        detail = "result" + detail[len("value") :]
-    return f"{function_name} returned an unusable value: {detail}; {advice}"
 
 
 def _label_arguments(function, args, kwargs, cache=None):
