@@ -9,6 +9,15 @@ failures of the grader's own environment as :class:`GradingError`.
 
 from autograder.sandbox.limits import Limits
 from autograder.sandbox.runner import KINDS, CallFailed, GradingError, Sandbox
+from autograder.sandbox.spawn import platform_problem
 from autograder.sandbox.wire import WireError
 
-__all__ = ["KINDS", "CallFailed", "GradingError", "Limits", "Sandbox", "WireError"]
+__all__ = [
+    "KINDS",
+    "CallFailed",
+    "GradingError",
+    "Limits",
+    "Sandbox",
+    "WireError",
+    "platform_problem",
+]

@@ -11,6 +11,7 @@ report and the student's import is :mod:`autograder.sandbox.lifecycle`'s.
 from __future__ import annotations
 
 import errno
+import importlib
 import os
 import signal
 import stat
@@ -41,6 +42,22 @@ GPU_ENV_PREFIXES = ("CUDA_", "NVIDIA_", "CUPY_", "NVRTC_")
 driver and toolkit are, which devices are visible."""
 MAX_SOURCE_BYTES = 2 * 1024 * 1024
 PIPE_BYTES = 1 << 20
+
+
+def platform_problem() -> str | None:
+    """Why the isolated sandbox cannot run on this platform (None: it can): it needs Linux's
+    ``fork``, ``memfd_create``, process limits (``resource``) and POSIX ``fcntl``/``pwd``."""
+    if not sys.platform.startswith("linux"):
+        return f"the isolated sandbox runs on Linux only (this is {sys.platform})"
+    for name in ("fork", "memfd_create"):
+        if not hasattr(os, name):
+            return f"the isolated sandbox needs os.{name}, which this Python lacks"
+    for module in ("resource", "fcntl", "pwd"):
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            return f"the isolated sandbox needs the {module} module, which this Python lacks"
+    return None
 
 
 def child_config(

@@ -3,6 +3,7 @@ sandbox its functions run in (one per assignment, started early, in the backgrou
 
 from __future__ import annotations
 
+import os
 import tempfile
 import threading
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from autograder.core.assignments import (
 )
 from autograder.core.backends import gpu_status
 from autograder.core.submission import SubmissionError, collect_submission, content_digest
-from autograder.sandbox import Limits, Sandbox
+from autograder.sandbox import Limits, Sandbox, platform_problem
 from autograder.suite.session import session_of
 from autograder.suite.student import CallGuard, StudentError
 
@@ -81,7 +82,7 @@ def submission_for(config: pytest.Config, name: str, test_file: Path) -> LoadedS
     call_timeout = config.getoption("call_timeout")
     if not call_timeout > 0:
         raise pytest.UsageError(f"--call-timeout must be positive, got {call_timeout:g}")
-    if present and not config.getoption("in_process"):
+    if present and portable_reason(config) is None:
         results = config.getoption("results")
         hide = (str(Path(results).resolve().parent),) if results else ()
         hide += (str(source.resolve().parent),)  # the class folder: classmates' submissions
@@ -98,6 +99,30 @@ def submission_for(config: pytest.Config, name: str, test_file: Path) -> LoadedS
     loaded = LoadedSubmission(name, folder, digest, sandbox, guard)
     cache[name] = loaded
     return loaded
+
+
+RUNNER_VARIABLE = "AUTOGRADER_RUNNER"
+"""``portable`` runs student code in the test process (the portable runner) even where the
+isolated sandbox can run; ``isolated`` insists on the sandbox; unset: the sandbox where it can
+run, else the portable runner."""
+
+
+def portable_reason(config: pytest.Config) -> str | None:
+    """Why this session calls the submission's functions in its own process (the portable
+    runner, :mod:`autograder.suite.in_process`) instead of the isolated sandbox; None: it
+    uses the sandbox."""
+    if config.getoption("in_process"):
+        return "--in-process"
+    choice = os.environ.get(RUNNER_VARIABLE, "").strip().lower()
+    if choice not in ("", "portable", "isolated"):
+        raise pytest.UsageError(
+            f"{RUNNER_VARIABLE}={choice!r}: expected 'portable', 'isolated' or nothing (auto)"
+        )
+    if choice == "portable":
+        return f"{RUNNER_VARIABLE}=portable"
+    if choice == "isolated":
+        return None
+    return platform_problem()
 
 
 def grading_budget(config: pytest.Config, name: str) -> float:

@@ -1,0 +1,90 @@
+"""The portable runner gives the grader's verdicts and messages.
+
+On a student's own machine where the isolated sandbox cannot run (Windows, macOS), the public
+tests call the student's functions in the test process (:mod:`autograder.suite.in_process`).
+Here, on Linux, the portable runner is forced (``AUTOGRADER_RUNNER=portable``) over every public
+suite and compared with the sandbox, test by test: the same status and the same message, for the
+reference, the untouched template and every bundled buggy example.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from autograder.authoring.examples import apply_edits, buggy_specs
+from autograder.authoring.stubgen import solution_submission_files, write_files
+from autograder.core.assignments import (
+    SOLUTIONS_DIR,
+    TEMPLATE_DIR,
+    assignment_names,
+    load_assignment,
+)
+from autograder.grading.grade import grade
+
+SPECS = buggy_specs()
+
+
+def _submission(kind: str, tmp_path: Path) -> Path:
+    reference = solution_submission_files(SOLUTIONS_DIR, assignment_names())
+    if kind == "template":
+        return TEMPLATE_DIR
+    spec = None if kind == "reference" else next(s for s in SPECS if s["name"] == kind)
+    write_files(reference if spec is None else apply_edits(reference, spec), tmp_path)
+    return tmp_path
+
+
+def _outcomes(assignment, folder: Path, runner: str, monkeypatch) -> dict[str, tuple[str, str]]:
+    monkeypatch.setenv("AUTOGRADER_RUNNER", runner)
+    report = grade(assignment, folder, suites=("public",))
+    assert report.tests and not report.grading_error, report.log[-2000:]
+    return {test.name: (test.status, test.output) for test in report.tests}
+
+
+CASES = [
+    pytest.param(name, kind, id=f"{name}-{kind}")
+    for name in assignment_names()
+    for kind in ["reference", "template", *(s["name"] for s in SPECS if s["assignment"] == name)]
+]
+
+
+@pytest.mark.parametrize(("name", "kind"), CASES)
+def test_the_portable_runner_gives_the_sandboxs_verdicts_and_messages(
+    name, kind, tmp_path, monkeypatch
+):
+    assignment = load_assignment(name)
+    folder = _submission(kind, tmp_path)
+    isolated = _outcomes(assignment, folder, "isolated", monkeypatch)
+    portable = _outcomes(assignment, folder, "portable", monkeypatch)
+    assert portable.keys() == isolated.keys()
+    differ = {
+        test: (isolated[test], portable[test])
+        for test in isolated
+        if isolated[test] != portable[test]
+    }
+    assert not differ, next(iter(differ.items()))
+
+
+NO_LINUX = Path(__file__).parent / "plugins" / "no_linux"
+
+
+@pytest.mark.parametrize(("kind", "score"), [("reference", "30 / 30"), ("template", "0 / 30")])
+def test_where_the_sandbox_cannot_run_the_check_runs_portably(kind, score, tmp_path):
+    """Without fork, memfd, resource, fcntl and pwd (as on Windows and macOS), ``autograder
+    check`` picks the portable runner by itself and grades as the grader does."""
+    folder = _submission(kind, tmp_path)
+    environment = dict(os.environ, PYTHONPATH=str(NO_LINUX))
+    environment.pop("AUTOGRADER_RUNNER", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "autograder", "check", "conv", str(folder)],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=600,
+        check=False,
+    )
+    assert f"score: {score}" in done.stdout, done.stdout[-3000:] + done.stderr[-3000:]
