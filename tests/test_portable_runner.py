@@ -88,3 +88,22 @@ def test_where_the_sandbox_cannot_run_the_check_runs_portably(kind, score, tmp_p
         check=False,
     )
     assert f"score: {score}" in done.stdout, done.stdout[-3000:] + done.stderr[-3000:]
+
+
+def test_a_call_that_hangs_is_stopped_with_the_sandboxs_message(tmp_path):
+    from autograder.suite.in_process import InProcessFunctions
+    from autograder.suite.student import CallGuard, StudentError
+
+    (tmp_path / "spin_module.py").write_text(
+        "def spin(x):\n    while True:\n        x = x + 1\n\ndef double(x):\n    return x * 2\n"
+    )
+    guard = CallGuard()
+    functions = InProcessFunctions(tmp_path, "spin_module", [], guard=guard, timeout=0.3)
+    with pytest.raises(StudentError, match=r"^spin did not finish within 0.3 s$"):
+        functions.spin(1.0)
+    with pytest.raises(StudentError, match="spin timed out earlier in this grading"):
+        functions.spin(1.0)
+    assert functions.double(2.0) == 4.0  # the others still run, and Ctrl-C is ours again
+    import signal
+
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
