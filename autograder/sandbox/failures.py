@@ -15,6 +15,7 @@ from typing import Any
 
 from autograder.sandbox import wire
 from autograder.sandbox.limits import Limits, human_bytes
+from autograder.sandbox.messages import clip
 
 KINDS = frozenset(
     {
@@ -228,7 +229,3 @@ def modified(function: str, label: str, printed: str) -> CallFailed:
         f"unchanged (work on copies)",
         printed,
     )
-
-
-def clip(text: str, limit: int = 4000) -> str:
-    return text if len(text) <= limit else text[: limit - 20] + "\n[... cut ...]"
