@@ -3,9 +3,10 @@
 Suites never import the student's module; they call ``student.<function>(...)`` through the
 ``student`` fixture. By default each call runs in the sandbox (:mod:`autograder.sandbox`): the
 grading process never imports or executes student code.
-:class:`~autograder.suite.in_process.InProcessFunctions` imports the module into the grading
-process instead; it exists only as the unsafe baseline that the grading benchmark compares
-with (``--in-process``).
+:class:`~autograder.suite.in_process.InProcessFunctions`, the portable runner, imports the
+module into the test process instead, with the sandbox's verdicts and messages: for a student's
+own machine where the sandbox cannot run, and as the grading benchmark's baseline
+(``--in-process``); never to grade.
 
 Either way every call is recorded (name, arguments, result) so that a failed test can be
 diagnosed (:mod:`autograder.suite.hints`), and a call that modifies an array argument in place
