@@ -1,40 +1,255 @@
-"""Hints for optimizers: the usual mistakes in Adam and AdamW.
+"""Hints for optimizers: the usual mistakes in the optimizers' steps and the initializers.
 
-Each diagnosis recognises one mistake from a failed test's recorded calls (it re-runs the
-reference with the mistake made) and names it, printing no reference value.
+Each diagnosis recognises mistakes from a failed test's recorded calls (it computes what the
+call returns with the mistake made) and names them, printing no reference value.
 :mod:`autograder.suite.hints` loads this file by path; it is never shipped to students.
+
+Where the mistakes come from (students' code, course forums and framework issues):
+
+* Adam without bias correction, or with the step counted from 0 or twice: cs231n/
+  cs231n.github.io#179 (the assignment's ``t`` off by one), tensorflow/tensorflow#35444,
+  deeplearning4j/nd4j#1227 (``t`` from 0: the first step divides by 0).
+* Nesterov written as plain momentum, and momentum as an exponential average
+  ``v = mu * v + (1 - mu) * g``: pytorch/pytorch#1099 (PyTorch's buffer ``v = mu * v + g``
+  differs from other frameworks'), keras-team/keras#13971, ml-explore/mlx#87 and #473.
+* ``eps`` inside the square root: keras-team/keras#435 and #4356, jax-ml/jax#1427,
+  chainer/chainer#4754 (TensorFlow's RMSprop puts it inside, PyTorch's outside).
+* AdamW's decay added to the gradient (Adam's coupled L2): nntrainer/nntrainer#3565;
+  applied to the weights after the Adam step: huggingface/transformers#14539; without the
+  learning rate (the paper's schedule multiplier read as no factor):
+  modern-fortran/neural-fortran#152.
+* Fans without the receptive field (``fan_in = C_in``): pytorch/vision#183,
+  Lasagne/Lasagne#772, keras-team/keras#2252; the other fan than ``mode`` asks.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
-from autograder.suite.hints import Call, Suspect, bound, diagnoses_for
+from autograder.suite.hints import Call, Suspect, bound, diagnoses_for, non_finite, suspect
+
+UNCORRECTED = (
+    "your update leaves out the bias correction: divide m by 1 - beta1 ** t and v by "
+    "1 - beta2 ** t (t counts the steps, from 1), or the first steps are far too small"
+)
+STEP_OFF_BY_ONE = (
+    "your bias correction uses the step after this one: t = state['step'] + 1 is this step's "
+    "number (1 on the first step); count it once, and return it as the new state's step"
+)
+STEP_FROM_ZERO = (
+    "your first step holds NaN or inf: with t = 0 the bias correction divides by "
+    "1 - beta ** 0 = 0; this step's number is t = state['step'] + 1"
+)
+EPS_INSIDE = (
+    "your update adds eps inside the square root, sqrt(v + eps), as TensorFlow's RMSprop "
+    "does; torch.optim adds it outside: divide by sqrt(v) + eps"
+)
+DECAY_IGNORED = (
+    "your step ignores weight_decay: add weight_decay * w to the gradient first "
+    "(g = dw + weight_decay * w)"
+)
+ADAMW_DECAY_IGNORED = (
+    "your AdamW never decays the weights: shrink them before the Adam step, "
+    "w = w * (1 - lr * weight_decay)"
+)
+ADAMW_COUPLED = (
+    "your AdamW adds weight_decay * w to the gradient (Adam's coupled L2, which then goes "
+    "through m and v): AdamW decays the weights themselves, w = w * (1 - lr * weight_decay), "
+    "and runs Adam on dw alone"
+)
+ADAMW_DECAY_AFTER = (
+    "your AdamW decays the weights after the Adam step: shrink the old weights first, "
+    "w = w * (1 - lr * weight_decay), then subtract the Adam step"
+)
+ADAMW_DECAY_WITHOUT_LR = (
+    "your AdamW shrinks the weights by w * (1 - weight_decay): torch.optim.AdamW multiplies "
+    "the decay by the learning rate, w * (1 - lr * weight_decay)"
+)
+NESTEROV_IGNORED = (
+    "your step with nesterov=True is plain momentum (w - lr * v): Nesterov's step looks "
+    "ahead, w - lr * (g + momentum * v), with v the new velocity"
+)
+MOMENTUM_DAMPENED = (
+    "your velocity is an exponential average, v = momentum * v + (1 - momentum) * g: "
+    "torch.optim.SGD (dampening 0) adds the whole gradient, v = momentum * v + g"
+)
+FANS_WITHOUT_KERNEL = (
+    "your fans leave out the receptive field: for a conv weight (F, C, KH, KW), "
+    "fan_in = C * KH * KW and fan_out = F * KH * KW (each input is used KH * KW times)"
+)
+FAN_OUT_FOR_FAN_IN = (
+    "your weights have the spread of the fan-out where mode='fan_in' asks for the fan-in "
+    "(C * KH * KW): pick the fan that mode names"
+)
+FAN_IN_FOR_FAN_OUT = (
+    "your weights have the spread of the fan-in where mode='fan_out' asks for the fan-out "
+    "(F * KH * KW): pick the fan that mode names"
+)
+
+
+def _like(values: Any, w: Any) -> Any:
+    return np.asarray(values).astype(w.dtype)
+
+
+def _gradient(arguments: dict[str, Any]) -> Any:
+    """``dw + weight_decay * w`` in float64 (the coupled L2 of every optimizer but AdamW)."""
+    w = np.asarray(arguments["w"], np.float64)
+    return np.asarray(arguments["dw"], np.float64) + arguments["weight_decay"] * w
+
+
+def _adam_step(w: Any, g: Any, state: dict, arguments: dict[str, Any], **changes: Any) -> Any:
+    """Adam's new weights from ``w`` and ``g`` (float64), with ``changes``: ``t`` (the step
+    number used in the bias correction), ``corrected`` and ``eps_inside``."""
+    beta1, beta2, eps, lr = (arguments[k] for k in ("beta1", "beta2", "eps", "lr"))
+    t = changes.get("t", int(state["step"]) + 1)
+    m = beta1 * np.asarray(state["m"], np.float64) + (1 - beta1) * g
+    v = beta2 * np.asarray(state["v"], np.float64) + (1 - beta2) * g * g
+    if changes.get("corrected", True):
+        m, v = m / (1 - beta1**t), v / (1 - beta2**t)
+    denominator = np.sqrt(v + eps) if changes.get("eps_inside") else np.sqrt(v) + eps
+    return w - lr * m / denominator
 
 
 @diagnoses_for("adam", "adamw")
 def _adam(reference: Any, call: Call) -> list[Suspect | str]:
-    arguments = bound(getattr(reference, call.function), call)
-    w, dw, state = arguments["w"], arguments["dw"], arguments["state"]
-    beta1, beta2, eps, lr = (
-        arguments["beta1"],
-        arguments["beta2"],
-        arguments["eps"],
+    function = getattr(reference, call.function)
+    arguments = bound(function, call)
+    w, state, lr, decay = (
+        arguments["w"],
+        arguments["state"],
         arguments["lr"],
+        arguments["weight_decay"],
     )
-    decay = arguments["weight_decay"]
-    g = dw if call.function == "adamw" else dw + decay * w
-    base = w * (1 - lr * decay) if call.function == "adamw" else w
-    m = beta1 * state["m"] + (1 - beta1) * g
-    v = beta2 * state["v"] + (1 - beta2) * g * g
-    uncorrected = (base - lr * m / (np.sqrt(v) + eps)).astype(w.dtype)
-    return [
-        Suspect(
-            "your update leaves out the bias correction: divide m by 1 - beta1 ** t and v by "
-            "1 - beta2 ** t (t counts the steps, from 1), or the first steps are far too small",
-            uncorrected,
-            (0,),
-        )
+    if not isinstance(state, dict) or not isinstance(state.get("step"), int | np.integer):
+        return []
+    w64 = np.asarray(w, np.float64)
+    decoupled = call.function == "adamw"
+    g = np.asarray(arguments["dw"], np.float64) if decoupled else _gradient(arguments)
+    base = w64 * (1 - lr * decay) if decoupled else w64
+
+    def step(**changes: Any) -> Any:
+        return _like(_adam_step(base, g, state, arguments, **changes), w)
+
+    found: list[Suspect | str] = [
+        Suspect(UNCORRECTED, step(corrected=False), (0,)),
+        Suspect(STEP_OFF_BY_ONE, step(t=int(state["step"]) + 2), (0,)),
+        Suspect(EPS_INSIDE, step(eps_inside=True), (0,)),
+        suspect(
+            function,
+            call,
+            ADAMW_DECAY_IGNORED if decoupled else DECAY_IGNORED,
+            part=(0,),
+            weight_decay=0.0,
+        ),
     ]
+    if decoupled:
+        found += [
+            suspect(reference.adam, call, ADAMW_COUPLED, part=(0,), weight_decay=decay),
+            Suspect(
+                ADAMW_DECAY_AFTER,
+                _like(_adam_step(w64, g, state, arguments) * (1 - lr * decay), w),
+                (0,),
+            ),
+            Suspect(
+                ADAMW_DECAY_WITHOUT_LR,
+                _like(_adam_step(w64 * (1 - decay), g, state, arguments), w),
+                (0,),
+            ),
+        ]
+    if (
+        int(state["step"]) == 0
+        and non_finite(call.result)
+        and not non_finite(function(**arguments))
+    ):
+        found.append(STEP_FROM_ZERO)
+    return found
+
+
+@diagnoses_for("sgd")
+def _sgd(reference: Any, call: Call) -> list[Suspect | str]:
+    arguments = bound(reference.sgd, call)
+    w, momentum, lr = arguments["w"], arguments["momentum"], arguments["lr"]
+    found: list[Suspect | str] = [
+        suspect(reference.sgd, call, DECAY_IGNORED, part=(0,), weight_decay=0.0)
+    ]
+    if momentum > 0:
+        if arguments["nesterov"]:
+            found.append(suspect(reference.sgd, call, NESTEROV_IGNORED, part=(0,), nesterov=False))
+        g = _gradient(arguments)
+        v = momentum * np.asarray(arguments["state"]["velocity"], np.float64) + (1 - momentum) * g
+        taken = g + momentum * v if arguments["nesterov"] else v
+        found.append(
+            Suspect(MOMENTUM_DAMPENED, (_like(w - lr * taken, w), {"velocity": _like(v, w)}))
+        )
+    return found
+
+
+@diagnoses_for("adagrad", "rmsprop")
+def _adaptive(reference: Any, call: Call) -> list[Suspect | str]:
+    function = getattr(reference, call.function)
+    arguments = bound(function, call)
+    w, state, lr, eps = arguments["w"], arguments["state"], arguments["lr"], arguments["eps"]
+    g = _gradient(arguments)
+    if call.function == "adagrad":
+        squares = np.asarray(state["sum_sq"], np.float64) + g * g
+        inside = w - lr * g / np.sqrt(squares + eps)
+    else:
+        alpha, momentum = arguments["alpha"], arguments["momentum"]
+        squares = alpha * np.asarray(state["square_avg"], np.float64) + (1 - alpha) * g * g
+        d = g / np.sqrt(squares + eps)
+        if momentum > 0:
+            d = momentum * np.asarray(state["velocity"], np.float64) + d
+        inside = w - lr * d
+    return [
+        Suspect(EPS_INSIDE, _like(inside, w), (0,)),
+        suspect(function, call, DECAY_IGNORED, part=(0,), weight_decay=0.0),
+    ]
+
+
+@diagnoses_for("fan_in_and_fan_out")
+def _fans(reference: Any, call: Call) -> list[Suspect | str]:
+    shape = tuple(int(s) for s in bound(reference.fan_in_and_fan_out, call)["shape"])
+    if len(shape) <= 2:
+        return []
+    return [Suspect(FANS_WITHOUT_KERNEL, (shape[1], shape[0]))]
+
+
+def _std_factor(function: str, arguments: dict[str, Any], fans: tuple[int, int]) -> float:
+    """How much larger the initializer's standard deviation is with ``fans`` in place of the
+    right ones (the draws are the same: only their scale changes)."""
+    shape = tuple(int(s) for s in arguments["w"].shape)
+    receptive = math.prod(shape[2:])
+    right = (shape[1] * receptive, shape[0] * receptive)
+    if function.startswith("xavier"):
+        return math.sqrt(sum(right) / sum(fans))
+    pick = 0 if arguments["mode"] == "fan_in" else 1
+    return math.sqrt(right[pick] / fans[pick])
+
+
+@diagnoses_for("xavier_uniform", "xavier_normal", "kaiming_uniform", "kaiming_normal")
+def _initializer(reference: Any, call: Call) -> list[Suspect | str]:
+    function = getattr(reference, call.function)
+    arguments = bound(function, call)
+    shape = tuple(int(s) for s in arguments["w"].shape)
+    correct = function(**arguments)
+    if len(shape) < 2:
+        return []
+
+    def scaled(factor: float) -> Any:
+        return (np.asarray(correct, np.float64) * factor).astype(correct.dtype)
+
+    found: list[Suspect | str] = []
+    if len(shape) > 2:
+        factor = _std_factor(call.function, arguments, (shape[1], shape[0]))
+        found.append(Suspect(FANS_WITHOUT_KERNEL, scaled(factor)))
+    if call.function.startswith("kaiming") and arguments["mode"] in ("fan_in", "fan_out"):
+        receptive = math.prod(shape[2:])
+        fan_in, fan_out = shape[1] * receptive, shape[0] * receptive
+        if arguments["mode"] == "fan_in":
+            found.append(Suspect(FAN_OUT_FOR_FAN_IN, scaled(math.sqrt(fan_in / fan_out))))
+        else:
+            found.append(Suspect(FAN_IN_FOR_FAN_OUT, scaled(math.sqrt(fan_out / fan_in))))
+    return found
