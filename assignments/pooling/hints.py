@@ -1,29 +1,177 @@
-"""Hints for pooling: the usual mistakes in max-pooling.
+"""Hints for pooling: the usual mistakes in max, average and global average pooling.
 
 Each diagnosis recognises one mistake from a failed test's recorded calls (it re-runs the
 reference with the mistake made) and names it, printing no reference value.
 :mod:`autograder.suite.hints` loads this file by path; it is never shipped to students.
+
+Where the mistakes come from (public course material, forums and solutions):
+
+* ``stride=None`` taken as 1 instead of ``kernel_size``: github.com/distdl/distdl/issues/203,
+  github.com/nntrainer/nntrainer/issues/2144 (frameworks that got PyTorch's default wrong).
+* max pooling padded with zeros: PyTorch's own documentation said "zero-padded" until
+  github.com/pytorch/pytorch/issues/33384 and /41294; the fix of
+  github.com/zylo117/Yet-Another-EfficientDet-Pytorch/pull/352.
+* switches that are not flat ``h * W + w`` indices into the unpadded plane: the index
+  conventions differ between frameworks (per window, per padded plane, per whole tensor:
+  github.com/tensorflow/tensorflow/issues/2821 and /pull/7090, github.com/pytorch/pytorch/
+  issues/18796), and CS231n caches usually keep the argmax inside each window.
+* overlapping windows' gradients assigned instead of accumulated (``dx[idx] = dout``):
+  github.com/0809zheng/CS231n-assignment2019/issues/19 (passes the notebook's
+  non-overlapping check only), github.com/jmschrei/tangermeme/pull/95.
+* ``count_include_pad`` the other way round (Caffe and PyTorch count the padding, TensorFlow
+  does not): github.com/apache/tvm/issues/1144, github.com/opencv/opencv/pull/10867,
+  github.com/deeplearning4j/deeplearning4j/issues/5219.
+* the average's gradient not divided by the window size: the ``distribute_value`` step of
+  deeplearning.ai's pooling backward, github.com/marsggbo/deeplearning.ai_JupyterNotebooks/
+  issues/10; likewise ``dout / (H * W)`` for global average pooling.
+* global average pooling returning ``(N, C, 1, 1)``, the shape of
+  ``torch.nn.functional.adaptive_avg_pool2d(x, 1)`` before the flatten.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from autograder.suite.hints import Call, Suspect, bound, diagnoses_for, matches
+from autograder.suite.hints import (
+    IMPOSSIBLE,
+    Call,
+    Suspect,
+    bound,
+    diagnoses_for,
+    matches,
+    suspect,
+)
+
+STRIDE_DEFAULT = (
+    "your result matches stride=1, but this call passed stride=None, which means "
+    "stride = kernel_size (non-overlapping windows, PyTorch's default)"
+)
+ZERO_PADDING = (
+    "your output matches zero padding: max pooling pads with -inf, so that padding never wins "
+    "a window whose real values are all negative"
+)
+WINDOW_SWITCHES = (
+    "your switches are positions inside each window (0 to k_h * k_w - 1): return the "
+    "position of the maximum in the input plane, h * W + w"
+)
+PADDED_SWITCHES = (
+    "your switches index the padded plane, (h + p_h) * (W + 2 * p_w) + (w + p_w): index the "
+    "unpadded H x W input plane, h * W + w"
+)
+TENSOR_SWITCHES = (
+    "your switches index the whole flattened input (over n, c, h and w): each switch is the "
+    "position within its own H x W plane, h * W + w"
+)
+OVERWRITTEN = (
+    "your dx matches each input's gradient taken from the last window that selected it only: "
+    "where windows overlap one input can win several windows, and its gradient is the SUM of "
+    "theirs (dx[idx] = dout, or dx[idx] += dout, keeps one of repeated indices; use "
+    "xp.add.at or xp.bincount)"
+)
+INCLUDE_PAD_MISSED = (
+    "your result matches count_include_pad=False (windows divided by their real elements "
+    "only), but this call used count_include_pad=True: divide every window by k_h * k_w, "
+    "padding zeros included"
+)
+EXCLUDE_PAD_MISSED = (
+    "your result matches count_include_pad=True (windows divided by k_h * k_w), but this call "
+    "used count_include_pad=False: divide each window by its number of real (non-padding) "
+    "elements"
+)
+AVERAGE_UNDIVIDED = (
+    "your dx matches dout given undivided to every element of its window: each element "
+    "receives dout / divisor, with the divisor of the forward pass"
+)
+GLOBAL_KEEPDIMS = (
+    "your output has shape (N, C, 1, 1): global average pooling returns shape (N, C), the mean "
+    "over axes (2, 3) without keepdims"
+)
+GLOBAL_UNDIVIDED = (
+    "your dx matches dout copied to every pixel of its plane: each of the H * W pixels "
+    "receives dout[n, c] / (H * W)"
+)
+
+
+def _pair(value: Any) -> tuple[int, int]:
+    """An int or a pair as an ``(h, w)`` pair."""
+    if isinstance(value, tuple | list):
+        return int(value[0]), int(value[1])
+    return int(value), int(value)
+
+
+def _computed(hint: str, mistaken: Callable[[], Any], part: tuple[int, ...] = ()) -> Suspect:
+    """The suspect whose output ``mistaken()`` computes (impossible where it cannot be made)."""
+    try:
+        return Suspect(hint, mistaken(), part)
+    except Exception:  # the mistake cannot be made in this call
+        return Suspect(hint, IMPOSSIBLE, part)
+
+
+def _geometry(arguments: dict[str, Any]) -> tuple[tuple[int, int], ...]:
+    """(kernel, stride, padding) pairs of a pooling call."""
+    kernel = _pair(arguments["kernel_size"])
+    stride = kernel if arguments["stride"] is None else _pair(arguments["stride"])
+    return kernel, stride, _pair(arguments["padding"])
+
+
+def _max_pool_zero_padded(forward: Any, arguments: dict[str, Any]) -> Any:
+    """max_pool_forward's output with the input padded with zeros."""
+    ph, pw = _pair(arguments["padding"])
+    x = np.pad(arguments["x"], ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    return forward(x, arguments["kernel_size"], arguments["stride"], 0)[0]
+
+
+def _switch_conventions(arguments: dict[str, Any], switches: np.ndarray) -> dict[str, Any]:
+    """The correct switches in the other conventions: {hint: switches}."""
+    (_, kw), (sh, sw), (ph, pw) = _geometry(arguments)
+    n, c, height, width = arguments["x"].shape
+    rows, cols = switches // width, switches % width
+    top = (np.arange(switches.shape[2]) * sh - ph)[:, None]
+    left = (np.arange(switches.shape[3]) * sw - pw)[None, :]
+    planes = np.arange(n * c, dtype=np.int64).reshape(n, c, 1, 1)
+    return {
+        WINDOW_SWITCHES: (rows - top) * kw + (cols - left),
+        PADDED_SWITCHES: (rows + ph) * (width + 2 * pw) + (cols + pw),
+        TENSOR_SWITCHES: switches + planes * (height * width),
+    }
 
 
 @diagnoses_for("max_pool_forward")
 def _max_pool_forward(reference: Any, call: Call) -> list[Suspect | str]:
-    arguments = bound(reference.max_pool_forward, call)
-    result = call.result
+    forward = reference.max_pool_forward
+    arguments = bound(forward, call)
+    out, switches = forward(**arguments)
+    suspects: list[Suspect | str] = []
+    if arguments["stride"] is None:
+        suspects.append(suspect(forward, call, STRIDE_DEFAULT, stride=1))
+    if _pair(arguments["padding"]) != (0, 0):
+        suspects.append(
+            _computed(ZERO_PADDING, lambda: _max_pool_zero_padded(forward, arguments), (0,))
+        )
+    conventions = _switch_conventions(arguments, switches)
+    suspects += [Suspect(hint, other.astype(np.int64), (1,)) for hint, other in conventions.items()]
+    return suspects + _switch_facts(arguments, call.result, out, switches, conventions)
+
+
+def _switch_facts(
+    arguments: dict[str, Any],
+    result: Any,
+    out: np.ndarray,
+    switches: np.ndarray,
+    conventions: dict[str, Any],
+) -> list[Suspect | str]:
+    """What the result's switches show, when its output is right but its switches are not (and
+    no other convention explains them)."""
     if not isinstance(result, tuple | list) or len(result) != 2:
         return []
-    out, switches = reference.max_pool_forward(**arguments)
     student_switches = result[1]
     if not matches(result[0], out) or matches(student_switches, switches):
         return []
+    if any(matches(student_switches, other) for other in conventions.values()):
+        return []  # a suspect names it
     x = arguments["x"]
     if not isinstance(student_switches, np.ndarray) or student_switches.shape != switches.shape:
         return []
@@ -38,3 +186,78 @@ def _max_pool_forward(reference: Any, call: Call) -> list[Suspect | str]:
             "in row-major window order must win (compare with >, not >=)"
         ]
     return []
+
+
+def _last_window_wins(arguments: dict[str, Any]) -> np.ndarray:
+    """max_pool_backward with each input's gradient from the last window that selected it."""
+    dout, switches = arguments["dout"], arguments["switches"]
+    n, c, h, w = (int(v) for v in arguments["input_shape"])
+    planes = np.arange(n * c, dtype=np.int64).reshape(n, c, 1, 1) * (h * w)
+    flat = (switches.astype(np.int64) + planes).reshape(-1)
+    values = dout.reshape(-1)
+    last, where = np.unique(flat[::-1], return_index=True)  # first of the reversed: the last
+    dx = np.zeros(n * c * h * w, dtype=dout.dtype)
+    dx[last] = values[::-1][where]
+    return dx.reshape(n, c, h, w)
+
+
+@diagnoses_for("max_pool_backward")
+def _max_pool_backward(reference: Any, call: Call) -> list[Suspect | str]:
+    arguments = bound(reference.max_pool_backward, call)
+    return [_computed(OVERWRITTEN, lambda: _last_window_wins(arguments))]
+
+
+def _count_include_pad_swapped(function: Any, call: Call) -> Suspect:
+    include = bool(bound(function, call)["count_include_pad"])
+    hint = INCLUDE_PAD_MISSED if include else EXCLUDE_PAD_MISSED
+    return suspect(function, call, hint, count_include_pad=not include)
+
+
+@diagnoses_for("avg_pool_forward")
+def _avg_pool_forward(reference: Any, call: Call) -> list[Suspect | str]:
+    forward = reference.avg_pool_forward
+    suspects = [_count_include_pad_swapped(forward, call)]
+    if bound(forward, call)["stride"] is None:
+        suspects.append(suspect(forward, call, STRIDE_DEFAULT, stride=1))
+    return suspects
+
+
+def _avg_pool_undivided(reference: Any, arguments: dict[str, Any]) -> np.ndarray:
+    """avg_pool_backward with each window's dout given undivided to its elements."""
+    dout = arguments["dout"]
+    (kh, kw), _, _ = _geometry(arguments)
+    geometry = (arguments["kernel_size"], arguments["stride"], arguments["padding"])
+    if arguments["count_include_pad"]:
+        divisor = np.asarray(kh * kw, dtype=np.float64)
+    else:  # the real elements of each window: k_h * k_w times the mean of a plane of ones
+        ones = np.ones((1, 1, *(int(v) for v in arguments["input_shape"][2:])))
+        divisor = np.rint(reference.avg_pool_forward(ones, *geometry, True) * (kh * kw))
+    scaled = (dout * divisor).astype(dout.dtype)
+    return reference.avg_pool_backward(**dict(arguments, dout=scaled))
+
+
+@diagnoses_for("avg_pool_backward")
+def _avg_pool_backward(reference: Any, call: Call) -> list[Suspect | str]:
+    backward = reference.avg_pool_backward
+    arguments = bound(backward, call)
+    return [
+        _count_include_pad_swapped(backward, call),
+        _computed(AVERAGE_UNDIVIDED, lambda: _avg_pool_undivided(reference, arguments)),
+    ]
+
+
+@diagnoses_for("global_avg_pool_forward")
+def _global_avg_pool_forward(reference: Any, call: Call) -> list[Suspect | str]:
+    x = bound(reference.global_avg_pool_forward, call)["x"]
+    return [_computed(GLOBAL_KEEPDIMS, lambda: x.mean(axis=(2, 3), keepdims=True).astype(x.dtype))]
+
+
+@diagnoses_for("global_avg_pool_backward")
+def _global_avg_pool_backward(reference: Any, call: Call) -> list[Suspect | str]:
+    arguments = bound(reference.global_avg_pool_backward, call)
+    dout, shape = arguments["dout"], tuple(int(v) for v in arguments["input_shape"])
+
+    def copied() -> np.ndarray:
+        return np.broadcast_to(dout[:, :, None, None], shape).copy()
+
+    return [_computed(GLOBAL_UNDIVIDED, copied)]
