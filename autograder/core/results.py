@@ -178,7 +178,7 @@ class GradeReport:
         return cls(assignment, submission, 0.0, 0.0, log=log, grading_error=problem)
 
     @property
-    def passed(self) -> int:
+    def tests_passed(self) -> int:
         """How many tests passed."""
         return sum(test.passed for test in self.tests)
 

@@ -42,7 +42,7 @@ def summary_table(rows: Iterable[tuple[str, GradeReport]]) -> str:
     lines = [header, "-" * len(header)]
     for label, report in rows:
         score = f"{report.score:g} / {report.max_score:g}"
-        tests = f"{report.passed} / {len(report.tests)}"
+        tests = f"{report.tests_passed} / {len(report.tests)}"
         lines.append(f"{report.assignment:<{width}}{label:<28}{score:>16}{tests:>16}")
     return "\n".join(lines)
 
