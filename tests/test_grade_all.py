@@ -22,7 +22,8 @@ from autograder.core.gradescope import RESULTS_SCHEMA
 from autograder.core.results import TestResult
 from autograder.grading.classroom import ClassroomError, discover, load_metadata
 from autograder.grading.grade import GradeReport
-from autograder.grading.grade_all import grade_class, grader_digest, student_dir
+from autograder.grading.grade_all import grade_class, grader_digest
+from autograder.grading.stored_results import student_dir
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

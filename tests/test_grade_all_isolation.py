@@ -27,8 +27,9 @@ from autograder.authoring.examples import make_examples
 from autograder.cli import main
 from autograder.core.assignments import REPO_ROOT, load_assignment
 from autograder.grading import pristine
+from autograder.grading.class_results import UNTRUSTED
 from autograder.grading.classroom import discover
-from autograder.grading.grade_all import UNTRUSTED, grade_class
+from autograder.grading.grade_all import grade_class
 from autograder.grading.pristine import KIT_PARTS, KitSource, Watch, tree_state
 
 PARTIAL = "partial: not root, student code runs as the grader's user; no pid namespace"

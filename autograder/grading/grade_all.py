@@ -3,7 +3,8 @@
 Each submission found by ``autograder.grading.classroom.discover`` is read into a private
 folder (only the files the assignment names), digested, and graded with
 ``autograder.grading.grade.grade`` on a pool of threads (each ``grade`` runs its own pytest
-process, so threads are enough). What a finished submission leaves under ``<out>/students/<key>/``:
+process, so threads are enough). What a finished submission leaves under ``<out>/students/<key>/``
+(:mod:`~autograder.grading.stored_results` writes and reads it):
 
 ``results.json``
     Gradescope's results file of that submission (valid against ``RESULTS_SCHEMA``), with
@@ -30,47 +31,35 @@ submission at a time, each from a fresh copy of the kit checked after its gradin
 (``pristine=``): a grading that changed its copy or left a process behind is a grading error,
 never a score, and a change to anything later gradings use (the checkout, the Python
 installation, the submissions, the results) stops the run.
+
+Reading a submission is :mod:`~autograder.grading.prepare`'s; what the command says when the run
+ends, and the gradebook it writes then, :mod:`~autograder.grading.run_report`'s.
 """
 
 from __future__ import annotations
 
 import hashlib
 import importlib.util
-import json
 import os
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from autograder.core.assignments import SOLUTIONS_DIR, Assignment
-from autograder.core.results import GradescopeResults
-from autograder.core.submission import SubmissionError, collect_submission
+from autograder.grading import pristine
 from autograder.grading.class_results import RunSummary, StudentResult
-from autograder.grading.classroom import ClassSubmission, Student
+from autograder.grading.classroom import ClassSubmission
 from autograder.grading.grade import GradeReport, grade
+from autograder.grading.prepare import Prepared, prepare
 from autograder.grading.pristine import KitSource, Outcome, Pristine
-from autograder.grading.report import test_table
-
-STATUSES = ("graded", "unreadable", "error")
-"""``graded``: grading completed. ``unreadable``: nothing could be graded (score 0).
-``error``: a grading error, the grader's failure and not the student's (score 0 until it is
-graded again: once more in the same run, then on every later run)."""
+from autograder.grading.stored_results import stored_result, write_result
 
 GradeFunction = Callable[[Assignment, Path], GradeReport]
-
-
-@dataclass
-class _Prepared:
-    submission: ClassSubmission
-    folder: Path | None  # the collected files, or None when unreadable
-    digest: str
-    problem: str = ""
 
 
 def default_jobs() -> int:
@@ -78,11 +67,6 @@ def default_jobs() -> int:
     if hasattr(os, "sched_getaffinity"):
         return max(1, len(os.sched_getaffinity(0)))
     return max(1, os.cpu_count() or 1)
-
-
-def student_dir(out: Path, submission: ClassSubmission) -> Path:
-    """Where the results of ``submission`` live."""
-    return out / "students" / submission.key
 
 
 def grader_digest(assignment: Assignment) -> str:
@@ -136,116 +120,138 @@ def grade_class(
         Every submission's result. When interrupted, ``interrupted`` is set and ``results``
         holds what was finished.
     """
-    from tqdm import tqdm
-
     if pristine is not None and grade_function is not None:
         raise ValueError("grade_class: pristine gradings run the kit's own grader")
-    grade_function = grade_function or (lambda a, folder: grade(a, folder))
     log = log or (lambda line: print(line, file=sys.stderr, flush=True))
     jobs = 1 if pristine is not None else max(1, jobs or default_jobs())
     started = time.perf_counter()
-    grader = grader_digest(assignment)
-    summary = RunSummary(results=[])
-    by_key: dict[str, StudentResult] = {}
-    to_grade: list[_Prepared] = []
+    run = _ClassRun(assignment, out, grade_function or (lambda a, folder: grade(a, folder)))
     with tempfile.TemporaryDirectory(prefix="grade-all-") as scratch:
-        for submission in submissions:
-            prepared = _prepare(assignment, submission, Path(scratch) / submission.key)
-            stored = None if regrade else _stored_result(out, submission, prepared, grader)
-            if stored is not None:
-                by_key[submission.key] = stored
-                summary.up_to_date += 1
-            elif prepared.folder is None:
-                result = StudentResult(submission, "unreadable", 0.0, 0.0, message=prepared.problem)
-                result.fresh = True
-                _write_result(out, assignment, result, prepared.digest, grader)
-                by_key[submission.key] = result
-                summary.unreadable += 1
-            else:
-                to_grade.append(prepared)
-        how = (
-            "one at a time, each from a fresh copy of the kit (partial isolation)"
-            if pristine is not None
-            else f"with {jobs} jobs"
-        )
+        to_grade = run.sort(submissions, Path(scratch), regrade)
         if to_grade:
+            how = "one at a time, each from a fresh copy of the kit (partial isolation)"
+            how = f"with {jobs} jobs" if pristine is None else how
             log(
                 f"{assignment.name}: grading {len(to_grade)} of {len(submissions)} submissions "
-                f"{how} ({summary.up_to_date} up to date)"
+                f"{how} ({run.summary.up_to_date} up to date)"
             )
-        stop = threading.Event()
-        guard: Pristine | None = None
         if pristine is not None and to_grade:
             (out / "students").mkdir(parents=True, exist_ok=True)
             sources = [s.source for s in submissions if s.source is not None]
-            guard = Pristine(pristine, watch=[scratch, *sources], results=out)
+            run.guard = Pristine(pristine, watch=[scratch, *sources], results=out)
+        run.schedule(to_grade, jobs, progress, log)
+    summary = run.summary
+    summary.results = [run.by_key[s.key] for s in submissions if s.key in run.by_key]
+    summary.wall_time = time.perf_counter() - started
+    return summary
 
-        def work(prepared: _Prepared) -> StudentResult | None:
-            if stop.is_set():
-                return None
-            outcome = None
-            try:
-                if guard is not None:
-                    outcome = guard.grade(assignment, prepared.folder)  # type: ignore[arg-type]
-                    report = outcome.report
-                else:
-                    report = grade_function(assignment, prepared.folder)  # type: ignore[arg-type]
-            except Exception as error:  # a bug of the grader costs this submission alone
-                report = GradeReport(assignment.name, prepared.submission.label, 0.0, 0.0)
-                report.log = f"the grader failed: {type(error).__name__}: {error}"
-                report.grading_error = report.log
-            if "KeyboardInterrupt" in report.log:
-                stop.wait(1.0)  # Ctrl-C reaches the pytest child and this process together
-            if stop.is_set():
-                return None  # cut short by an interrupt: its numbers cannot be trusted
-            if outcome is not None and (outcome.untrusted or outcome.compromised):
-                result = _untrusted(prepared.submission, outcome)
-                if outcome.compromised:
-                    summary.stopped = f"while {prepared.submission.key} was graded: " + "; ".join(
-                        outcome.compromised
-                    )
-                    stop.set()
+
+class _ClassRun:
+    """One ``grade_class`` run: what it found stored, what it grades, and how it went."""
+
+    def __init__(self, assignment: Assignment, out: Path, grade_function: GradeFunction) -> None:
+        from tqdm import tqdm  # the instructor's extra: missing, nothing is read or written
+
+        self.progress_bar = tqdm
+        self.assignment, self.out, self.grade_function = assignment, out, grade_function
+        self.grader = grader_digest(assignment)
+        self.summary = RunSummary(results=[])
+        self.by_key: dict[str, StudentResult] = {}
+        self.stop = threading.Event()
+        self.guard: Pristine | None = None
+
+    def sort(
+        self, submissions: list[ClassSubmission], scratch: Path, regrade: bool
+    ) -> list[Prepared]:
+        """Read every submission: keep its stored result where it is up to date, record it
+        where it is unreadable; the rest, to grade."""
+        to_grade: list[Prepared] = []
+        for submission in submissions:
+            prepared = prepare(self.assignment, submission, scratch / submission.key)
+            stored = (
+                None
+                if regrade
+                else stored_result(self.out, submission, prepared.digest, self.grader)
+            )
+            if stored is not None:
+                self.by_key[submission.key] = stored
+                self.summary.up_to_date += 1
+            elif prepared.folder is None:
+                result = StudentResult(submission, "unreadable", 0.0, 0.0, message=prepared.problem)
+                result.fresh = True
+                write_result(self.out, self.assignment, result, prepared.digest, self.grader)
+                self.by_key[submission.key] = result
+                self.summary.unreadable += 1
             else:
-                result = _from_report(prepared.submission, report)
-            _write_result(out, assignment, result, prepared.digest, grader, report.log)
-            if guard is not None:
-                guard.note_results()
-            return result
+                to_grade.append(prepared)
+        return to_grade
 
+    def work(self, prepared: Prepared) -> StudentResult | None:
+        """Grade one submission and store its result (None: cut short by an interrupt)."""
+        if self.stop.is_set():
+            return None
+        report, outcome = self._grade(prepared)
+        if "KeyboardInterrupt" in report.log:
+            self.stop.wait(1.0)  # Ctrl-C reaches the pytest child and this process together
+        if self.stop.is_set():
+            return None  # cut short by an interrupt: its numbers cannot be trusted
+        if outcome is not None and (outcome.untrusted or outcome.compromised):
+            result = _untrusted(prepared.submission, outcome)
+            if outcome.compromised:
+                self.summary.stopped = f"while {prepared.submission.key} was graded: " + "; ".join(
+                    outcome.compromised
+                )
+                self.stop.set()
+        else:
+            result = StudentResult.from_report(prepared.submission, report)
+        write_result(self.out, self.assignment, result, prepared.digest, self.grader, report.log)
+        if self.guard is not None:
+            self.guard.note_results()
+        return result
+
+    def _grade(self, prepared: Prepared) -> tuple[GradeReport, Outcome | None]:
+        """The grading's report, and the pristine copy's outcome where there is one."""
+        folder: Path = prepared.folder  # type: ignore[assignment]
+        try:
+            if self.guard is not None:
+                outcome = self.guard.grade(self.assignment, folder)
+                return outcome.report, outcome
+            return self.grade_function(self.assignment, folder), None
+        except Exception as error:  # a bug of the grader costs this submission alone
+            problem = f"the grader failed: {type(error).__name__}: {error}"
+            label = prepared.submission.label
+            return GradeReport.failed(self.assignment.name, label, problem, problem), None
+
+    def schedule(
+        self,
+        to_grade: list[Prepared],
+        jobs: int,
+        progress: bool | None,
+        log: Callable[[str], None],
+    ) -> None:
+        """Grade ``to_grade`` on ``jobs`` threads, each grading error once more at the end;
+        on Ctrl-C, wait for the gradings under way and keep what was written."""
         pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="grade-all")
-        bar = tqdm(
+        bar = self.progress_bar(
             total=len(to_grade),
-            desc=f"grading {assignment.name}",
+            desc=f"grading {self.assignment.name}",
             unit="sub",
             file=sys.stderr,
             disable=(not to_grade) or (None if progress is None else not progress),
             dynamic_ncols=True,
         )
-        pending: dict[Future[StudentResult | None], tuple[_Prepared, int]] = {}
+        pending: dict[Future[StudentResult | None], tuple[Prepared, int]] = {}
         try:
-            if guard is not None:
-                guard.open()
-            pending = {pool.submit(work, p): (p, 0) for p in to_grade}
+            if self.guard is not None:
+                self.guard.open()
+            pending = {pool.submit(self.work, p): (p, 0) for p in to_grade}
             while pending:
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
-                    prepared, attempt = pending.pop(future)
-                    result = future.result()
-                    retry = attempt == 0 and not summary.stopped
-                    if result is not None and result.status == "error" and retry:
-                        # a grading error is the grader's: once more, after the others queued
-                        summary.retried += 1
-                        pending[pool.submit(work, prepared)] = (prepared, 1)
-                        continue
-                    if result is not None:
-                        by_key[result.submission.key] = result
-                        summary.graded += 1
-                        summary.errors += result.status == "error"
-                        bar.set_postfix_str(result.submission.key, refresh=False)
-                    bar.update()
+                    self._finished(future, pending, pool, bar)
         except KeyboardInterrupt:
-            stop.set()
-            summary.interrupted = True
+            self.stop.set()
+            self.summary.interrupted = True
             for future in pending:
                 future.cancel()
             bar.close()
@@ -254,103 +260,39 @@ def grade_class(
             for future in pending:  # results written before the interrupt are kept
                 if future.done() and not future.cancelled() and future.exception() is None:
                     result = future.result()
-                    if result is not None and result.submission.key not in by_key:
-                        by_key[result.submission.key] = result
-                        summary.graded += 1
-                        summary.errors += result.status == "error"
+                    if result is not None and result.submission.key not in self.by_key:
+                        self._keep(result)
         finally:
             bar.close()
             pool.shutdown(wait=True, cancel_futures=True)
-            if guard is not None:
-                guard.close()
-    summary.results = [by_key[s.key] for s in submissions if s.key in by_key]
-    summary.wall_time = time.perf_counter() - started
-    return summary
+            if self.guard is not None:
+                self.guard.close()
 
+    def _finished(
+        self,
+        future: Future[StudentResult | None],
+        pending: dict[Future[StudentResult | None], tuple[Prepared, int]],
+        pool: ThreadPoolExecutor,
+        bar: Any,
+    ) -> None:
+        """Keep a finished grading's result, or grade a grading error once more."""
+        prepared, attempt = pending.pop(future)
+        result = future.result()
+        retry = attempt == 0 and not self.summary.stopped
+        if result is not None and result.status == "error" and retry:
+            # a grading error is the grader's: once more, after the others queued
+            self.summary.retried += 1
+            pending[pool.submit(self.work, prepared)] = (prepared, 1)
+            return
+        if result is not None:
+            self._keep(result)
+            bar.set_postfix_str(result.submission.key, refresh=False)
+        bar.update()
 
-def load_result(out: Path, submission: ClassSubmission) -> tuple[StudentResult, dict[str, Any]]:
-    """The stored result of ``submission`` and its ``extra_data``.
-
-    Raises:
-        OSError, ValueError, KeyError: nothing usable is stored.
-    """
-    payload = json.loads((student_dir(out, submission) / "results.json").read_text("utf-8"))
-    stored = GradescopeResults.from_gradescope(payload)
-    extra = stored.extra_data
-    if extra.get("status") not in STATUSES:
-        raise ValueError("unknown status")
-    result = StudentResult(
-        submission=submission,
-        status=extra["status"],
-        score=stored.score,
-        max_score=float(extra["max_score"]),
-        tests=stored.tests,
-        message=str(extra.get("message", "")),
-        isolation=str(extra.get("isolation", "")),
-        execution_time=stored.execution_time or 0.0,
-    )
-    return result, extra
-
-
-def _stored_result(
-    out: Path, submission: ClassSubmission, prepared: _Prepared, grader: str
-) -> StudentResult | None:
-    """The stored result, if it is final and was made from these very files and suites."""
-    try:
-        result, extra = load_result(out, submission)
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    if result.status == "error":
-        return None
-    if extra.get("submission_digest") != prepared.digest or extra.get("grader_digest") != grader:
-        return None
-    return result
-
-
-def _prepare(assignment: Assignment, submission: ClassSubmission, folder: Path) -> _Prepared:
-    """Collect the assignment's files of ``submission`` into ``folder``, and digest them."""
-    source = submission.source
-    if source is None or submission.problem:
-        problem = submission.problem or "submission not found"
-        return _Prepared(submission, None, _text_digest("problem", problem), problem)
-    try:
-        if source.is_file() and source.suffix == ".py" and source.name not in assignment.files:
-            single = folder.parent / f"{folder.name}.single"
-            source = _single_file(source, assignment.module_file, single)
-        found = collect_submission(source, assignment.files, folder)
-        zips = list(source.glob("*.zip")) if source.is_dir() else []
-        if assignment.module_file not in found and len(zips) == 1:  # an uploaded zip, kept whole
-            found = collect_submission(zips[0], assignment.files, folder)
-    except SubmissionError as error:
-        problem = str(error)
-        return _Prepared(submission, None, _source_digest(submission.source, problem), problem)
-    except OSError as error:
-        problem = f"cannot read the submission: {error}"
-        return _Prepared(submission, None, _source_digest(submission.source, problem), problem)
-    digest = hashlib.sha256(assignment.name.encode())
-    for name in sorted(found):
-        digest.update(b"\0" + name.encode() + b"\0" + found[name].read_bytes())
-    if assignment.module_file not in found:
-        present = ", ".join(sorted(found)) or "none of " + ", ".join(assignment.files)
-        problem = f"no {assignment.module_file} in the submission (found: {present})"
-        return _Prepared(submission, None, digest.hexdigest(), problem)
-    return _Prepared(submission, folder, digest.hexdigest())
-
-
-def _single_file(source: Path, module_file: str, folder: Path) -> Path:
-    """A plain folder's ``<student>.py`` as the assignment's file, in a folder of its own."""
-    folder.mkdir(parents=True, exist_ok=True)
-    collect_submission(source.parent, [source.name], folder)  # same checks (regular, size)
-    target = folder / module_file
-    os.replace(folder / source.name, target)
-    return target
-
-
-GRADING_ERROR = "grading error (the grader's failure, not the student's; retried next run)"
-UNTRUSTED = (
-    "grading error (partial isolation: this grading cannot be trusted, so it has no score; "
-    "graded again next run)"
-)
+    def _keep(self, result: StudentResult) -> None:
+        self.by_key[result.submission.key] = result
+        self.summary.graded += 1
+        self.summary.errors += result.status == "error"
 
 
 def _untrusted(submission: ClassSubmission, outcome: Outcome) -> StudentResult:
@@ -361,146 +303,7 @@ def _untrusted(submission: ClassSubmission, outcome: Outcome) -> StudentResult:
             "files that later gradings use were changed during it, so grading stopped: "
             + "; ".join(outcome.compromised)
         )
-    return StudentResult(
-        submission,
-        "error",
-        0.0,
-        0.0,
-        message=f"{UNTRUSTED}: {_clip('; '.join(reasons), 2000)}",
-        isolation=outcome.report.isolation,
-        execution_time=outcome.report.execution_time,
-        fresh=True,
-    )
-
-
-def _from_report(submission: ClassSubmission, report: GradeReport) -> StudentResult:
-    if report.grading_error or not report.tests:
-        if report.grading_error:
-            reason = report.grading_error
-        else:
-            tail = report.log.strip().splitlines()[-1:] or ["no output"]
-            reason = f"grading produced no results: {tail[0][:300]}"
-        return StudentResult(
-            submission,
-            "error",
-            0.0,
-            0.0,
-            message=f"{GRADING_ERROR}: {_clip(reason, 1000)}",
-            isolation=report.isolation,
-            execution_time=report.execution_time,
-            fresh=True,
-        )
-    return StudentResult(
-        submission,
-        "graded",
-        report.score,
-        report.max_score,
-        tests=report.tests,
-        isolation=report.isolation,
-        execution_time=report.execution_time,
-        fresh=True,
-    )
-
-
-def _write_result(
-    out: Path,
-    assignment: Assignment,
-    result: StudentResult,
-    digest: str,
-    grader: str,
-    log: str = "",
-) -> None:
-    """``feedback.txt`` then, atomically and last, ``results.json``."""
-    folder = student_dir(out, result.submission)
-    folder.mkdir(parents=True, exist_ok=True)
-    report = GradeReport(
-        assignment=assignment.name,
-        submission=result.submission.label,
-        score=result.score,
-        max_score=result.max_score,
-        tests=result.tests,
-        execution_time=result.execution_time,
-        isolation=result.isolation,
-    )
-    results = report.gradescope()
-    if result.status != "graded":
-        results.output = f"{assignment.name}: 0 points\n{result.message}"
-    results.extra_data = {
-        "status": result.status,
-        "message": result.message,
-        "max_score": result.max_score,
-        "isolation": result.isolation,
-        "key": result.submission.key,
-        "label": result.submission.label,
-        "students": [asdict(s) for s in result.submission.students],
-        "submitted_at": result.submission.submitted_at,
-        "submission_digest": digest,
-        "grader_digest": grader,
-        "graded_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-    }
-    _write_text_atomic(folder / "feedback.txt", feedback_text(result, report, log))
-    results.write(folder / "results.json")
-
-
-def feedback_text(result: StudentResult, report: GradeReport, log: str = "") -> str:
-    """The readable feedback of one submission: who, status, and every test in full."""
-    names = _students_line(result.submission.students)
-    lines = [f"{names}  [{result.status}]" if names else f"[{result.status}]"]
-    if result.message:
-        lines.append(result.message)
-    if result.status == "graded":
-        lines.append(test_table(report, full_messages=True))
-    elif result.status == "error" and log:
-        lines += ["", "last lines of the grader's output:", log[-4000:]]
-    else:
-        lines.append("score: 0")
-    return "\n".join(lines) + "\n"
-
-
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 5] + " [...]"
-
-
-def _students_line(students: Iterable[Student]) -> str:
-    parts = []
-    for s in students:
-        detail = ", ".join(x for x in (s.sid, s.email) if x)
-        parts.append(f"{s.name} ({detail})" if s.name and detail else s.name or detail)
-    return "; ".join(p for p in parts if p)
-
-
-def _write_text_atomic(path: Path, text: str) -> None:
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
-def _text_digest(*parts: str) -> str:
-    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
-
-
-def _source_digest(source: Path | None, problem: str) -> str:
-    """A digest of an unreadable submission as it is on disk (names, sizes, bytes)."""
-    digest = hashlib.sha256(problem.encode())
-    if source is None:
-        return digest.hexdigest()
-    paths = [source] if not source.is_dir() else sorted(source.rglob("*"))
-    budget = 64 * 1024 * 1024
-    for path in paths:
-        try:
-            info = path.lstat()
-            digest.update(f"\0{path.relative_to(source.parent)}\0{info.st_size}".encode())
-            if path.is_file() and not path.is_symlink() and info.st_size <= budget:
-                budget -= info.st_size
-                digest.update(path.read_bytes())
-        except OSError:
-            continue
-    return digest.hexdigest()
+    return StudentResult.untrusted(submission, outcome.report, reasons)
 
 
 def run_grade_all(
@@ -523,26 +326,11 @@ def run_grade_all(
     assignment, a missing or empty submissions folder, or partial isolation without
     ``allow_partial_isolation``, 130 when interrupted (finished results are kept).
     """
-    from autograder.core.assignments import UnknownAssignmentError, load_assignment
-    from autograder.grading import pristine
     from autograder.grading.classroom import ClassroomError, discover
-    from autograder.grading.gradebook import write_gradebook, write_summary
+    from autograder.grading.run_report import report_run
 
-    try:
-        assignment = load_assignment(name)
-    except UnknownAssignmentError as error:
-        print(f"autograder: {error}", file=sys.stderr)
-        return 2
-    missing = [m for m in ("matplotlib", "tqdm", "yaml") if importlib.util.find_spec(m) is None]
-    if missing:
-        print(
-            f"autograder: grade-all needs {', '.join(missing)}: "
-            "pip install 'cnn-autograder[instructor]'",
-            file=sys.stderr,
-        )
-        return 2
-    if jobs is not None and jobs < 1:
-        print(f"autograder: --jobs must be at least 1, got {jobs}", file=sys.stderr)
+    assignment = _usable_assignment(name, jobs)
+    if assignment is None:
         return 2
     out = out or Path("grades") / assignment.name
     try:
@@ -551,33 +339,13 @@ def run_grade_all(
         print(f"autograder: {error}", file=sys.stderr)
         return 2
     try:
-        try:
-            isolation = pristine.probe_isolation()
-        except Exception as error:  # the probe itself failed: nothing is known of the isolation
-            isolation = (
-                f"partial: the isolation could not be probed: {type(error).__name__}: {error}"
-            )
-        kit = None
-        if not pristine.is_full(isolation):
-            if not allow_partial_isolation:
-                print(f"autograder: {pristine.refusal(isolation)}", file=sys.stderr)
-                return 2
-            kit = pristine.KitSource.installed()
-            print(
-                f"autograder: student code is only partially isolated here ({isolation}); "
-                "grading one submission at a time, each from a fresh copy of the kit that is "
-                "checked after its grading",
-                file=sys.stderr,
-            )
-            if jobs is not None and jobs > 1:
-                print(
-                    f"autograder: --jobs {jobs} ignored: with partial isolation submissions are "
-                    "graded one at a time",
-                    file=sys.stderr,
-                )
+        kit = _kit_where_partial(allow_partial_isolation, jobs)
         summary = grade_class(
             assignment, classroom.submissions, out, jobs=jobs, regrade=regrade, pristine=kit
         )
+    except _Refused as refusal:
+        print(f"autograder: {refusal}", file=sys.stderr)
+        return 2
     except pristine.PristineError as error:
         print(f"autograder: {error}; nothing was graded", file=sys.stderr)
         return 1
@@ -586,46 +354,60 @@ def run_grade_all(
         return 130
     finally:
         classroom.close()
-    done = (
-        f"{summary.graded} graded, {summary.up_to_date} up to date, "
-        f"{summary.unreadable} unreadable, {summary.errors} grading errors"
-    )
-    if summary.retried:
-        done += f" ({summary.retried} graded twice after a grading error)"
-    if summary.interrupted:
+    return report_run(assignment, classroom, summary, out)
+
+
+def _usable_assignment(name: str, jobs: int | None) -> Assignment | None:
+    """The assignment to grade, or None (and why, on stderr) when there is none to grade
+    with these options or the instructor's extra is missing."""
+    from autograder.core.assignments import UnknownAssignmentError, load_assignment
+
+    try:
+        assignment = load_assignment(name)
+    except UnknownAssignmentError as error:
+        print(f"autograder: {error}", file=sys.stderr)
+        return None
+    missing = [m for m in ("matplotlib", "tqdm", "yaml") if importlib.util.find_spec(m) is None]
+    if missing:
         print(
-            f"interrupted after {summary.wall_time:.1f} s ({done}); finished results are kept "
-            f"in {out / 'students'}: run the same command again to finish",
+            f"autograder: grade-all needs {', '.join(missing)}: "
+            "pip install 'cnn-autograder[instructor]'",
             file=sys.stderr,
         )
-        return 130
-    if summary.stopped:
-        print(
-            f"autograder: grading stopped after {done}: files that later gradings use were "
-            f"changed {summary.stopped}. Nothing more was graded and no gradebook was "
-            f"written. Restore those files (git status in the kit's checkout; reinstall the "
-            f"Python packages) and look at what that submission does before grading again; "
-            f"its result in {out / 'students'} is a grading error",
-            file=sys.stderr,
-        )
-        return 1
-    gradebook = write_gradebook(assignment, summary.results, out)
-    summary_path = write_summary(assignment, summary.results, out)
-    per = f" ({summary.wall_time / summary.graded:.2f} s each)" if summary.graded else ""
+        return None
+    if jobs is not None and jobs < 1:
+        print(f"autograder: --jobs must be at least 1, got {jobs}", file=sys.stderr)
+        return None
+    return assignment
+
+
+class _Refused(Exception):
+    """Student code is only partially isolated here and that was not allowed."""
+
+
+def _kit_where_partial(allow_partial_isolation: bool, jobs: int | None) -> KitSource | None:
+    """The kit to grade from pristine copies of where student code is only partially isolated
+    here (None where it is fully isolated); raises :class:`_Refused` where that is not
+    allowed."""
+    try:
+        isolation = pristine.probe_isolation()
+    except Exception as error:  # the probe itself failed: nothing is known of the isolation
+        isolation = f"partial: the isolation could not be probed: {type(error).__name__}: {error}"
+    if pristine.is_full(isolation):
+        return None
+    if not allow_partial_isolation:
+        raise _Refused(pristine.refusal(isolation))
+    kit = pristine.KitSource.installed()
     print(
-        f"{assignment.name}: {len(classroom.submissions)} submissions ({classroom.layout}): "
-        f"{done} in {summary.wall_time:.1f} s{per}"
+        f"autograder: student code is only partially isolated here ({isolation}); "
+        "grading one submission at a time, each from a fresh copy of the kit that is "
+        "checked after its grading",
+        file=sys.stderr,
     )
-    print(f"gradebook: {gradebook}  (Canvas: {out / 'canvas.csv'})")
-    print(f"summary: {summary_path}")
-    errors = [r for r in summary.results if r.status == "error"]
-    if errors:
+    if jobs is not None and jobs > 1:
         print(
-            f"{len(errors)} grading errors: the grader failed, not these students "
-            "(score 0 until graded; run the same command again to retry them):"
+            f"autograder: --jobs {jobs} ignored: with partial isolation submissions are "
+            "graded one at a time",
+            file=sys.stderr,
         )
-        for result in errors:
-            reason = result.message.removeprefix(GRADING_ERROR + ": ")
-            reason = reason.removeprefix(UNTRUSTED + ": ")
-            print(f"  {result.submission.key}: {_clip((reason.splitlines() or [''])[0], 300)}")
-    return 0
+    return kit
