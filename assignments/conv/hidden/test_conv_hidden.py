@@ -47,7 +47,7 @@ def _inputs(rng, x_shape, w_shape, bias, dtype):
     return x, w, b
 
 
-@pytest.mark.points(0.5)
+@pytest.mark.points(1)
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("x_shape, w_shape, stride, padding, dilation, groups, bias", ALL)
 def test_forward(
@@ -71,14 +71,14 @@ def _backward_case(student, reference, rng, config, dtype, index, name):
     assert_close(got[index], want[index], name=name)
 
 
-@pytest.mark.points(0.5)
+@pytest.mark.points(1)
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("config", BACKWARD)
 def test_backward_dx(student, reference, rng, config, dtype):
     _backward_case(student, reference, rng, config, dtype, 0, "dx")
 
 
-@pytest.mark.points(0.5)
+@pytest.mark.points(1)
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("config", BACKWARD)
 def test_backward_dw(student, reference, rng, config, dtype):
@@ -136,7 +136,7 @@ def _separable_inputs(rng, config, dtype):
     return x, w_dw, w_pw, b_dw, b_pw, kwargs
 
 
-@pytest.mark.points(0.5)
+@pytest.mark.points(1)
 @pytest.mark.parametrize("name, dtype", SEPARABLE_CASES)
 def test_depthwise_separable_forward(student, reference, rng, name, dtype):
     x, w_dw, w_pw, b_dw, b_pw, kw = _separable_inputs(rng, SEPARABLE[name], dtype)
@@ -161,7 +161,7 @@ def test_depthwise_separable_backward(student, reference, rng, name, dtype):
         assert_close(got[key], want[key], name=key)
 
 
-@pytest.mark.points(0.5)
+@pytest.mark.points(0.25)
 @pytest.mark.parametrize(
     "x_shape, w_shape, b_shape, groups",
     [
