@@ -3,22 +3,207 @@
 Each diagnosis recognises one mistake from a failed test's recorded calls (it re-runs the
 reference with the mistake made) and names it, printing no reference value.
 :mod:`autograder.suite.hints` loads this file by path; it is never shipped to students.
+
+Where the mistakes come from (public course material, forums and solutions):
+
+* ``eps`` added to the standard deviation instead of the variance:
+  github.com/pjreddie/darknet/pull/17, the LayerNorm of the Annotated Transformer
+  (github.com/codertimo/BERT-pytorch/issues/30).
+* spatial batch norm as ``x.reshape(-1, C)`` without moving the channels last first: the
+  question at soinside.com/question/kdDnRdELvM8toTxgPZVUGf ("the output is slightly
+  different"), where the CS231n solution is ``x.transpose(0, 2, 3, 1).reshape(-1, C)``.
+* spatial batch norm as ``x.reshape(N, -1)``: statistics per (channel, row, column) over the
+  batch only (github.com/haru-mingshi052/numpy-DeepLearning, batch_normalization/
+  batch_norm2d.py).
+* evaluation mode ignored, normalizing with the batch statistics, or updating the running
+  averages: github.com/anitan0925/vaegan/issues/1, github.com/vlfeat/matconvnet/issues/280,
+  github.com/chainer/chainer/pull/1580.
+* ``dx`` with the mean and the variance held constant, or with the path through the variance
+  left out: the paths X -> mu -> Y and X -> sigma -> Y of github.com/BVLC/caffe/issues/3878
+  and github.com/pjreddie/darknet/issues/1723.
+* ``m`` taken as the batch size ``N`` for ``(N, C, H, W)`` inputs, where it is ``N * H * W``:
+  github.com/pjreddie/darknet/issues/1634 (divide by ``batch`` or by ``spatial * batch``?).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from autograder.suite.hints import Call, Suspect, bound, diagnoses_for
+from autograder.suite.hints import (
+    IMPOSSIBLE,
+    Call,
+    Suspect,
+    bound,
+    diagnoses_for,
+    matches,
+    suspect,
+)
+
+EPS_OUTSIDE = (
+    "your output matches eps added to the standard deviation, (x - mean) / (sqrt(var) + eps): "
+    "eps goes inside the square root, (x - mean) / sqrt(var + eps)"
+)
+RESHAPED_WITHOUT_TRANSPOSE = (
+    "your output matches x.reshape(-1, C) normalized per column: that reshape mixes the "
+    "channels of (N, C, H, W); reduce over axes (0, 2, 3) directly, or move the channels last "
+    "(x.transpose(0, 2, 3, 1)) before reshaping"
+)
+PER_POSITION = (
+    "your output matches statistics per (channel, row, column) over the batch only: spatial "
+    "batch norm shares one mean and one variance per channel over axes (0, 2, 3)"
+)
+EVAL_AS_TRAINING = (
+    "your result matches training mode, but this call used training=False: evaluation "
+    "normalizes with running_mean and running_var and returns them unchanged"
+)
+EVAL_BATCH_STATISTICS = (
+    "your output matches normalization with the batch statistics, but this call used "
+    "training=False: evaluation normalizes with running_mean and running_var"
+)
+EVAL_UPDATES = (
+    "your running statistics were updated although this call used training=False: "
+    "evaluation returns running_mean and running_var unchanged"
+)
+DX_CONSTANT_STATISTICS = (
+    "your dx matches dout * gamma / sqrt(var + eps), the mean and the variance held constant: "
+    "both depend on every value of the channel, dx = gamma / sqrt(var + eps) * (dout - "
+    "mean(dout) - xhat * mean(dout * xhat))"
+)
+DX_NO_VARIANCE_PATH = (
+    "your dx misses the gradient through the variance: dx = gamma / sqrt(var + eps) * (dout - "
+    "mean(dout) - xhat * mean(dout * xhat)); the last term is missing"
+)
+DX_M_IS_N = (
+    "your dx matches the closed form with m = N (the batch size): for (N, C, H, W) inputs each "
+    "channel has m = N * H * W values, and the means run over axes (0, 2, 3)"
+)
+
+
+def _computed(hint: str, mistaken: Callable[[], Any], part: tuple[int, ...] = ()) -> Suspect:
+    """The suspect whose output ``mistaken()`` computes (impossible where it cannot be made)."""
+    try:
+        return Suspect(hint, mistaken(), part)
+    except Exception:  # the mistake cannot be made in this call
+        return Suspect(hint, IMPOSSIBLE, part)
+
+
+def _told_apart(function: Any, call: Call, found: list[Suspect | str]) -> list[Suspect | str]:
+    """``found`` without the suspects this call cannot tell apart.
+
+    Two mistakes that give this call the same (wrong) output are evidence for neither here:
+    naming them both would name a mistake the student may not have made, so both are left out
+    for this call (other calls, where they differ, name them); facts are kept."""
+    try:
+        correct = function(*call.args, **call.kwargs)
+    except Exception:
+        return found
+    results: list[Any] = []
+    for item in found:
+        try:
+            changes = (
+                isinstance(item, Suspect)
+                and item.possible
+                and not matches(item.output, item.select(correct))
+            )
+            results.append(item.applied(correct) if changes else None)
+        except Exception:
+            results.append(None)
+    kept: list[Suspect | str] = []
+    for index, item in enumerate(found):
+        result = results[index]
+        twins = result is not None and any(
+            other is not None and found[j].hint != item.hint and _same(other, result)
+            for j, other in enumerate(results)
+            if j != index
+        )
+        if not twins:
+            kept.append(item)
+    return kept
+
+
+def _same(a: Any, b: Any) -> bool:
+    try:
+        return matches(a, b)
+    except Exception:  # results of other kinds: not the same
+        return False
+
+
+def _shapes(x: np.ndarray) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """(reduction axes, broadcast shape of a (C,) vector) of a batch norm input."""
+    if x.ndim == 2:
+        return (0,), (1, -1)
+    return (0, 2, 3), (1, -1, 1, 1)
+
+
+def _normalized(x: np.ndarray, axes: tuple[int, ...], eps: float, outside: bool) -> np.ndarray:
+    """x normalized over ``axes`` with its biased variance (eps outside the root if asked)."""
+    mean = x.mean(axis=axes, keepdims=True)
+    std = np.sqrt(x.var(axis=axes, keepdims=True) + (0.0 if outside else eps))
+    return (x - mean) / (std + eps if outside else std)
+
+
+def _affine(xhat: np.ndarray, arguments: dict[str, Any], shape: tuple[int, ...]) -> np.ndarray:
+    gamma = arguments["gamma"].astype(np.float64).reshape(shape)
+    beta = arguments["beta"].astype(np.float64).reshape(shape)
+    return (xhat * gamma + beta).astype(arguments["x"].dtype)
+
+
+def _training_suspects(arguments: dict[str, Any]) -> list[Suspect | str]:
+    x = arguments["x"].astype(np.float64)
+    axes, shape = _shapes(x)
+    eps = float(arguments["eps"])
+    found = [
+        _computed(
+            EPS_OUTSIDE, lambda: _affine(_normalized(x, axes, eps, True), arguments, shape), (0,)
+        )
+    ]
+    if x.ndim == 4:
+        columns = x.reshape(-1, x.shape[1])
+
+        def reshaped() -> np.ndarray:
+            xhat = _normalized(columns, (0,), eps, False).reshape(x.shape)
+            return _affine(xhat, arguments, shape)
+
+        found.append(_computed(RESHAPED_WITHOUT_TRANSPOSE, reshaped, (0,)))
+        found.append(
+            _computed(
+                PER_POSITION,
+                lambda: _affine(_normalized(x, (0,), eps, False), arguments, shape),
+                (0,),
+            )
+        )
+    return found
+
+
+def _evaluation_suspects(reference: Any, call: Call) -> list[Suspect | str]:
+    forward = reference.batchnorm_forward
+    arguments = bound(forward, call)
+    found = [suspect(forward, call, EVAL_AS_TRAINING, training=True)]
+    try:
+        evaluated = forward(**arguments)
+        trained = forward(**dict(arguments, training=True))
+    except Exception:  # the batch cannot be normalized with its own statistics
+        return found
+    found.append(Suspect(EVAL_BATCH_STATISTICS, (trained[0], evaluated[1], evaluated[2])))
+    found.append(Suspect(EVAL_UPDATES, (evaluated[0], trained[1], trained[2])))
+    x = arguments["x"].astype(np.float64)
+    _, shape = _shapes(x)
+    mean = arguments["running_mean"].astype(np.float64).reshape(shape)
+    std = np.sqrt(arguments["running_var"].astype(np.float64).reshape(shape))
+    outside = _affine((x - mean) / (std + float(arguments["eps"])), arguments, shape)
+    found.append(Suspect(EPS_OUTSIDE, outside, (0,)))
+    return found
 
 
 @diagnoses_for("batchnorm_forward")
 def _batchnorm_forward(reference: Any, call: Call) -> list[Suspect | str]:
-    arguments = bound(reference.batchnorm_forward, call)
+    forward = reference.batchnorm_forward
+    arguments = bound(forward, call)
     if not arguments["training"]:
-        return []
+        return _told_apart(forward, call, _evaluation_suspects(reference, call))
     x = arguments["x"]
     axes = (0,) if x.ndim == 2 else (0, 2, 3)
     shape = (1, -1) if x.ndim == 2 else (1, -1, 1, 1)
@@ -33,7 +218,7 @@ def _batchnorm_forward(reference: Any, call: Call) -> list[Suspect | str]:
     out_unbiased = (out_unbiased * gamma.reshape(shape) + beta.reshape(shape)).astype(x.dtype)
     var_biased = ((1 - momentum) * running_var + momentum * biased).astype(x.dtype)
     reversed_mean = (momentum * running_mean + (1 - momentum) * mean).astype(x.dtype)
-    return [
+    found: list[Suspect | str] = [
         Suspect(
             "your output is normalized with the unbiased variance (divided by m - 1); "
             "normalize with the biased batch variance (divide by m)",
@@ -57,3 +242,37 @@ def _batchnorm_forward(reference: Any, call: Call) -> list[Suspect | str]:
             (1,),
         ),
     ]
+    return _told_apart(forward, call, found + _training_suspects(arguments))
+
+
+def _dx_variants(arguments: dict[str, Any]) -> dict[str, np.ndarray]:
+    """The mistaken dx of each backward mistake: {hint: dx}."""
+    x = arguments["x"].astype(np.float64)
+    dout = arguments["dout"].astype(np.float64)
+    axes, shape = _shapes(x)
+    eps = float(arguments["eps"])
+    mean = x.mean(axis=axes, keepdims=True)
+    inv_std = 1.0 / np.sqrt(x.var(axis=axes, keepdims=True) + eps)
+    xhat = (x - mean) * inv_std
+    scale = arguments["gamma"].astype(np.float64).reshape(shape) * inv_std
+    variants = {
+        DX_CONSTANT_STATISTICS: scale * dout,
+        DX_NO_VARIANCE_PATH: scale * (dout - dout.mean(axis=axes, keepdims=True)),
+    }
+    if x.ndim == 4:
+        n = x.shape[0]
+        sums = dout.sum(axis=axes, keepdims=True), (dout * xhat).sum(axis=axes, keepdims=True)
+        variants[DX_M_IS_N] = scale * (dout - sums[0] / n - xhat * sums[1] / n)
+    return {hint: dx.astype(arguments["x"].dtype) for hint, dx in variants.items()}
+
+
+@diagnoses_for("batchnorm_backward")
+def _batchnorm_backward(reference: Any, call: Call) -> list[Suspect | str]:
+    backward = reference.batchnorm_backward
+    arguments = bound(backward, call)
+    try:
+        variants = _dx_variants(arguments)
+    except Exception:  # arguments the reference refuses: no mistake to suspect
+        return []
+    found: list[Suspect | str] = [Suspect(hint, dx, (0,)) for hint, dx in variants.items()]
+    return _told_apart(backward, call, found)
