@@ -53,7 +53,7 @@ def test_max_pool_forward(student, reference, rng, shape, k, s, p, dtype):
     _max_pool_case(student, reference, x, k, s, p)
 
 
-@pytest.mark.points(0.5)
+@pytest.mark.points(1)
 @pytest.mark.parametrize(
     "shape, k, s, p",
     [
@@ -86,7 +86,7 @@ def test_max_pool_forward_nan_propagates(student, reference, rng):
     _max_pool_case(student, reference, x, 2, None, 0)
 
 
-@pytest.mark.points(0.5)
+@pytest.mark.points(1)
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape, k, s, p", SOME)
 def test_max_pool_backward(student, reference, rng, shape, k, s, p, dtype):
@@ -97,7 +97,7 @@ def test_max_pool_backward(student, reference, rng, shape, k, s, p, dtype):
     assert_close(got, reference.max_pool_backward(dout, switches, x.shape), name="dx")
 
 
-@pytest.mark.points(0.5)
+@pytest.mark.points(1)
 @pytest.mark.parametrize(
     "shape, k, s, p",
     [
@@ -115,7 +115,7 @@ def test_max_pool_backward_overlapping_ties(student, reference, rng, shape, k, s
     assert_close(got, reference.max_pool_backward(dout, switches, x.shape), name="dx")
 
 
-@pytest.mark.points(0.5)
+@pytest.mark.points(1.5)
 @pytest.mark.parametrize("count_include_pad", [True, False], ids=["include_pad", "exclude_pad"])
 @pytest.mark.parametrize("shape, k, s, p", SOME)
 def test_avg_pool_forward(student, reference, rng, shape, k, s, p, count_include_pad):
@@ -124,7 +124,7 @@ def test_avg_pool_forward(student, reference, rng, shape, k, s, p, count_include
     assert_close(got, reference.avg_pool_forward(x, k, s, p, count_include_pad), name="out")
 
 
-@pytest.mark.points(0.5)
+@pytest.mark.points(1.5)
 @pytest.mark.parametrize("count_include_pad", [True, False], ids=["include_pad", "exclude_pad"])
 @pytest.mark.parametrize("shape, k, s, p", SOME)
 def test_avg_pool_backward(student, reference, rng, shape, k, s, p, count_include_pad):
@@ -149,7 +149,7 @@ def test_avg_pool_float32(student, reference, rng, count_include_pad):
     assert_close(got, want, name="dx")
 
 
-@pytest.mark.points(0.5)
+@pytest.mark.points(1.5)
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape", [(2, 3, 5, 7), (1, 4, 1, 1)], ids=["5x7", "1x1"])
 def test_global_avg_pool(student, reference, rng, shape, dtype):

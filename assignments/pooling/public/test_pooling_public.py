@@ -1,8 +1,10 @@
 """Public tests for pooling.py: hand-computed answers and numeric gradient checks.
 
-Run them from your copy of the template with ``pytest public/``. The hidden tests compare your
-functions with a reference implementation over many more shapes, dtypes and options
-(overlapping windows, padding, ties, non-square kernels, float32).
+Run them from your copy of the template with ``pytest public/``. Every option (stride,
+overlapping windows, padding, ``(height, width)`` pairs, ``count_include_pad``) has a known
+answer here and a numeric gradient check of its backward. The hidden tests compare your
+functions with a reference implementation over many more shapes, dtypes and options (ties,
+NaN, float32).
 
 The numeric gradient checks (the ``forward_oracle`` fixture) differentiate your own forward
 when you run them; when graded they differentiate the reference's forward, so your backward
@@ -58,6 +60,25 @@ def test_max_pool_forward_ties_first_maximum_wins(student):
 
 
 @pytest.mark.points(1)
+def test_max_pool_forward_overlapping_windows_hand_computed(student):
+    # 2 x 2 windows with stride 1 overlap: 7 at (1, 0) wins the two left windows.
+    x = _plane([[1, 5, 2], [7, 3, 4], [0, 6, 8]])
+    out, switches = student.max_pool_forward(x, 2, stride=1)
+    assert_close(out, _plane([[7, 5], [7, 8]]), name="out")
+    assert_close(switches, np.array([[[[3, 1], [3, 8]]]], dtype=np.int64), name="switches")
+
+
+@pytest.mark.points(1)
+def test_max_pool_forward_pairs_are_height_then_width(student):
+    # kernel (1, 3) and stride (1, 2): windows one row high and three columns wide, two
+    # columns apart; columns 0-2 and 2-4 of each row.
+    x = _plane([[3, 1, 4, 1, 5], [9, 2, 6, 5, 3]])
+    out, switches = student.max_pool_forward(x, (1, 3), stride=(1, 2))
+    assert_close(out, _plane([[4, 5], [9, 6]]), name="out")
+    assert_close(switches, np.array([[[[2, 4], [5, 7]]]], dtype=np.int64), name="switches")
+
+
+@pytest.mark.points(0.25)
 @pytest.mark.parametrize(
     "kernel_size, stride, padding, out_hw",
     [
@@ -83,7 +104,7 @@ def test_pool_output_shapes(student, rng, kernel_size, stride, padding, out_hw):
     )
 
 
-@pytest.mark.points(1)
+@pytest.mark.points(0.75)
 def test_max_pool_backward_hand_computed(student):
     switches = np.array([[[[4, 6], [9, 15]]]], dtype=np.int64)
     dout = _plane([[1, 2], [3, 4]])
@@ -94,7 +115,7 @@ def test_max_pool_backward_hand_computed(student):
     assert_close(dx, expected, name="dx")
 
 
-@pytest.mark.points(1)
+@pytest.mark.points(0.75)
 def test_max_pool_backward_shared_maximum_sums(student):
     # 2 x 2 windows with stride 1 on a 3 x 3 plane whose maximum is the centre: all four
     # windows select the centre (flat index 4), which receives the sum of their gradients.
@@ -106,7 +127,7 @@ def test_max_pool_backward_shared_maximum_sums(student):
     assert_close(dx, expected, name="dx")
 
 
-@pytest.mark.points(2)
+@pytest.mark.points(1.5)
 @pytest.mark.parametrize(
     "kernel_size, stride, padding",
     [(2, None, 0), (3, 2, 1), ((2, 3), 1, (1, 1))],
@@ -130,14 +151,48 @@ def test_max_pool_backward_numeric_gradient(
     assert_gradient_close(dx, f, x, dout, name="dx", **GRAD_TOL)
 
 
-@pytest.mark.points(1)
+@pytest.mark.points(1.5)
 def test_avg_pool_forward_hand_computed(student):
     x = np.arange(16, dtype=np.float64).reshape(1, 1, 4, 4)
     out = student.avg_pool_forward(x, 2)
     assert_close(out, _plane([[2.5, 4.5], [10.5, 12.5]]), name="out")
 
 
-@pytest.mark.points(1)
+def _window_means(x, kernel_size, stride, padding, count_include_pad):
+    """Average pooling written out window by window: the zero-padded window's sum divided by
+    k_h * k_w, or by the number of real (non-padding) elements it covers."""
+    (kh, kw), (sh, sw), (ph, pw) = (
+        v if isinstance(v, tuple) else (v, v) for v in (kernel_size, stride, padding)
+    )
+    real = np.pad(np.ones(x.shape[2:]), ((ph, ph), (pw, pw)))
+    x_pad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    ho = (x.shape[2] + 2 * ph - kh) // sh + 1
+    wo = (x.shape[3] + 2 * pw - kw) // sw + 1
+    out = np.zeros((*x.shape[:2], ho, wo))
+    for i in range(ho):
+        for j in range(wo):
+            rows, cols = slice(i * sh, i * sh + kh), slice(j * sw, j * sw + kw)
+            divisor = kh * kw if count_include_pad else real[rows, cols].sum()
+            out[:, :, i, j] = x_pad[:, :, rows, cols].sum(axis=(2, 3)) / divisor
+    return out
+
+
+@pytest.mark.points(1.5)
+@pytest.mark.parametrize(
+    "kernel_size, stride, padding, count_include_pad",
+    [(3, 1, 0, True), ((3, 2), (2, 1), (1, 0), False)],
+    ids=["k3_s1_overlapping", "k3x2_s2x1_p1x0_exclude_pad"],
+)
+def test_avg_pool_forward_window_by_window(
+    student, rng, kernel_size, stride, padding, count_include_pad
+):
+    x = rng.standard_normal((2, 2, 5, 6))
+    args = (kernel_size, stride, padding, count_include_pad)
+    out = student.avg_pool_forward(x, *args)
+    assert_close(out, _window_means(x, *args), name="out")
+
+
+@pytest.mark.points(1.5)
 @pytest.mark.parametrize("count_include_pad, value", [(True, 4 / 9), (False, 1.0)])
 def test_avg_pool_forward_count_include_pad(student, count_include_pad, value):
     # A 2 x 2 plane of ones, 3 x 3 windows, padding 1: every window covers the 4 ones and
@@ -147,12 +202,12 @@ def test_avg_pool_forward_count_include_pad(student, count_include_pad, value):
     assert_close(out, np.full((1, 1, 2, 2), value), name="out")
 
 
-@pytest.mark.points(2)
+@pytest.mark.points(1.25)
 @pytest.mark.parametrize("count_include_pad", [True, False])
 @pytest.mark.parametrize(
     "kernel_size, stride, padding",
-    [(2, None, 0), (3, 2, 1)],
-    ids=["k2", "k3_s2_p1_overlapping"],
+    [(2, None, 0), (3, 2, 1), ((3, 2), (2, 1), (1, 0))],
+    ids=["k2", "k3_s2_p1_overlapping", "k3x2_s2x1_p1x0"],
 )
 def test_avg_pool_backward_numeric_gradient(
     student, forward_oracle, rng, kernel_size, stride, padding, count_include_pad
@@ -169,7 +224,7 @@ def test_avg_pool_backward_numeric_gradient(
     assert_gradient_close(dx, f, x, dout, name="dx", **GRAD_TOL)
 
 
-@pytest.mark.points(1)
+@pytest.mark.points(1.5)
 def test_global_avg_pool_forward_constants(student):
     # Plane (n, c) is filled with 10 * n + c: its mean is that constant.
     values = 10.0 * np.arange(2)[:, None] + np.arange(3)[None, :]
@@ -178,7 +233,7 @@ def test_global_avg_pool_forward_constants(student):
     assert_close(out, values, name="out")
 
 
-@pytest.mark.points(1)
+@pytest.mark.points(1.5)
 def test_global_avg_pool_backward_numeric_gradient(student, forward_oracle, rng):
     x = rng.standard_normal((2, 3, 3, 4))
     dout = rng.standard_normal((2, 3))
