@@ -78,8 +78,9 @@ def test_errors_on_the_border_only_point_at_padding(rng):
     wrong = expected.copy()
     wrong[:, :, 0, :] += 1.0
     wrong[:, :, :, -1] -= 2.0
-    found = describe_difference(wrong, expected, {})
-    assert "all within 1 pixel of the border" in _one(found, "border")
+    found = describe_difference(wrong, expected, {"padding": 1})
+    assert "all within 1 pixel of the border, the inside is right: check the padding" in found[0]
+    assert describe_difference(wrong, expected, {})[0].endswith("the inside is right")
     inside = expected.copy()
     inside[:, :, 3, 3] += 1.0
     assert not [f for f in describe_difference(inside, expected, {}) if "border" in f]
@@ -89,8 +90,11 @@ def test_errors_at_every_second_row_point_at_the_stride(rng):
     expected = rng.standard_normal((2, 2, 8, 8))
     wrong = expected.copy()
     wrong[:, :, ::2, :] += rng.standard_normal(wrong[:, :, ::2, :].shape)
-    found = describe_difference(wrong, expected, {})
-    assert "only at every 2nd position along axis 2" in _one(found, "stride")
+    found = describe_difference(wrong, expected, {"stride": 2})
+    assert found[0].endswith(
+        "only at every 2nd position along axis 2 (those at 0 mod 2): check the stride"
+    )
+    assert "check" not in _one(describe_difference(wrong, expected, {}), "every 2nd")
 
 
 def test_errors_in_some_channels_only_are_located(rng):

@@ -22,7 +22,8 @@ from pathlib import Path
 import pytest
 
 from autograder.authoring.fairness import alternative_folders, write_alternative_submission
-from autograder.core.assignments import SOLUTIONS_DIR, all_assignments
+from autograder.authoring.stubgen import solution_submission_files, write_files
+from autograder.core.assignments import SOLUTIONS_DIR, all_assignments, assignment_names
 from autograder.grading.grade import suite_command
 from autograder.suite.hints import Call, Suspect, assignment_diagnoses, diagnose, matches
 
@@ -45,13 +46,16 @@ def audited(request, tmp_path_factory):
     """``(assignment, reference module, {submission: recorded calls})``."""
     assignment = request.param
     folder = tmp_path_factory.mktemp(assignment.name)
-    submissions = {"reference": SOLUTIONS_DIR}
+    write_files(solution_submission_files(SOLUTIONS_DIR, assignment_names()), folder / "reference")
+    submissions = {"reference": folder / "reference"}
     for variant in alternative_folders(assignment):
         submissions[variant.name] = write_alternative_submission(variant, folder / variant.name)
     recorded = {
         name: _recorded_calls(assignment, path, folder / f"{name}.pickle")
         for name, path in submissions.items()
     }
+    for name, calls_by_test in recorded.items():  # an import that failed records nothing
+        assert sum(len(calls) for _, calls in calls_by_test) > 0, f"{name}: no call recorded"
     reference = importlib.import_module(f"solutions.{assignment.name}")
     return assignment, reference, recorded
 

@@ -242,8 +242,14 @@ def _where_wrong(wrong: np.ndarray, arguments: dict[str, Any], what: str) -> Ite
     if wrong.ndim >= 3:
         yield from _some_of_axis(wrong, 1, "channels (axis 1)", what, count)
     if wrong.ndim >= 3:
-        yield from _border(wrong, what, count)
-        yield from _every_sth(wrong, what, count)
+        yield from _border(wrong, what, count, _advice(arguments, "padding"))
+        yield from _every_sth(wrong, what, count, _advice(arguments, "stride"))
+
+
+def _advice(arguments: dict[str, Any], option: str) -> str:
+    """``": check the padding"`` where the call has that option (else no advice: a pattern
+    in the errors does not say which mistake made it)."""
+    return f": check the {option}" if option in arguments else ""
 
 
 def _at_zeros(wrong: np.ndarray, arguments: dict[str, Any], what: str, count: str) -> Iterator[str]:
@@ -266,7 +272,7 @@ def _some_of_axis(wrong: np.ndarray, axis: int, label: str, what: str, count: st
         )
 
 
-def _border(wrong: np.ndarray, what: str, count: str) -> Iterator[str]:
+def _border(wrong: np.ndarray, what: str, count: str, advice: str) -> Iterator[str]:
     height, width = wrong.shape[-2:]
     for depth in (1, 2):
         if height <= 2 * depth or width <= 2 * depth:
@@ -276,12 +282,12 @@ def _border(wrong: np.ndarray, what: str, count: str) -> Iterator[str]:
         if not (wrong & inside).any():
             yield (
                 f"{what}: {count}, all within {depth} pixel{'s' if depth > 1 else ''} of the "
-                f"border, the inside is right: check the padding"
+                f"border, the inside is right{advice}"
             )
             return
 
 
-def _every_sth(wrong: np.ndarray, what: str, count: str) -> Iterator[str]:
+def _every_sth(wrong: np.ndarray, what: str, count: str, advice: str) -> Iterator[str]:
     for axis in (wrong.ndim - 2, wrong.ndim - 1):
         size = wrong.shape[axis]
         rows = np.flatnonzero(wrong.any(axis=tuple(a for a in range(wrong.ndim) if a != axis)))
@@ -293,7 +299,7 @@ def _every_sth(wrong: np.ndarray, what: str, count: str) -> Iterator[str]:
                 ordinal = {2: "2nd", 3: "3rd"}.get(step, f"{step}th")
                 yield (
                     f"{what}: {count}, only at every {ordinal} position along axis {axis} "
-                    f"(those at {residues.pop()} mod {step}): check the stride"
+                    f"(those at {residues.pop()} mod {step}){advice}"
                 )
                 return
 
