@@ -38,7 +38,6 @@ from autograder.suite.hints import (
     Suspect,
     bound,
     diagnoses_for,
-    matches,
     suspect,
 )
 
@@ -88,47 +87,6 @@ def _computed(hint: str, mistaken: Callable[[], Any], part: tuple[int, ...] = ()
         return Suspect(hint, mistaken(), part)
     except Exception:  # the mistake cannot be made in this call
         return Suspect(hint, IMPOSSIBLE, part)
-
-
-def _told_apart(function: Any, call: Call, found: list[Suspect | str]) -> list[Suspect | str]:
-    """``found`` without the suspects this call cannot tell apart.
-
-    Two mistakes that give this call the same (wrong) output are evidence for neither here:
-    naming them both would name a mistake the student may not have made, so both are left out
-    for this call (other calls, where they differ, name them); facts are kept."""
-    try:
-        correct = function(*call.args, **call.kwargs)
-    except Exception:
-        return found
-    results: list[Any] = []
-    for item in found:
-        try:
-            changes = (
-                isinstance(item, Suspect)
-                and item.possible
-                and not matches(item.output, item.select(correct))
-            )
-            results.append(item.applied(correct) if changes else None)
-        except Exception:
-            results.append(None)
-    kept: list[Suspect | str] = []
-    for index, item in enumerate(found):
-        result = results[index]
-        twins = result is not None and any(
-            other is not None and found[j].hint != item.hint and _same(other, result)
-            for j, other in enumerate(results)
-            if j != index
-        )
-        if not twins:
-            kept.append(item)
-    return kept
-
-
-def _same(a: Any, b: Any) -> bool:
-    try:
-        return matches(a, b)
-    except Exception:  # results of other kinds: not the same
-        return False
 
 
 def _shapes(x: np.ndarray) -> tuple[tuple[int, ...], tuple[int, ...]]:
@@ -203,7 +161,7 @@ def _batchnorm_forward(reference: Any, call: Call) -> list[Suspect | str]:
     forward = reference.batchnorm_forward
     arguments = bound(forward, call)
     if not arguments["training"]:
-        return _told_apart(forward, call, _evaluation_suspects(reference, call))
+        return _evaluation_suspects(reference, call)
     x = arguments["x"]
     axes = (0,) if x.ndim == 2 else (0, 2, 3)
     shape = (1, -1) if x.ndim == 2 else (1, -1, 1, 1)
@@ -242,7 +200,7 @@ def _batchnorm_forward(reference: Any, call: Call) -> list[Suspect | str]:
             (1,),
         ),
     ]
-    return _told_apart(forward, call, found + _training_suspects(arguments))
+    return found + _training_suspects(arguments)
 
 
 def _dx_variants(arguments: dict[str, Any]) -> dict[str, np.ndarray]:
@@ -275,4 +233,4 @@ def _batchnorm_backward(reference: Any, call: Call) -> list[Suspect | str]:
     except Exception:  # arguments the reference refuses: no mistake to suspect
         return []
     found: list[Suspect | str] = [Suspect(hint, dx, (0,)) for hint, dx in variants.items()]
-    return _told_apart(backward, call, found)
+    return found

@@ -41,7 +41,6 @@ from autograder.suite.hints import (
     Suspect,
     bound,
     diagnoses_for,
-    matches,
     suspect,
 )
 
@@ -102,47 +101,6 @@ def _computed(hint: str, mistaken: Callable[[], Any], part: tuple[int, ...] = ()
         return Suspect(hint, IMPOSSIBLE, part)
 
 
-def _told_apart(function: Any, call: Call, found: list[Suspect | str]) -> list[Suspect | str]:
-    """``found`` without the suspects this call cannot tell apart.
-
-    Two mistakes that give this call the same (wrong) output are evidence for neither here:
-    naming them both would name a mistake the student may not have made, so both are left out
-    for this call (other calls, where they differ, name them); facts are kept."""
-    try:
-        correct = function(*call.args, **call.kwargs)
-    except Exception:
-        return found
-    results: list[Any] = []
-    for item in found:
-        try:
-            changes = (
-                isinstance(item, Suspect)
-                and item.possible
-                and not matches(item.output, item.select(correct))
-            )
-            results.append(item.applied(correct) if changes else None)
-        except Exception:
-            results.append(None)
-    kept: list[Suspect | str] = []
-    for index, item in enumerate(found):
-        result = results[index]
-        twins = result is not None and any(
-            other is not None and found[j].hint != item.hint and _same(other, result)
-            for j, other in enumerate(results)
-            if j != index
-        )
-        if not twins:
-            kept.append(item)
-    return kept
-
-
-def _same(a: Any, b: Any) -> bool:
-    try:
-        return matches(a, b)
-    except Exception:  # results of other kinds: not the same
-        return False
-
-
 def _round_robin(forward: Any, arguments: dict[str, Any]) -> Any:
     """conv_forward with filter f in group f % groups (and its own bias)."""
     w, b, groups = arguments["w"], arguments["b"], int(arguments["groups"])
@@ -184,7 +142,7 @@ def _conv_forward(reference: Any, call: Call) -> list[Suspect | str]:
     if swapped:
         suspects.append(suspect(forward, call, PAIRS_SWAPPED, **swapped))
     suspects.append(_computed(ROUND_ROBIN_GROUPS, lambda: _round_robin(forward, arguments)))
-    return _told_apart(forward, call, suspects)
+    return suspects
 
 
 def _dx_cropped_minus_padding(reference: Any, arguments: dict[str, Any]) -> Any:
@@ -211,7 +169,7 @@ def _conv_backward(reference: Any, call: Call) -> list[Suspect | str]:
         suspects.append(
             _computed(DX_CROP_EMPTY, lambda: _dx_cropped_minus_padding(reference, arguments), (0,))
         )
-    return _told_apart(backward, call, suspects)
+    return suspects
 
 
 @diagnoses_for("depthwise_separable_forward")
@@ -229,7 +187,7 @@ def _separable_forward(reference: Any, call: Call) -> list[Suspect | str]:
         _computed(RELU_BETWEEN, lambda: conv(np.maximum(depthwise(), 0), w_pw, b_pw)),
         _computed(POINTWISE_HYPERPARAMETERS, lambda: conv(depthwise(), w_pw, b_pw, **geometry)),
     ]
-    return _told_apart(reference.depthwise_separable_forward, call, suspects)
+    return suspects
 
 
 @diagnoses_for("depthwise_separable_backward")

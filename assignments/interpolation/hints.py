@@ -41,7 +41,6 @@ from autograder.suite.hints import (
     Suspect,
     bound,
     diagnoses_for,
-    matches,
     suspect,
 )
 
@@ -90,47 +89,6 @@ def _computed(hint: str, mistaken: Callable[[], Any], part: tuple[int, ...] = ()
         return Suspect(hint, mistaken(), part)
     except Exception:  # the mistake cannot be made in this call
         return Suspect(hint, IMPOSSIBLE, part)
-
-
-def _told_apart(function: Any, call: Call, found: list[Suspect | str]) -> list[Suspect | str]:
-    """``found`` without the suspects this call cannot tell apart.
-
-    Two mistakes that give this call the same (wrong) output are evidence for neither here:
-    naming them both would name a mistake the student may not have made, so both are left out
-    for this call (other calls, where they differ, name them); facts are kept."""
-    try:
-        correct = function(*call.args, **call.kwargs)
-    except Exception:
-        return found
-    results: list[Any] = []
-    for item in found:
-        try:
-            changes = (
-                isinstance(item, Suspect)
-                and item.possible
-                and not matches(item.output, item.select(correct))
-            )
-            results.append(item.applied(correct) if changes else None)
-        except Exception:
-            results.append(None)
-    kept: list[Suspect | str] = []
-    for index, item in enumerate(found):
-        result = results[index]
-        twins = result is not None and any(
-            other is not None and found[j].hint != item.hint and _same(other, result)
-            for j, other in enumerate(results)
-            if j != index
-        )
-        if not twins:
-            kept.append(item)
-    return kept
-
-
-def _same(a: Any, b: Any) -> bool:
-    try:
-        return matches(a, b)
-    except Exception:  # results of other kinds: not the same
-        return False
 
 
 def _matrix(in_size: int, out_size: int, src: np.ndarray) -> np.ndarray:
@@ -200,7 +158,7 @@ def _bilinear(reference: Any, call: Call) -> list[Suspect | str]:
             suspects.append(_computed(text, lambda m=mapping: _resized(x, size, align_corners, m)))
         if size[0] != size[1]:
             suspects.append(suspect(function, call, SIZE_SWAPPED, size=size[::-1]))
-        return _told_apart(function, call, suspects)
+        return suspects
     dout, shape = arguments["dout"], tuple(arguments["input_shape"])
     for text, mapping in mappings:
         suspects.append(
@@ -212,7 +170,7 @@ def _bilinear(reference: Any, call: Call) -> list[Suspect | str]:
             BACKWARD_AS_RESIZE, lambda: reference.bilinear_resize(dout, resized, align_corners)
         )
     )
-    return _told_apart(function, call, suspects)
+    return suspects
 
 
 def _rounded_corners(arguments: dict[str, Any]) -> dict[str, Any]:
@@ -258,4 +216,4 @@ def _roi_align(reference: Any, call: Call) -> list[Suspect | str]:
     suspects.append(
         _computed(VALID_SAMPLES_ONLY, lambda: _valid_samples_only(roi_align, arguments))
     )
-    return _told_apart(roi_align, call, suspects)
+    return suspects

@@ -95,47 +95,6 @@ GLOBAL_UNDIVIDED = (
 )
 
 
-def _told_apart(function: Any, call: Call, found: list[Suspect | str]) -> list[Suspect | str]:
-    """``found`` without the suspects this call cannot tell apart.
-
-    Two mistakes that give this call the same (wrong) output are evidence for neither here:
-    naming them both would name a mistake the student may not have made, so both are left out
-    for this call (other calls, where they differ, name them); facts are kept."""
-    try:
-        correct = function(*call.args, **call.kwargs)
-    except Exception:
-        return found
-    results: list[Any] = []
-    for item in found:
-        try:
-            changes = (
-                isinstance(item, Suspect)
-                and item.possible
-                and not matches(item.output, item.select(correct))
-            )
-            results.append(item.applied(correct) if changes else None)
-        except Exception:
-            results.append(None)
-    kept: list[Suspect | str] = []
-    for index, item in enumerate(found):
-        result = results[index]
-        twins = result is not None and any(
-            other is not None and found[j].hint != item.hint and _same(other, result)
-            for j, other in enumerate(results)
-            if j != index
-        )
-        if not twins:
-            kept.append(item)
-    return kept
-
-
-def _same(a: Any, b: Any) -> bool:
-    try:
-        return matches(a, b)
-    except Exception:  # results of other kinds: not the same
-        return False
-
-
 def _pair(value: Any) -> tuple[int, int]:
     """An int or a pair as an ``(h, w)`` pair."""
     if isinstance(value, tuple | list):
@@ -195,7 +154,7 @@ def _max_pool_forward(reference: Any, call: Call) -> list[Suspect | str]:
     conventions = _switch_conventions(arguments, switches)
     suspects += [Suspect(hint, other.astype(np.int64), (1,)) for hint, other in conventions.items()]
     facts = _switch_facts(arguments, call.result, out, switches, conventions)
-    return _told_apart(forward, call, suspects + facts)
+    return suspects + facts
 
 
 def _switch_facts(
@@ -261,7 +220,7 @@ def _avg_pool_forward(reference: Any, call: Call) -> list[Suspect | str]:
     suspects: list[Suspect | str] = [_count_include_pad_swapped(forward, call)]
     if bound(forward, call)["stride"] is None:
         suspects.append(suspect(forward, call, STRIDE_DEFAULT, stride=1))
-    return _told_apart(forward, call, suspects)
+    return suspects
 
 
 def _avg_pool_undivided(reference: Any, arguments: dict[str, Any]) -> np.ndarray:
@@ -286,7 +245,7 @@ def _avg_pool_backward(reference: Any, call: Call) -> list[Suspect | str]:
         _count_include_pad_swapped(backward, call),
         _computed(AVERAGE_UNDIVIDED, lambda: _avg_pool_undivided(reference, arguments)),
     ]
-    return _told_apart(backward, call, suspects)
+    return suspects
 
 
 @diagnoses_for("global_avg_pool_forward")
