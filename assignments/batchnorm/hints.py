@@ -27,16 +27,15 @@ Where the mistakes come from (public course material, forums and solutions):
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from autograder.suite.hints import (
-    IMPOSSIBLE,
     Call,
     Suspect,
     bound,
+    computed,
     diagnoses_for,
     suspect,
 )
@@ -81,14 +80,6 @@ DX_M_IS_N = (
 )
 
 
-def _computed(hint: str, mistaken: Callable[[], Any], part: tuple[int, ...] = ()) -> Suspect:
-    """The suspect whose output ``mistaken()`` computes (impossible where it cannot be made)."""
-    try:
-        return Suspect(hint, mistaken(), part)
-    except Exception:  # the mistake cannot be made in this call
-        return Suspect(hint, IMPOSSIBLE, part)
-
-
 def _shapes(x: np.ndarray) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """(reduction axes, broadcast shape of a (C,) vector) of a batch norm input."""
     if x.ndim == 2:
@@ -114,7 +105,7 @@ def _training_suspects(arguments: dict[str, Any]) -> list[Suspect | str]:
     axes, shape = _shapes(x)
     eps = float(arguments["eps"])
     found = [
-        _computed(
+        computed(
             EPS_OUTSIDE, lambda: _affine(_normalized(x, axes, eps, True), arguments, shape), (0,)
         )
     ]
@@ -125,9 +116,9 @@ def _training_suspects(arguments: dict[str, Any]) -> list[Suspect | str]:
             xhat = _normalized(columns, (0,), eps, False).reshape(x.shape)
             return _affine(xhat, arguments, shape)
 
-        found.append(_computed(RESHAPED_WITHOUT_TRANSPOSE, reshaped, (0,)))
+        found.append(computed(RESHAPED_WITHOUT_TRANSPOSE, reshaped, (0,)))
         found.append(
-            _computed(
+            computed(
                 PER_POSITION,
                 lambda: _affine(_normalized(x, (0,), eps, False), arguments, shape),
                 (0,),

@@ -30,16 +30,15 @@ Where the mistakes come from (public course material, forums and solutions):
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from autograder.suite.hints import (
-    IMPOSSIBLE,
     Call,
     Suspect,
     bound,
+    computed,
     diagnoses_for,
     suspect,
 )
@@ -93,14 +92,6 @@ def _pair(value: Any) -> tuple[int, int] | None:
     return None
 
 
-def _computed(hint: str, mistaken: Callable[[], Any], part: tuple[int, ...] = ()) -> Suspect:
-    """The suspect whose output ``mistaken()`` computes (impossible where it cannot be made)."""
-    try:
-        return Suspect(hint, mistaken(), part)
-    except Exception:  # the mistake cannot be made in this call
-        return Suspect(hint, IMPOSSIBLE, part)
-
-
 def _round_robin(forward: Any, arguments: dict[str, Any]) -> Any:
     """conv_forward with filter f in group f % groups (and its own bias)."""
     w, b, groups = arguments["w"], arguments["b"], int(arguments["groups"])
@@ -141,7 +132,7 @@ def _conv_forward(reference: Any, call: Call) -> list[Suspect | str]:
     swapped = {o: p[::-1] for o, p in pairs.items() if p is not None and p[0] != p[1]}
     if swapped:
         suspects.append(suspect(forward, call, PAIRS_SWAPPED, **swapped))
-    suspects.append(_computed(ROUND_ROBIN_GROUPS, lambda: _round_robin(forward, arguments)))
+    suspects.append(computed(ROUND_ROBIN_GROUPS, lambda: _round_robin(forward, arguments)))
     return suspects
 
 
@@ -167,7 +158,7 @@ def _conv_backward(reference: Any, call: Call) -> list[Suspect | str]:
     ]
     if 0 in (_pair(arguments["padding"]) or ()):
         suspects.append(
-            _computed(DX_CROP_EMPTY, lambda: _dx_cropped_minus_padding(reference, arguments), (0,))
+            computed(DX_CROP_EMPTY, lambda: _dx_cropped_minus_padding(reference, arguments), (0,))
         )
     return suspects
 
@@ -184,8 +175,8 @@ def _separable_forward(reference: Any, call: Call) -> list[Suspect | str]:
         return conv(x, w_dw, b_dw, **geometry, groups=x.shape[1])
 
     suspects: list[Suspect | str] = [
-        _computed(RELU_BETWEEN, lambda: conv(np.maximum(depthwise(), 0), w_pw, b_pw)),
-        _computed(POINTWISE_HYPERPARAMETERS, lambda: conv(depthwise(), w_pw, b_pw, **geometry)),
+        computed(RELU_BETWEEN, lambda: conv(np.maximum(depthwise(), 0), w_pw, b_pw)),
+        computed(POINTWISE_HYPERPARAMETERS, lambda: conv(depthwise(), w_pw, b_pw, **geometry)),
     ]
     return suspects
 

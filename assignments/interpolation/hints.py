@@ -36,10 +36,10 @@ from typing import Any
 import numpy as np
 
 from autograder.suite.hints import (
-    IMPOSSIBLE,
     Call,
     Suspect,
     bound,
+    computed,
     diagnoses_for,
     suspect,
 )
@@ -81,14 +81,6 @@ VALID_SAMPLES_ONLY = (
     "your output matches bins averaged over their samples inside the feature map only: "
     "samples outside count as 0 and the divisor is always grid_h * grid_w"
 )
-
-
-def _computed(hint: str, mistaken: Callable[[], Any], part: tuple[int, ...] = ()) -> Suspect:
-    """The suspect whose output ``mistaken()`` computes (impossible where it cannot be made)."""
-    try:
-        return Suspect(hint, mistaken(), part)
-    except Exception:  # the mistake cannot be made in this call
-        return Suspect(hint, IMPOSSIBLE, part)
 
 
 def _matrix(in_size: int, out_size: int, src: np.ndarray) -> np.ndarray:
@@ -155,18 +147,18 @@ def _bilinear(reference: Any, call: Call) -> list[Suspect | str]:
     if call.function == "bilinear_resize":
         x, size = arguments["x"], _size(arguments["size"])
         for text, mapping in mappings:
-            suspects.append(_computed(text, lambda m=mapping: _resized(x, size, align_corners, m)))
+            suspects.append(computed(text, lambda m=mapping: _resized(x, size, align_corners, m)))
         if size[0] != size[1]:
             suspects.append(suspect(function, call, SIZE_SWAPPED, size=size[::-1]))
         return suspects
     dout, shape = arguments["dout"], tuple(arguments["input_shape"])
     for text, mapping in mappings:
         suspects.append(
-            _computed(text, lambda m=mapping: _resized_backward(dout, shape, align_corners, m))
+            computed(text, lambda m=mapping: _resized_backward(dout, shape, align_corners, m))
         )
     resized = (int(shape[2]), int(shape[3]))
     suspects.append(
-        _computed(
+        computed(
             BACKWARD_AS_RESIZE, lambda: reference.bilinear_resize(dout, resized, align_corners)
         )
     )
@@ -210,10 +202,6 @@ def _roi_align(reference: Any, call: Call) -> list[Suspect | str]:
     boxes = arguments["boxes"]
     if getattr(boxes, "ndim", 0) == 2 and boxes.shape[1] == 5:
         suspects.append(suspect(roi_align, call, BOXES_YX, boxes=boxes[:, [0, 2, 1, 4, 3]]))
-        suspects.append(
-            _computed(CORNERS_ROUNDED, lambda: roi_align(**_rounded_corners(arguments)))
-        )
-    suspects.append(
-        _computed(VALID_SAMPLES_ONLY, lambda: _valid_samples_only(roi_align, arguments))
-    )
+        suspects.append(computed(CORNERS_ROUNDED, lambda: roi_align(**_rounded_corners(arguments))))
+    suspects.append(computed(VALID_SAMPLES_ONLY, lambda: _valid_samples_only(roi_align, arguments)))
     return suspects

@@ -38,13 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from autograder.suite.hints import (
-    IMPOSSIBLE,
-    Call,
-    Suspect,
-    bound,
-    diagnoses_for,
-)
+from autograder.suite.hints import Call, Suspect, bound, computed, diagnoses_for
 
 UNBIASED = (
     "your output is normalized with the unbiased variance (divided by m - 1): normalize with "
@@ -86,14 +80,6 @@ DX_CONSTANT_STATISTICS = (
 )
 
 
-def _computed(hint: str, mistaken: Callable[[], Any], part: tuple[int, ...] = ()) -> Suspect:
-    """The suspect whose output ``mistaken()`` computes (impossible where it cannot be made)."""
-    try:
-        return Suspect(hint, mistaken(), part)
-    except Exception:  # the mistake cannot be made in this call
-        return Suspect(hint, IMPOSSIBLE, part)
-
-
 def _normalized(
     x: np.ndarray, axes: tuple[int, ...], eps: float, ddof: int = 0, outside: bool = False
 ) -> np.ndarray:
@@ -112,8 +98,8 @@ def _variance_suspects(
 ) -> list[Suspect | str]:
     """The unbiased variance and eps outside the root, over the right ``axes``."""
     return [
-        _computed(UNBIASED, lambda: affine(_normalized(x, axes, eps, ddof=1))),
-        _computed(EPS_OUTSIDE, lambda: affine(_normalized(x, axes, eps, outside=True))),
+        computed(UNBIASED, lambda: affine(_normalized(x, axes, eps, ddof=1))),
+        computed(EPS_OUTSIDE, lambda: affine(_normalized(x, axes, eps, outside=True))),
     ]
 
 
@@ -141,10 +127,10 @@ def _layernorm_forward(reference: Any, call: Call) -> list[Suspect | str]:
 
     found = _variance_suspects(x, axes, eps, affine)
     leading = tuple(range(x.ndim - k))
-    found.append(_computed(LAYER_OVER_BATCH, lambda: affine(_normalized(x, leading, eps))))
+    found.append(computed(LAYER_OVER_BATCH, lambda: affine(_normalized(x, leading, eps))))
     if k > 1:
         last = (x.ndim - 1,)
-        found.append(_computed(LAYER_LAST_AXIS, lambda: affine(_normalized(x, last, eps))))
+        found.append(computed(LAYER_LAST_AXIS, lambda: affine(_normalized(x, last, eps))))
     return found
 
 
@@ -157,7 +143,7 @@ def _instancenorm_forward(reference: Any, call: Call) -> list[Suspect | str]:
     spatial = tuple(range(2, x.ndim))
     found = _variance_suspects(x, spatial, eps, affine)
     batch_too = (0, *spatial)
-    found.append(_computed(INSTANCE_OVER_BATCH, lambda: affine(_normalized(x, batch_too, eps))))
+    found.append(computed(INSTANCE_OVER_BATCH, lambda: affine(_normalized(x, batch_too, eps))))
     return found
 
 
@@ -175,11 +161,11 @@ def _groupnorm_forward(reference: Any, call: Call) -> list[Suspect | str]:
     grouped = x.reshape(n, groups, c // groups, *spatial)
     found = _variance_suspects(grouped, (2, *rest), eps, affine)
     by_size = x.reshape(n, c // groups, groups, *spatial)  # channel c: index (c // G, c % G)
-    found.append(_computed(GROUPS_STRIDED, lambda: affine(_normalized(by_size, (1, *rest), eps))))
-    found.append(_computed(GROUP_SIZE, lambda: affine(_normalized(by_size, (2, *rest), eps))))
+    found.append(computed(GROUPS_STRIDED, lambda: affine(_normalized(by_size, (1, *rest), eps))))
+    found.append(computed(GROUP_SIZE, lambda: affine(_normalized(by_size, (2, *rest), eps))))
     swapped = by_size.swapaxes(1, 2)  # (N, G, C // G, ...), reshaped back as it stands
     found.append(
-        _computed(GROUPS_STRIDED_UNSWAPPED, lambda: affine(_normalized(swapped, (2, *rest), eps)))
+        computed(GROUPS_STRIDED_UNSWAPPED, lambda: affine(_normalized(swapped, (2, *rest), eps)))
     )
     return found
 
@@ -212,7 +198,7 @@ def _backward(reference: Any, call: Call) -> list[Suspect | str]:
         view = (x.shape[0], groups, x.shape[1] // groups, *x.shape[2:])
         axes = tuple(range(2, len(view)))
     found: list[Suspect | str] = [
-        _computed(
+        computed(
             DX_CONSTANT_STATISTICS,
             lambda: _dx_constant_statistics(arguments, view, axes, gamma),
             (0,),

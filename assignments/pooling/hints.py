@@ -30,16 +30,15 @@ Where the mistakes come from (public course material, forums and solutions):
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from autograder.suite.hints import (
-    IMPOSSIBLE,
     Call,
     Suspect,
     bound,
+    computed,
     diagnoses_for,
     matches,
     suspect,
@@ -102,14 +101,6 @@ def _pair(value: Any) -> tuple[int, int]:
     return int(value), int(value)
 
 
-def _computed(hint: str, mistaken: Callable[[], Any], part: tuple[int, ...] = ()) -> Suspect:
-    """The suspect whose output ``mistaken()`` computes (impossible where it cannot be made)."""
-    try:
-        return Suspect(hint, mistaken(), part)
-    except Exception:  # the mistake cannot be made in this call
-        return Suspect(hint, IMPOSSIBLE, part)
-
-
 def _geometry(arguments: dict[str, Any]) -> tuple[tuple[int, int], ...]:
     """(kernel, stride, padding) pairs of a pooling call."""
     kernel = _pair(arguments["kernel_size"])
@@ -149,7 +140,7 @@ def _max_pool_forward(reference: Any, call: Call) -> list[Suspect | str]:
         suspects.append(suspect(forward, call, STRIDE_DEFAULT, stride=1))
     if _pair(arguments["padding"]) != (0, 0):
         suspects.append(
-            _computed(ZERO_PADDING, lambda: _max_pool_zero_padded(forward, arguments), (0,))
+            computed(ZERO_PADDING, lambda: _max_pool_zero_padded(forward, arguments), (0,))
         )
     conventions = _switch_conventions(arguments, switches)
     suspects += [Suspect(hint, other.astype(np.int64), (1,)) for hint, other in conventions.items()]
@@ -205,7 +196,7 @@ def _last_window_wins(arguments: dict[str, Any]) -> np.ndarray:
 @diagnoses_for("max_pool_backward")
 def _max_pool_backward(reference: Any, call: Call) -> list[Suspect | str]:
     arguments = bound(reference.max_pool_backward, call)
-    return [_computed(OVERWRITTEN, lambda: _last_window_wins(arguments))]
+    return [computed(OVERWRITTEN, lambda: _last_window_wins(arguments))]
 
 
 def _count_include_pad_swapped(function: Any, call: Call) -> Suspect:
@@ -243,7 +234,7 @@ def _avg_pool_backward(reference: Any, call: Call) -> list[Suspect | str]:
     arguments = bound(backward, call)
     suspects: list[Suspect | str] = [
         _count_include_pad_swapped(backward, call),
-        _computed(AVERAGE_UNDIVIDED, lambda: _avg_pool_undivided(reference, arguments)),
+        computed(AVERAGE_UNDIVIDED, lambda: _avg_pool_undivided(reference, arguments)),
     ]
     return suspects
 
@@ -251,7 +242,7 @@ def _avg_pool_backward(reference: Any, call: Call) -> list[Suspect | str]:
 @diagnoses_for("global_avg_pool_forward")
 def _global_avg_pool_forward(reference: Any, call: Call) -> list[Suspect | str]:
     x = bound(reference.global_avg_pool_forward, call)["x"]
-    return [_computed(GLOBAL_KEEPDIMS, lambda: x.mean(axis=(2, 3), keepdims=True).astype(x.dtype))]
+    return [computed(GLOBAL_KEEPDIMS, lambda: x.mean(axis=(2, 3), keepdims=True).astype(x.dtype))]
 
 
 @diagnoses_for("global_avg_pool_backward")
@@ -262,4 +253,4 @@ def _global_avg_pool_backward(reference: Any, call: Call) -> list[Suspect | str]
     def copied() -> np.ndarray:
         return np.broadcast_to(dout[:, :, None, None], shape).copy()
 
-    return [_computed(GLOBAL_UNDIVIDED, copied)]
+    return [computed(GLOBAL_UNDIVIDED, copied)]

@@ -280,6 +280,15 @@ def suspect(
         return shape
 
 
+def computed(hint: str, mistaken: Callable[[], Any], part: tuple[int, ...] = ()) -> Suspect:
+    """The suspect whose output ``mistaken()`` computes from the call's arguments (for a mistake
+    that is not the reference with another option); impossible where it cannot be made."""
+    try:
+        return Suspect(hint, mistaken(), part)
+    except Exception:  # the mistake cannot be made in this call
+        return Suspect(hint, IMPOSSIBLE, part)
+
+
 def non_finite(value: Any) -> bool:
     """Whether a result (array, scalar, or a tuple/list of them) holds NaN or inf."""
     if isinstance(value, tuple | list):
