@@ -57,28 +57,28 @@ def _compare_backward(student, reference, dout, x, gamma, **kwargs):
         assert_close(a, e, name=name)
 
 
-@pytest.mark.points(0.5)
+@pytest.mark.points(0.75)
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape", SHAPES)
 def test_forward_training(student, reference, rng, shape, dtype):
     _compare_forward(student, reference, _inputs(rng, shape, dtype), training=True)
 
 
-@pytest.mark.points(0.5)
+@pytest.mark.points(0.25)
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape", SHAPES)
 def test_forward_eval(student, reference, rng, shape, dtype):
     _compare_forward(student, reference, _inputs(rng, shape, dtype), training=False)
 
 
-@pytest.mark.points(0.5)
+@pytest.mark.points(0.6)
 @pytest.mark.parametrize("momentum", [0.0, 0.1, 0.5, 0.9, 1.0])
 def test_forward_running_stats_momentum(student, reference, rng, momentum):
     args = _inputs(rng, (6, 3, 2, 2), np.float64)
     _compare_forward(student, reference, args, training=True, momentum=momentum)
 
 
-@pytest.mark.points(0.5)
+@pytest.mark.points(0.75)
 @pytest.mark.parametrize("training", [True, False], ids=["training", "eval"])
 @pytest.mark.parametrize("eps", [1e-3, 0.5])
 def test_forward_eps(student, reference, rng, eps, training):
@@ -118,7 +118,7 @@ def test_forward_training_then_eval_sequence(student, reference, rng):
     assert_close(out_s, out_r, name="out (eval)")
 
 
-@pytest.mark.points(0.5)
+@pytest.mark.points(1.5)
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape", BACKWARD_SHAPES)
 def test_backward(student, reference, rng, shape, dtype):
@@ -127,7 +127,7 @@ def test_backward(student, reference, rng, shape, dtype):
     _compare_backward(student, reference, dout, x, gamma)
 
 
-@pytest.mark.points(0.5)
+@pytest.mark.points(1)
 @pytest.mark.parametrize("eps", [1e-3, 0.5])
 def test_backward_eps(student, reference, rng, eps):
     x, gamma, _, _, _ = _inputs(rng, (4, 3, 2, 3), np.float64)
@@ -135,7 +135,7 @@ def test_backward_eps(student, reference, rng, eps):
     _compare_backward(student, reference, dout, x, gamma, eps=eps)
 
 
-@pytest.mark.points(0.5)
+@pytest.mark.points(1)
 def test_backward_negative_gamma(student, reference, rng):
     x, gamma, _, _, _ = _inputs(rng, (6, 4), np.float64)
     dout = rng.standard_normal(x.shape)
@@ -165,7 +165,7 @@ def test_forward_eval_one_value_per_channel_works(student, reference, rng):
     _compare_forward(student, reference, _inputs(rng, (1, 3, 1, 1), np.float64), training=False)
 
 
-@pytest.mark.points(0.5)
+@pytest.mark.points(0.25)
 @pytest.mark.parametrize("which", ["gamma", "beta", "running_mean", "running_var"])
 def test_forward_parameter_shape_mismatch_raises(student, rng, which):
     x, gamma, beta, running_mean, running_var = _inputs(rng, (4, 3, 2, 2), np.float64)
@@ -177,7 +177,7 @@ def test_forward_parameter_shape_mismatch_raises(student, rng, which):
         )
 
 
-@pytest.mark.points(0.5)
+@pytest.mark.points(0.25)
 @pytest.mark.parametrize("shape", [pytest.param((6,), id="1d"), pytest.param((2, 3, 4), id="3d")])
 def test_forward_wrong_rank_raises(student, shape):
     with pytest.raises(ValueError):
