@@ -41,14 +41,22 @@ def test_a_factor_equal_to_the_batch_size_is_named(rng):
     scores = rng.standard_normal((8, 5))
     expected = rng.standard_normal((8, 5))
     found = describe_difference(expected * 8, expected, {"scores": scores})
-    assert "times scores.shape[0] = 8, everywhere" in _one(found, "times")
+    assert "times 8 (= scores.shape[0]), everywhere" in _one(found, "times")
     found = describe_difference(expected / 8, expected, {"scores": scores})
-    assert "1 / scores.shape[0] = 1/8" in _one(found, "times")
+    assert "times 1/8 (= 1 / scores.shape[0])" in _one(found, "times")
+    square = rng.standard_normal((8, 8))  # 8 is its shape[0] and its shape[1]: no name
+    found = describe_difference(expected / 8, expected, {"scores": square})
+    assert "times 1/8, everywhere" in _one(found, "times")
 
 
 @pytest.mark.parametrize(
     ("arguments", "factor", "words"),
-    [({"p": 0.25}, 4 / 3, "1 / (1 - p) = 4/3"), ({"T": 3.0}, 9.0, "T**2 = 9"), ({}, 2.0, "2")],
+    [
+        ({"p": 0.25}, 4 / 3, "4/3 (= 1 / (1 - p))"),
+        ({"T": 3.0}, 9.0, "9 (= T**2)"),
+        ({}, 2.0, "2"),
+        ({"eps": 0.5}, 4.0, "4"),  # eps names no factor: a match would be a coincidence
+    ],
 )
 def test_factors_from_the_calls_scalars_are_named(rng, arguments, factor, words):
     expected = rng.standard_normal((4, 6))
@@ -111,7 +119,10 @@ def test_errors_in_some_examples_only_are_located(rng):
     wrong = expected.copy()
     wrong[0] += 1.0 + rng.random(6)
     found = describe_difference(wrong, expected, {})
-    assert "only in 1 of the 5 examples of the batch (axis 0): 0" in _one(found, "examples")
+    assert "only in 1 of the 5 entries along axis 0: 0" in _one(found, "axis 0")
+    sparse = expected.copy()
+    sparse[0, 2] += 1.0  # one wrong element: no pattern of rows
+    assert not [f for f in describe_difference(sparse, expected, {}) if "axis 0" in f]
 
 
 def test_values_shifted_by_one_pixel_are_named(rng):

@@ -228,14 +228,25 @@ def test_momentum_one_half_names_no_convention(rng):
 
 
 def test_several_fitting_mistakes_are_named_together():
-    from autograder.suite.hints import Suspect, _fired
+    from autograder.suite.hints import _several
 
-    x = np.arange(3.0)
-    call = Call("f", (x,), {}, x * 3.0)
-    found = [Suspect("a is 3", x * 3.0), Suspect("x is scaled by 3", x * 3.0), Suspect("no", x)]
-    (hint,) = _fired(call, x * 2.0, found)
-    assert hint.startswith("2 mistakes each give exactly what f returned")
-    assert "(1) a is 3" in hint and "(2) x is scaled by 3" in hint and "no" not in hint
+    (hint,) = _several("f", ["a is 3", "x is scaled by 3"])
+    assert hint.startswith("2 mistakes each give exactly what f returned in this test")
+    assert "(1) a is 3" in hint and "(2) x is scaled by 3" in hint
+    assert _several("f", ["a is 3"]) == ["a is 3"]
+
+
+def test_a_mistake_another_call_of_the_test_refutes_is_not_named(rng):
+    """The flipped kernel fits the first call, but the second call, where flipping changes the
+    output too, is right: the student's code does not flip."""
+    x, w, b = _conv_inputs(rng)
+    flipped = np.ascontiguousarray(w[:, :, ::-1, ::-1])
+    wrong = conv.conv_forward(x, flipped, b, padding=1)
+    first = Call("conv_forward", (x, w, b), {"padding": 1}, wrong)
+    right = Call("conv_forward", (x, w, b), {}, conv.conv_forward(x, w, b))
+    assert any("true convolution" in h for h in diagnose(conv, [first]))
+    assert not any("true convolution" in h for h in diagnose(conv, [first, right]))
+    assert not any("true convolution" in h for h in diagnose(conv, [right, first]))
 
 
 def test_a_mistake_the_reference_refuses_leaves_the_others(rng):

@@ -109,40 +109,50 @@ def _non_finite(actual: np.ndarray, what: str) -> str:
 # ---------------------------------------------------------------- the whole array, changed
 
 
-def _factor_names(arguments: dict[str, Any]) -> dict[Fraction, str]:
-    """Exact factors a mistake often introduces, named in the call's terms."""
-    names: dict[Fraction, str] = {Fraction(2): "2", Fraction(1, 2): "1/2"}
+FACTOR_SCALARS = frozenset({"p", "T", "temperature"})
+"""Scalar options whose value makes the factors mistakes introduce (``1 / (1 - p)``, ``T**2``);
+other scalars (eps, lr, momentum, stride, ...) name no factor: a match would be a coincidence."""
+MIN_PATTERN_SIZE = 8
+"""Arrays smaller than this are too small for a pattern over the whole array to mean much."""
+
+
+def _factor_names(arguments: dict[str, Any]) -> dict[Fraction, list[str]]:
+    """The factors a mistake often introduces (a batch size, a count per channel, the number of
+    classes, ``1 / (1 - p)``, ``T**2`` and their inverses), each with its names in the call."""
+    names: dict[Fraction, list[str]] = {}
+
+    def add(value: Fraction, label: str) -> None:
+        for factor, text in ((value, label), (1 / value, f"1 / {label}")):
+            if factor not in (0, 1):
+                names.setdefault(factor, []).append(text)
+
     for name, value in arguments.items():
-        if isinstance(value, np.ndarray):
-            for axis, size in enumerate(value.shape):
-                if size > 1:
-                    names.setdefault(Fraction(size), f"{name}.shape[{axis}] = {size}")
-                    names.setdefault(Fraction(1, size), f"1 / {name}.shape[{axis}] = 1/{size}")
-            if value.ndim > 1 and value.size > 1:
-                names.setdefault(Fraction(value.size), f"{name}.size = {value.size}")
-                names.setdefault(Fraction(1, value.size), f"1 / {name}.size = 1/{value.size}")
-        elif isinstance(value, float | int) and not isinstance(value, bool):
-            names.update(_scalar_factor_names(name, value))
+        if isinstance(value, np.ndarray) and value.ndim >= 1 and value.size > 1:
+            shape = value.shape
+            add(Fraction(shape[0]), f"{name}.shape[0]")
+            if value.ndim == 2:
+                add(Fraction(shape[1]), f"{name}.shape[1]")
+            if value.ndim == 4:
+                add(Fraction(shape[2] * shape[3]), f"H * W of {name}")
+                add(Fraction(shape[0] * shape[2] * shape[3]), f"N * H * W of {name}")
+            if value.ndim > 1:
+                add(Fraction(value.size), f"{name}.size")
+        elif (
+            name in FACTOR_SCALARS
+            and isinstance(value, float | int)
+            and not isinstance(value, bool)
+        ):
+            exact = Fraction(value).limit_denominator(1000)
+            if abs(float(exact) - value) <= 1e-12 and exact not in (0, 1):
+                add(exact * exact, f"{name}**2")
+                if exact < 1:
+                    add(1 - exact, f"(1 - {name})")
     return names
 
 
-def _scalar_factor_names(name: str, value: float) -> dict[Fraction, str]:
-    found: dict[Fraction, str] = {}
-    exact = Fraction(value).limit_denominator(1000)
-    if abs(float(exact) - value) > 1e-12 or exact in (0, 1):
-        return found
-    candidates = {
-        exact: name,
-        1 / exact: f"1 / {name}",
-        exact * exact: f"{name}**2",
-        1 / (exact * exact): f"1 / {name}**2",
-    }
-    if exact < 1:
-        candidates |= {1 / (1 - exact): f"1 / (1 - {name})", 1 - exact: f"1 - {name}"}
-    for factor, label in candidates.items():
-        if factor not in (0, 1):
-            found[factor] = f"{label} = {factor}"
-    return found
+def _patterned(expected: np.ndarray) -> bool:
+    """Whether ``expected`` is large and varied enough for a whole-array pattern to mean much."""
+    return expected.size >= MIN_PATTERN_SIZE and np.unique(expected).size >= 3
 
 
 def _scaled(
@@ -154,7 +164,7 @@ def _scaled(
 ) -> Iterator[str]:
     e, a = expected.astype(np.float64), actual.astype(np.float64)
     energy = float(np.sum(e * e))
-    if energy == 0:
+    if energy == 0 or not _patterned(expected):
         return
     factor = float(np.sum(a * e)) / energy
     if abs(factor) < 1e-3:  # a result of zeros is no multiple worth naming
@@ -164,12 +174,13 @@ def _scaled(
     if abs(factor + 1) < 1e-6:
         yield f"{what} has the opposite sign of the right one everywhere"
         return
-    named = _factor_names(arguments)
-    for exact, label in named.items():
-        if abs(factor - float(exact)) <= 1e-6 * abs(float(exact)):
-            yield f"{what} is the right one times {label}, everywhere"
-            return
-    yield f"{what} is the right one times the same constant everywhere (a factor is wrong)"
+    exact = Fraction(factor).limit_denominator(64)
+    if abs(float(exact) - factor) > 1e-6 * abs(factor):
+        yield f"{what} is the right one times the same constant everywhere (a factor is wrong)"
+        return
+    labels = _factor_names(arguments).get(exact, [])
+    named = f" (= {labels[0]})" if len(labels) == 1 else ""  # several: it could be any
+    yield f"{what} is the right one times {exact}{named}, everywhere"
 
 
 def _offset(
@@ -177,7 +188,9 @@ def _offset(
 ) -> Iterator[str]:
     difference = actual.astype(np.float64) - expected.astype(np.float64)
     shift = float(np.mean(difference))
-    if shift == 0 or not _close(actual, expected + shift, bound + abs(shift) * 1e-6).all():
+    if shift == 0 or not _patterned(expected):
+        return
+    if not _close(actual, expected + shift, bound + abs(shift) * 1e-6).all():
         return
     yield f"{what} is off by the same constant at every element (an added or missing term)"
 
@@ -232,16 +245,22 @@ def _swapped(mine: Any, right: Any, expected: Any, index: int, what: str) -> lis
 # ---------------------------------------------------------------- where it is wrong
 
 
+DENSE = 0.5
+"""A pattern of where a result is wrong counts only if most of the places it names are wrong
+(a mistake in a channel spoils the channel; a few wrong elements that happen to share one are
+a coincidence of the inputs, and naming the channel would mislead)."""
+
+
 def _where_wrong(wrong: np.ndarray, arguments: dict[str, Any], what: str) -> Iterator[str]:
-    if wrong.all():
+    if wrong.all() or wrong.size < MIN_PATTERN_SIZE:
         return
     count = f"{int(wrong.sum())} of {wrong.size} elements are wrong"
     yield from _at_zeros(wrong, arguments, what, count)
     if wrong.ndim >= 2:
-        yield from _some_of_axis(wrong, 0, "examples of the batch (axis 0)", what, count)
+        yield from _some_of_axis(wrong, 0, "entries along axis 0", what, count)
     if wrong.ndim >= 3:
-        yield from _some_of_axis(wrong, 1, "channels (axis 1)", what, count)
-    if wrong.ndim >= 3:
+        label = "channels (axis 1)" if wrong.ndim == 4 else "entries along axis 1"
+        yield from _some_of_axis(wrong, 1, label, what, count)
         yield from _border(wrong, what, count, _advice(arguments, "padding"))
         yield from _every_sth(wrong, what, count, _advice(arguments, "stride"))
 
@@ -252,19 +271,28 @@ def _advice(arguments: dict[str, Any], option: str) -> str:
     return f": check the {option}" if option in arguments else ""
 
 
+def _dense(wrong: np.ndarray, where: np.ndarray) -> bool:
+    """Whether ``wrong`` holds only inside ``where`` and most of ``where`` is wrong."""
+    return bool(where.any()) and not (wrong & ~where).any() and wrong[where].mean() >= DENSE
+
+
 def _at_zeros(wrong: np.ndarray, arguments: dict[str, Any], what: str, count: str) -> Iterator[str]:
     for name, value in arguments.items():
         if type(value) is np.ndarray and value.shape == wrong.shape:
             zero = value == 0
-            if zero.any() and not zero.all() and not (wrong & ~zero).any():
+            if not zero.all() and _dense(wrong, zero):
                 yield f"{what}: {count}, all where {name} is exactly 0"
                 return
 
 
 def _some_of_axis(wrong: np.ndarray, axis: int, label: str, what: str, count: str) -> Iterator[str]:
+    if wrong.shape[axis] < 3:
+        return
     others = tuple(a for a in range(wrong.ndim) if a != axis)
     touched = np.flatnonzero(wrong.any(axis=others))
-    if 0 < touched.size < wrong.shape[axis]:
+    where = np.zeros(wrong.shape, dtype=bool)
+    np.moveaxis(where, axis, 0)[touched] = True
+    if 0 < touched.size < wrong.shape[axis] and _dense(wrong, where):
         listed = ", ".join(str(int(i)) for i in touched[:8]) + (", ..." if touched.size > 8 else "")
         yield (
             f"{what}: {count}, only in {touched.size} of the {wrong.shape[axis]} {label}: "
@@ -277,9 +305,9 @@ def _border(wrong: np.ndarray, what: str, count: str, advice: str) -> Iterator[s
     for depth in (1, 2):
         if height <= 2 * depth or width <= 2 * depth:
             return
-        inside = np.zeros((height, width), dtype=bool)
-        inside[depth:-depth, depth:-depth] = True
-        if not (wrong & inside).any():
+        ring = np.ones((height, width), dtype=bool)
+        ring[depth:-depth, depth:-depth] = False
+        if _dense(wrong, np.broadcast_to(ring, wrong.shape)):
             yield (
                 f"{what}: {count}, all within {depth} pixel{'s' if depth > 1 else ''} of the "
                 f"border, the inside is right{advice}"
@@ -290,18 +318,23 @@ def _border(wrong: np.ndarray, what: str, count: str, advice: str) -> Iterator[s
 def _every_sth(wrong: np.ndarray, what: str, count: str, advice: str) -> Iterator[str]:
     for axis in (wrong.ndim - 2, wrong.ndim - 1):
         size = wrong.shape[axis]
-        rows = np.flatnonzero(wrong.any(axis=tuple(a for a in range(wrong.ndim) if a != axis)))
         for step in (2, 3, 4):
-            if size < 2 * step or rows.size < 2:
+            if size < 2 * step:
                 continue
-            residues = set((rows % step).tolist())
-            if len(residues) == 1 and rows.size >= size // step - 1:
-                ordinal = {2: "2nd", 3: "3rd"}.get(step, f"{step}th")
-                yield (
-                    f"{what}: {count}, only at every {ordinal} position along axis {axis} "
-                    f"(those at {residues.pop()} mod {step}){advice}"
-                )
-                return
+            for residue in range(step):
+                lines = np.zeros(size, dtype=bool)
+                lines[residue::step] = True
+                shape = [1] * wrong.ndim
+                shape[axis] = size
+                where = np.broadcast_to(lines.reshape(shape), wrong.shape)
+                hit = wrong.any(axis=tuple(a for a in range(wrong.ndim) if a != axis))
+                if hit.sum() >= 2 and _dense(wrong, where):
+                    ordinal = {2: "2nd", 3: "3rd"}.get(step, f"{step}th")
+                    yield (
+                        f"{what}: {count}, only at every {ordinal} position along axis {axis} "
+                        f"(those at {residue} mod {step}){advice}"
+                    )
+                    return
 
 
 def _precision(actual: np.ndarray, expected: np.ndarray, what: str) -> Iterator[str]:

@@ -9,9 +9,12 @@ fires, and only when both hold for that very call:
 * the mistake changes the reference's output (a flipped 1x1 kernel, or the momentum "the other
   way round" at momentum 0.5, changes nothing: such a hint would name a mistake the student
   may not have made);
-* what the submission returned equals the mistaken output.
+* what the submission returned equals the mistaken output;
 
-When several suspects fit one call, the hint says so and names them all. A diagnosis may also
+and the test's other calls agree: every call whose output the mistake changes got what it
+gives (a call the submission got right, where the mistake would have shown, refutes it).
+Several suspects of one hint are variants of one mistake (any of them may fit). When several
+hints fit alike, one hint says so and names them all. A diagnosis may also
 return a plain string: a fact it checked about the submission's result itself (NaN where the
 reference is finite, switches that point at maxima but not the first one), worded as such.
 Hints use only the call's arguments and the submission's result; they state a suspicion,
@@ -40,7 +43,7 @@ import importlib.util
 import inspect
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -101,6 +104,15 @@ class Suspect:
     def possible(self) -> bool:
         """Whether the mistake can be made in this call (see :func:`suspect`)."""
         return self.output is not IMPOSSIBLE
+
+    def changes(self, correct: Any) -> bool:
+        """Whether the mistake can be made here and changes the call's correct output."""
+        if not self.possible:
+            return False
+        try:
+            return not matches(self.output, self.select(correct))
+        except Exception:  # the correct result has another shape than the suspect says
+            return False
 
     def fits(self, call: Call, correct: Any) -> bool:
         """The mistake changes this call's correct output, and the submission returned what the
@@ -174,58 +186,96 @@ def _assignment_of(reference: Any) -> str:
 
 
 def diagnose(reference: Any, calls: list[Call], assignment: str | None = None) -> list[str]:
-    """Hints for the calls of a failed test (most recent call first), without duplicates.
+    """Hints for the calls of a failed test, function by function (the most recently called
+    first), without duplicates.
 
-    The hints are those of ``assignment`` (by default the reference module's: ``conv`` for
-    ``solutions.conv``)."""
+    A suspect is named only when the test's calls agree: it fits at least one call whose output
+    its mistake changes, and every other such call (a right one included: there the student's
+    code did not make the mistake) got what the mistake gives. Where no suspect of a function
+    is named, the difference of its most recent wrong call is described instead. The hints are
+    those of ``assignment`` (by default the reference module's: ``conv`` for ``solutions.conv``).
+    """
     if reference is None:
         return []
     try:
         diagnoses = assignment_diagnoses(assignment or _assignment_of(reference))
     except Exception:  # a hint is a courtesy: a broken hints file never breaks grading
         return []
-    hints: list[str] = []
+    evidence: dict[str, _Evidence] = {}
     for call in reversed(calls):
         try:
-            found = _diagnosed(reference, call, diagnoses.get(call.function))
+            evidence.setdefault(call.function, _Evidence()).weigh(
+                reference, call, diagnoses.get(call.function)
+            )
         except Exception:  # a hint is a courtesy: never let it break grading
-            found = []
-        hints += [hint for hint in found if hint not in hints]
+            continue
+    hints: list[str] = []
+    for function, found in evidence.items():
+        try:
+            hints += [hint for hint in found.hints(reference, function) if hint not in hints]
+        except Exception:
+            continue
     return hints
 
 
-def _diagnosed(reference: Any, call: Call, diagnosis: Diagnosis | None) -> list[str]:
-    """The hints of one call: its diagnosis's suspects that fit, else what the difference
-    between its result and the reference's shows (:mod:`autograder.suite.differences`)."""
-    function = getattr(reference, call.function, None)
-    if not callable(function):
-        return []
-    correct = function(*call.args, **call.kwargs)
-    if matches(call.result, correct):  # right even without the reference's spread: no hint
-        return []
-    found = [] if diagnosis is None else _fired(call, correct, diagnosis(reference, call))
-    if found:
-        return found
-    conditioned = getattr(ConditionedReference(reference), call.function)
-    correct = conditioned(*call.args, **call.kwargs)  # with its spread, as the suites compare
-    return describe_difference(call.result, correct, bound(function, call))
+@dataclass
+class _Evidence:
+    """What one test's calls of one function say about each suspected mistake."""
+
+    fits: dict[str, int] = field(default_factory=dict)
+    """Per hint: the calls whose output its mistake changes and that got what it gives."""
+    refuted: set[str] = field(default_factory=set)
+    """The hints of mistakes that change a call's output which did not get what they give."""
+    facts: list[str] = field(default_factory=list)
+    last_wrong: Call | None = None
+    """The most recent call whose result is wrong (its difference is described if needed)."""
+
+    def weigh(self, reference: Any, call: Call, diagnosis: Diagnosis | None) -> None:
+        function = getattr(reference, call.function, None)
+        if not callable(function):
+            return
+        correct = function(*call.args, **call.kwargs)
+        right = matches(call.result, correct)  # right even without the reference's spread
+        if not right and self.last_wrong is None:
+            self.last_wrong = call
+        decisive: dict[str, bool] = {}  # hint -> whether one of its suspects fits this call
+        for item in [] if diagnosis is None else diagnosis(reference, call):
+            if isinstance(item, str):
+                if not right and item not in self.facts:
+                    self.facts.append(item)
+            elif item.changes(correct):  # suspects of one hint are its variants: any may fit
+                decisive[item.hint] = decisive.get(item.hint, False) or item.fits(call, correct)
+        for hint, fitted in decisive.items():
+            if fitted:
+                self.fits[hint] = self.fits.get(hint, 0) + 1
+            else:
+                self.refuted.add(hint)
+
+    def hints(self, reference: Any, function_name: str) -> list[str]:
+        named = [hint for hint in self.fits if hint not in self.refuted]
+        if named or self.facts:
+            return _several(function_name, named) + self.facts
+        if self.last_wrong is None:
+            return []
+        call = self.last_wrong
+        conditioned = getattr(ConditionedReference(reference), call.function)
+        correct = conditioned(*call.args, **call.kwargs)  # with its spread, as suites compare
+        arguments = bound(getattr(reference, call.function), call)
+        return describe_difference(call.result, correct, arguments)
 
 
-def _fired(call: Call, correct: Any, found: list[Suspect | str]) -> list[str]:
-    """The hints of ``found`` that hold for ``call`` (see the module docstring)."""
-    facts = [item for item in found if isinstance(item, str)]
-    suspects = [item for item in found if isinstance(item, Suspect)]
-    fitting = list(dict.fromkeys(item.hint for item in suspects if item.fits(call, correct)))
-    if len(fitting) > 1:
-        named = "; ".join("(" + str(n) + ") " + hint for n, hint in enumerate(fitting, 1))
-        fitting = [
-            str(len(fitting))
-            + " mistakes each give exactly what "
-            + call.function
-            + " returned for this call, so it may be any of them: "
-            + named
-        ]
-    return fitting + facts
+def _several(function_name: str, named: list[str]) -> list[str]:
+    """``named`` as hints: one hint each, or one naming them all when several fit alike."""
+    if len(named) <= 1:
+        return named
+    listed = "; ".join("(" + str(n) + ") " + hint for n, hint in enumerate(named, 1))
+    return [
+        str(len(named))
+        + " mistakes each give exactly what "
+        + function_name
+        + " returned in this test, so it may be any of them: "
+        + listed
+    ]
 
 
 # What hints share: compare results, bind arguments, re-run the reference with a change.
