@@ -56,7 +56,7 @@ GRADS = ("dx", "dgamma", "dbeta")
 # ------------------------------------------------------------------ layer norm
 
 
-@pytest.mark.points(0.5)
+@pytest.mark.points(0.4)
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape, normalized", LAYER_CASES)
 def test_layernorm_forward(student, reference, rng, shape, normalized, dtype):
@@ -67,7 +67,7 @@ def test_layernorm_forward(student, reference, rng, shape, normalized, dtype):
     _compare(student.layernorm_forward(*args), reference.layernorm_forward(*args), ("out",))
 
 
-@pytest.mark.points(0.5)
+@pytest.mark.points(0.4)
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape, normalized", LAYER_CASES)
 def test_layernorm_backward(student, reference, rng, shape, normalized, dtype):
@@ -78,7 +78,7 @@ def test_layernorm_backward(student, reference, rng, shape, normalized, dtype):
     _compare(student.layernorm_backward(*args), reference.layernorm_backward(*args), GRADS)
 
 
-@pytest.mark.points(0.5)
+@pytest.mark.points(2)
 @pytest.mark.parametrize("eps", [1e-3, 0.5])
 def test_layernorm_eps(student, reference, rng, eps):
     x = _x(rng, (3, 4, 2, 2), np.float64)
@@ -99,7 +99,7 @@ def test_layernorm_eps(student, reference, rng, eps):
 # ------------------------------------------------------------------ instance norm
 
 
-@pytest.mark.points(0.5)
+@pytest.mark.points(0.25)
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape", INSTANCE_SHAPES)
 def test_instancenorm_forward(student, reference, rng, shape, dtype):
@@ -110,7 +110,7 @@ def test_instancenorm_forward(student, reference, rng, shape, dtype):
     _compare(student.instancenorm_forward(*args), reference.instancenorm_forward(*args), ("out",))
 
 
-@pytest.mark.points(0.5)
+@pytest.mark.points(0.25)
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape", INSTANCE_SHAPES)
 def test_instancenorm_backward(student, reference, rng, shape, dtype):
@@ -124,7 +124,7 @@ def test_instancenorm_backward(student, reference, rng, shape, dtype):
 # ------------------------------------------------------------------ group norm
 
 
-@pytest.mark.points(0.5)
+@pytest.mark.points(0.375)
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape, groups", GROUP_CASES)
 def test_groupnorm_forward(student, reference, rng, shape, groups, dtype):
@@ -135,7 +135,7 @@ def test_groupnorm_forward(student, reference, rng, shape, groups, dtype):
     _compare(student.groupnorm_forward(*args), reference.groupnorm_forward(*args), ("out",))
 
 
-@pytest.mark.points(0.5)
+@pytest.mark.points(0.375)
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape, groups", GROUP_CASES)
 def test_groupnorm_backward(student, reference, rng, shape, groups, dtype):
@@ -146,7 +146,7 @@ def test_groupnorm_backward(student, reference, rng, shape, groups, dtype):
     _compare(student.groupnorm_backward(*args), reference.groupnorm_backward(*args), GRADS)
 
 
-@pytest.mark.points(0.5)
+@pytest.mark.points(2)
 @pytest.mark.parametrize("eps", [1e-3, 0.5])
 def test_groupnorm_eps(student, reference, rng, eps):
     x = _x(rng, (2, 6, 3, 2), np.float64)
@@ -167,7 +167,7 @@ def test_groupnorm_eps(student, reference, rng, eps):
 # ------------------------------------------------------------------ edge cases
 
 
-@pytest.mark.points(1)
+@pytest.mark.points(0.5)
 @pytest.mark.parametrize("which", ["layernorm", "instancenorm", "groupnorm"])
 def test_large_mean_is_accurate(student, reference, rng, which):
     # mean(x**2) - mean(x)**2 loses ~8 digits here; mean((x - mean)**2) does not.
