@@ -104,7 +104,7 @@ def test_resize_forward_int_size_and_strided_input(student, reference, rng, dtyp
     _compare_resize(student, reference, x, 11, True)
 
 
-@pytest.mark.points(0.5)
+@pytest.mark.points(0.75)
 @pytest.mark.parametrize("align_corners", ALIGN)
 @pytest.mark.parametrize(("shape", "size"), BACKWARD_CASES)
 def test_resize_backward_float64(student, reference, rng, shape, size, align_corners):
@@ -112,7 +112,7 @@ def test_resize_backward_float64(student, reference, rng, shape, size, align_cor
     _compare_resize_backward(student, reference, dout, shape, align_corners)
 
 
-@pytest.mark.points(0.5)
+@pytest.mark.points(0.75)
 @pytest.mark.parametrize("align_corners", ALIGN)
 def test_resize_backward_float32(student, reference, rng, align_corners):
     shape, size = (2, 3, 6, 5), (9, 4)
