@@ -41,9 +41,10 @@ def test_a_factor_equal_to_the_batch_size_is_named(rng):
     scores = rng.standard_normal((8, 5))
     expected = rng.standard_normal((8, 5))
     found = describe_difference(expected * 8, expected, {"scores": scores})
-    assert "times 8 (= scores.shape[0]), everywhere" in _one(found, "times")
-    found = describe_difference(expected / 8, expected, {"scores": scores})
-    assert "times 1/8 (= 1 / scores.shape[0])" in _one(found, "times")
+    assert "times 8 (= the batch size, scores.shape[0]), everywhere" in _one(found, "times")
+    arguments = {"scores": scores, "dout": expected}  # two arrays of the same batch
+    found = describe_difference(expected / 8, expected, arguments)
+    assert "times 1/8 (= 1 / the batch size, scores.shape[0])" in _one(found, "times")
     square = rng.standard_normal((8, 8))  # 8 is its shape[0] and its shape[1]: no name
     found = describe_difference(expected / 8, expected, {"scores": square})
     assert "times 1/8, everywhere" in _one(found, "times")
@@ -106,12 +107,14 @@ def test_errors_at_every_second_row_point_at_the_stride(rng):
 
 
 def test_errors_in_some_channels_only_are_located(rng):
-    expected = rng.standard_normal((2, 4, 5, 5))
+    expected = rng.standard_normal((2, 6, 5, 5))
     wrong = expected.copy()
-    wrong[:, 1] += rng.standard_normal(wrong[:, 1].shape)
-    wrong[:, 3] += rng.standard_normal(wrong[:, 3].shape)
+    wrong[:, 3:] += rng.standard_normal(wrong[:, 3:].shape)  # the second of two groups
     found = describe_difference(wrong, expected, {})
-    assert "only in 2 of the 4 channels (axis 1): 1, 3" in _one(found, "channels")
+    assert "only in 3 of the 6 channels (axis 1): 3, 4, 5" in _one(found, "channels")
+    scattered = expected.copy()
+    scattered[:, [1, 4]] += 1.0  # channels apart from each other: no group to name
+    assert not [f for f in describe_difference(scattered, expected, {}) if "channels" in f]
 
 
 def test_errors_in_some_examples_only_are_located(rng):

@@ -178,8 +178,14 @@ def _scaled(
     if abs(float(exact) - factor) > 1e-6 * abs(factor):
         yield f"{what} is the right one times the same constant everywhere (a factor is wrong)"
         return
-    labels = _factor_names(arguments).get(exact, [])
-    named = f" (= {labels[0]})" if len(labels) == 1 else ""  # several: it could be any
+    labels = list(dict.fromkeys(_factor_names(arguments).get(exact, [])))
+    if labels and all(label.endswith(".shape[0]") for label in labels):
+        inverse = labels[0].startswith("1 / ")
+        named = f" (= {'1 / ' if inverse else ''}the batch size, {labels[0].removeprefix('1 / ')})"
+    elif len(labels) == 1:
+        named = f" (= {labels[0]})"
+    else:  # several quantities of the call have this value: it could be any
+        named = ""
     yield f"{what} is the right one times {exact}{named}, everywhere"
 
 
@@ -292,7 +298,8 @@ def _some_of_axis(wrong: np.ndarray, axis: int, label: str, what: str, count: st
     touched = np.flatnonzero(wrong.any(axis=others))
     where = np.zeros(wrong.shape, dtype=bool)
     np.moveaxis(where, axis, 0)[touched] = True
-    if 0 < touched.size < wrong.shape[axis] and _dense(wrong, where):
+    contiguous = touched.size > 0 and touched[-1] - touched[0] + 1 == touched.size
+    if contiguous and touched.size <= wrong.shape[axis] // 2 and _dense(wrong, where):
         listed = ", ".join(str(int(i)) for i in touched[:8]) + (", ..." if touched.size > 8 else "")
         yield (
             f"{what}: {count}, only in {touched.size} of the {wrong.shape[axis]} {label}: "
@@ -328,7 +335,7 @@ def _every_sth(wrong: np.ndarray, what: str, count: str, advice: str) -> Iterato
                 shape[axis] = size
                 where = np.broadcast_to(lines.reshape(shape), wrong.shape)
                 hit = wrong.any(axis=tuple(a for a in range(wrong.ndim) if a != axis))
-                if hit.sum() >= 2 and _dense(wrong, where):
+                if hit.sum() >= 2 and np.array_equal(hit, lines) and _dense(wrong, where):
                     ordinal = {2: "2nd", 3: "3rd"}.get(step, f"{step}th")
                     yield (
                         f"{what}: {count}, only at every {ordinal} position along axis {axis} "
