@@ -160,7 +160,7 @@ INITS = [  # (function, options, expected std, distribution)
 ]
 
 
-@pytest.mark.points(1)
+@pytest.mark.points(1.5)
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("name, options, expected, kind", INITS)
 def test_initializer_statistics(student, rng, name, options, expected, kind, dtype):
