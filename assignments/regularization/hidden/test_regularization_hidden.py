@@ -25,7 +25,7 @@ def _mask(rng, shape, p):
     return rng.random(shape) >= p
 
 
-@pytest.mark.points(0.5)
+@pytest.mark.points(0.25)
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("p", PS)
 @pytest.mark.parametrize("shape", SHAPES)
@@ -35,7 +35,7 @@ def test_dropout_forward_training(student, reference, rng, shape, p, dtype):
     assert_close(student.dropout_forward(x, p, mask), reference.dropout_forward(x, p, mask))
 
 
-@pytest.mark.points(0.5)
+@pytest.mark.points(0.25)
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("p", PS)
 @pytest.mark.parametrize("shape", SHAPES)
@@ -49,7 +49,7 @@ def test_dropout_backward_training(student, reference, rng, shape, p, dtype):
     )
 
 
-@pytest.mark.points(0.5)
+@pytest.mark.points(1.25)
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("p", [0.1, 0.5, 0.9])
 def test_dropout_eval_mode(student, reference, rng, p, dtype):
@@ -61,7 +61,7 @@ def test_dropout_eval_mode(student, reference, rng, p, dtype):
         assert_close(got, want, name=f"{function} in eval mode")
 
 
-@pytest.mark.points(1)
+@pytest.mark.points(0.75)
 @pytest.mark.parametrize("p", [0.05, 0.25, 0.5, 0.75, 0.95])
 def test_mask_keeps_one_minus_p_of_the_entries(student, rng, p):
     # Binomial: the kept fraction is within 6 standard deviations of 1 - p with probability
@@ -87,7 +87,7 @@ def test_mask_extremes(student, rng, p):
     )
 
 
-@pytest.mark.points(1)
+@pytest.mark.points(2)
 def test_masks_of_different_seeds_are_independent(student, rng):
     # Independent masks agree on an entry with probability p^2 + (1 - p)^2 = 0.58 for p = 0.3;
     # the same mask for every seed agrees everywhere.
@@ -122,7 +122,7 @@ def test_mask_entries_are_independent_of_each_other(student, rng):
         )
 
 
-@pytest.mark.points(1)
+@pytest.mark.points(0.5)
 @pytest.mark.parametrize("p", [0.2, 0.6])
 def test_inverted_dropout_preserves_the_expected_value(student, rng, p):
     x = np.full((300, 300), 1.5)
@@ -136,7 +136,7 @@ def test_inverted_dropout_preserves_the_expected_value(student, rng, p):
     )
 
 
-@pytest.mark.points(0.5)
+@pytest.mark.points(0.75)
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("lr, weight_decay", [(0.1, 0.0), (0.01, 5e-4), (0.5, 0.1)])
 def test_sgd_step_with_weight_decay(student, reference, rng, dtype, lr, weight_decay):
@@ -149,7 +149,7 @@ def test_sgd_step_with_weight_decay(student, reference, rng, dtype, lr, weight_d
     )
 
 
-@pytest.mark.points(0.5)
+@pytest.mark.points(0.75)
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("lr, weight_decay", [(0.1, 0.0), (0.01, 5e-4), (0.5, 0.1)])
 def test_decoupled_weight_decay(student, reference, rng, dtype, lr, weight_decay):
