@@ -1,8 +1,11 @@
 """Public tests for residual.py: shapes, known answers and numeric gradient checks.
 
 Run them from your copy of the template with ``pytest public/``. Your block calls your own
-``conv.py`` and ``batchnorm.py``: make their public tests pass first. The hidden tests compare
-your block with a reference implementation over more shapes, strides, dtypes and both modes.
+``conv.py`` and ``batchnorm.py``: make their public tests pass first. The identity and the
+projection shortcut, stride, training and evaluation, momentum and eps each have a known
+answer here, and the backward pass numeric gradient checks of dx and of every parameter for
+each shortcut, stride and eps. The hidden tests compare your block with a reference
+implementation over more shapes, strides, dtypes and both modes.
 
 The numeric gradient checks (the ``forward_oracle`` fixture) differentiate your own forward
 when you run them; when graded they differentiate the reference's forward, so your backward
@@ -21,6 +24,16 @@ pytestmark = [pytest.mark.assignment("residual")]
 
 EPS = 1e-5
 GRAD_TOL = dict(rtol=1e-6, atol_scale=1e-6)
+
+
+def _require(condition, message):
+    """Fail with ``message`` alone (a plain ``assert`` would add pytest's explanation)."""
+    if not condition:
+        raise AssertionError(message)
+
+
+def _per_channel(v):
+    return v.reshape(1, -1, 1, 1)
 
 
 def _block(rng, c_in, c_out, projection, dtype=np.float64):
@@ -50,7 +63,7 @@ def _block(rng, c_in, c_out, projection, dtype=np.float64):
     return params, state
 
 
-@pytest.mark.points(1)
+@pytest.mark.points(0.5)
 @pytest.mark.parametrize(
     "c_in, c_out, stride, projection, hw, out_hw",
     [
@@ -66,17 +79,19 @@ def test_forward_output_shape_and_state_keys(
     x = rng.standard_normal((2, c_in, *hw))
     params, state = _block(rng, c_in, c_out, projection)
     out, new_state = student.residual_block_forward(x, params, state, stride=stride)
-    assert isinstance(out, np.ndarray) and out.shape == (2, c_out, *out_hw), (
-        f"out: expected shape {(2, c_out, *out_hw)}, got {getattr(out, 'shape', type(out))}"
+    _require(
+        isinstance(out, np.ndarray) and out.shape == (2, c_out, *out_hw),
+        f"out: expected shape {(2, c_out, *out_hw)}, got {getattr(out, 'shape', type(out))}",
     )
-    assert isinstance(new_state, dict) and set(new_state) == set(state), (
+    _require(
+        isinstance(new_state, dict) and set(new_state) == set(state),
         f"new_bn_state must have the keys {sorted(state)}, got "
-        f"{sorted(new_state) if isinstance(new_state, dict) else type(new_state).__name__}"
+        f"{sorted(new_state) if isinstance(new_state, dict) else type(new_state).__name__}",
     )
-    assert np.all(out >= 0), "the block ends with a ReLU: out must be non-negative"
+    _require(np.all(out >= 0), "the block ends with a ReLU: out must be non-negative")
 
 
-@pytest.mark.points(2)
+@pytest.mark.points(0.75)
 @pytest.mark.parametrize("training", [True, False], ids=["training", "eval"])
 def test_forward_zero_weights_known_answer(student, rng, training):
     # With w1 = w2 = 0 the main branch is constant: bn2 outputs beta2 (training: batch mean
@@ -96,7 +111,7 @@ def test_forward_zero_weights_known_answer(student, rng, training):
         assert_close(new_state[key], factor * state[key], name=f"new_bn_state[{key!r}]")
 
 
-@pytest.mark.points(1)
+@pytest.mark.points(1.5)
 def test_forward_running_statistics_updated(student, rng):
     # bn1 normalizes h1 = conv1(x): its running mean moves towards the batch mean of h1.
     x = rng.standard_normal((4, 2, 3, 3))
@@ -119,6 +134,51 @@ def test_forward_running_statistics_updated(student, rng):
 
 @pytest.mark.points(1)
 @pytest.mark.parametrize(
+    "stride, training",
+    [(1, True), (2, True), (2, False)],
+    ids=["stride1", "stride2", "stride2_eval"],
+)
+def test_forward_projection_shortcut_known_answer(student, rng, stride, training):
+    # With w1 = w2 = 0 and running mean 0, variance 1 for bn1 and bn2, the main branch is
+    # bn2(0) = beta2 (up to eps in eval). The shortcut is bn_proj(conv_proj(x)): a 1 x 1
+    # convolution of stride `stride` (a channel-mixing matmul of x[:, :, ::s, ::s]) followed by
+    # batch norm, with the batch statistics in training and the running ones in eval.
+    x = rng.standard_normal((3, 2, 5, 4))
+    params, state = _block(rng, 2, 3, projection=True)
+    params["w1"] = np.zeros_like(params["w1"])
+    params["w2"] = np.zeros_like(params["w2"])
+    for key in ("mean1", "mean2", "var1", "var2"):
+        state[key] = np.zeros(3) if key.startswith("mean") else np.ones(3)
+    hp = np.einsum("oc,nchw->nohw", params["w_proj"][:, :, 0, 0], x[:, :, ::stride, ::stride])
+    if training:
+        mean, var = hp.mean(axis=(0, 2, 3)), hp.var(axis=(0, 2, 3))
+        main = params["beta2"]
+    else:
+        mean, var = state["mean_proj"], state["var_proj"]
+        main = params["beta2"]  # gamma2 * (0 - 0) / sqrt(1 + eps) + beta2
+    shortcut = _per_channel(params["gamma_proj"]) * (hp - _per_channel(mean)) / np.sqrt(
+        _per_channel(var) + EPS
+    ) + _per_channel(params["beta_proj"])
+    out, _ = student.residual_block_forward(x, params, state, stride=stride, training=training)
+    assert_close(out, np.maximum(_per_channel(main) + shortcut, 0.0), name="out")
+
+
+@pytest.mark.points(1.5)
+def test_forward_eps_known_answer(student, rng):
+    # Eval with w1 = w2 = 0: h2 = 0, so bn2 outputs gamma2 * (0 - mean2) / sqrt(var2 + eps)
+    # + beta2; eps = 0.5 is passed to every batch norm of the block.
+    x = rng.standard_normal((2, 3, 4, 4))
+    params, state = _block(rng, 3, 3, projection=False)
+    params["w1"] = np.zeros_like(params["w1"])
+    params["w2"] = np.zeros_like(params["w2"])
+    out, _ = student.residual_block_forward(x, params, state, training=False, eps=0.5)
+    bn2 = params["gamma2"] * (0.0 - state["mean2"]) / np.sqrt(state["var2"] + 0.5)
+    expected = np.maximum(x + _per_channel(bn2 + params["beta2"]), 0.0)
+    assert_close(out, expected, name="out")
+
+
+@pytest.mark.points(0.5)
+@pytest.mark.parametrize(
     "c_out, stride", [(3, 2), (4, 1)], ids=["stride2_same_channels", "stride1_more_channels"]
 )
 def test_forward_identity_shortcut_that_changes_shape_raises(student, rng, c_out, stride):
@@ -128,7 +188,7 @@ def test_forward_identity_shortcut_that_changes_shape_raises(student, rng, c_out
         student.residual_block_forward(x, params, state, stride=stride)
 
 
-@pytest.mark.points(2)
+@pytest.mark.points(1.5)
 def test_backward_identity_path_known_answer(student, rng):
     # With w2 = 0 no gradient flows back through conv2 (hence none into conv1 and bn1), so
     # dx is exactly the gradient that reaches z = bn2(h2) + x through the identity path:
@@ -145,59 +205,51 @@ def test_backward_identity_path_known_answer(student, rng):
         assert_close(grads[key], np.zeros_like(params[key]), name=f"grads[{key!r}]")
 
 
-def _gradient_case(rng, projection):
-    if projection:
-        x = rng.standard_normal((2, 2, 5, 5))
-        params, state = _block(rng, 2, 3, projection=True)
-        return x, params, state, 2
-    x = rng.standard_normal((2, 2, 4, 4))
-    params, state = _block(rng, 2, 2, projection=False)
-    return x, params, state, 1
+GRADIENT_CASES = {
+    # name: (C_in, C_out, H x W, stride, projection, eps)
+    "identity": (2, 2, (4, 4), 1, False, EPS),
+    "projection_stride1": (2, 3, (4, 3), 1, True, EPS),
+    "projection_stride2": (2, 3, (5, 5), 2, True, EPS),
+    "projection_stride2_eps0.5": (2, 3, (5, 4), 2, True, 0.5),
+}
 
 
-PROJECTION_KEYS = ["w_proj", "gamma_proj", "beta_proj"]
-MAIN_KEYS = ["w1", "gamma1", "beta1", "w2", "gamma2", "beta2"]
-
-
-@pytest.mark.points(1)
-@pytest.mark.parametrize("projection", [False, True], ids=["identity", "projection_stride2"])
-def test_backward_dx_numeric_gradient(student, forward_oracle, rng, projection):
-    x, params, state, stride = _gradient_case(rng, projection)
-    out, _ = student.residual_block_forward(x, params, state, stride=stride)
+@pytest.mark.points(1.5)
+@pytest.mark.parametrize("case", GRADIENT_CASES)
+def test_backward_matches_numeric_gradients(student, forward_oracle, rng, case):
+    # dx and the gradient of every parameter, each against the numeric gradient of the
+    # training-mode forward pass.
+    c_in, c_out, hw, stride, projection, eps = GRADIENT_CASES[case]
+    x = rng.standard_normal((2, c_in, *hw))
+    params, state = _block(rng, c_in, c_out, projection)
+    kw = dict(stride=stride, eps=eps)
+    out, _ = student.residual_block_forward(x, params, state, **kw)
     dout = rng.standard_normal(out.shape)
-    dx, _ = student.residual_block_backward(dout, x, params, stride=stride)
-
-    def f(z):
-        return forward_oracle.residual_block_forward(z, params, state, stride=stride)[0]
-
-    assert_gradient_close(dx, f, x, dout, name="dx", **GRAD_TOL)
-
-
-@pytest.mark.points(1)
-@pytest.mark.parametrize(
-    "projection, key",
-    [(False, k) for k in MAIN_KEYS] + [(True, k) for k in MAIN_KEYS + PROJECTION_KEYS],
-    ids=[f"identity-{k}" for k in MAIN_KEYS]
-    + [f"projection_stride2-{k}" for k in MAIN_KEYS + PROJECTION_KEYS],
-)
-def test_backward_param_numeric_gradient(student, forward_oracle, rng, projection, key):
-    x, params, state, stride = _gradient_case(rng, projection)
-    out, _ = student.residual_block_forward(x, params, state, stride=stride)
-    dout = rng.standard_normal(out.shape)
-    _, grads = student.residual_block_backward(dout, x, params, stride=stride)
-    assert isinstance(grads, dict) and set(grads) == set(params), (
-        f"grads must have the keys of params {sorted(params)}, got "
-        f"{sorted(grads) if isinstance(grads, dict) else type(grads).__name__}"
+    got = student.residual_block_backward(dout, x, params, **kw)
+    _require(
+        isinstance(got, tuple) and len(got) == 2, "residual_block_backward returns (dx, grads)"
     )
+    dx, grads = got
+    _require(
+        isinstance(grads, dict) and set(grads) == set(params),
+        f"grads must have the keys of params {sorted(params)}, got "
+        f"{sorted(grads) if isinstance(grads, dict) else type(grads).__name__}",
+    )
+    forward = forward_oracle.residual_block_forward
 
-    def f(value):
-        forward = forward_oracle.residual_block_forward
-        return forward(x, {**params, key: value}, state, stride=stride)[0]
+    def through(v):
+        return forward(v, params, state, **kw)[0]
 
-    assert_gradient_close(grads[key], f, params[key], dout, name=f"grads[{key!r}]", **GRAD_TOL)
+    assert_gradient_close(dx, through, x, dout, name="dx", **GRAD_TOL)
+    for key in params:
+
+        def f(value, key=key):
+            return forward(x, {**params, key: value}, state, **kw)[0]
+
+        assert_gradient_close(grads[key], f, params[key], dout, name=f"grads[{key!r}]", **GRAD_TOL)
 
 
-@pytest.mark.points(1)
+@pytest.mark.points(0.5)
 def test_float32_in_float32_out(student, rng):
     x = rng.standard_normal((2, 3, 6, 6)).astype(np.float32)
     params, state = _block(rng, 3, 4, projection=True, dtype=np.float32)
@@ -207,6 +259,7 @@ def test_float32_in_float32_out(student, rng):
     arrays.update({f"new_bn_state[{k!r}]": v for k, v in new_state.items()})
     arrays.update({f"grads[{k!r}]": v for k, v in grads.items()})
     for name, value in arrays.items():
-        assert isinstance(value, np.ndarray) and value.dtype == np.float32, (
-            f"{name} must be a float32 array, got {getattr(value, 'dtype', type(value).__name__)}"
+        _require(
+            isinstance(value, np.ndarray) and value.dtype == np.float32,
+            f"{name} must be a float32 array, got {getattr(value, 'dtype', type(value).__name__)}",
         )

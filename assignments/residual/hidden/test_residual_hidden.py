@@ -80,7 +80,7 @@ def _compare_backward(student, reference, dout, x, params, **kwargs):
     _check_dict(got[1], want[1], "grads")
 
 
-@pytest.mark.points(0.5)
+@pytest.mark.points(0.6)
 @pytest.mark.parametrize("training", MODES)
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape, c_out, stride, projection", ALL)
@@ -89,7 +89,7 @@ def test_forward(student, reference, rng, shape, c_out, stride, projection, dtyp
     _compare_forward(student, reference, x, params, state, stride=stride, training=training)
 
 
-@pytest.mark.points(0.5)
+@pytest.mark.points(1)
 @pytest.mark.parametrize("momentum", [0.0, 0.5, 1.0])
 def test_forward_momentum(student, reference, rng, momentum):
     shape, c_out, stride, projection = BLOCKS["projection_stride2_c3to6_odd"]
@@ -97,7 +97,7 @@ def test_forward_momentum(student, reference, rng, momentum):
     _compare_forward(student, reference, x, params, state, stride=stride, momentum=momentum)
 
 
-@pytest.mark.points(0.5)
+@pytest.mark.points(1.5)
 @pytest.mark.parametrize("training", MODES)
 def test_forward_eps(student, reference, rng, training):
     shape, c_out, stride, projection = BLOCKS["identity_c4"]
@@ -121,7 +121,7 @@ def test_forward_training_steps_then_eval(student, reference, rng):
     _compare_forward(student, reference, x, params, state_r, stride=stride, training=False)
 
 
-@pytest.mark.points(0.5)
+@pytest.mark.points(1.5)
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape, c_out, stride, projection", ALL)
 def test_backward(student, reference, rng, shape, c_out, stride, projection, dtype):
@@ -131,7 +131,7 @@ def test_backward(student, reference, rng, shape, c_out, stride, projection, dty
     _compare_backward(student, reference, dout, x, params, stride=stride)
 
 
-@pytest.mark.points(0.5)
+@pytest.mark.points(2)
 def test_backward_eps(student, reference, rng):
     shape, c_out, stride, projection = BLOCKS["projection_stride1_c3to5"]
     x, params, state = _case(rng, shape, c_out, projection, np.float64)
