@@ -45,7 +45,7 @@ def _bottleneck_shapes(c_in, c_mid, c_out, projection):
     return shapes
 
 
-@pytest.mark.points(1)
+@pytest.mark.points(1.5)
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize(
     "c_in, c_mid, c_out, stride, projection",
@@ -82,7 +82,7 @@ def test_inception(student, reference, rng, c_in, widths, dtype):
     _compare_block(student, reference, rng, "inception", x, _params(rng, shapes, dtype))
 
 
-@pytest.mark.points(1)
+@pytest.mark.points(1.25)
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize(
     "kernel, stride, padding",
@@ -101,7 +101,7 @@ def test_nin(student, reference, rng, kernel, stride, padding, dtype):
     )  # fmt: skip
 
 
-@pytest.mark.points(1)
+@pytest.mark.points(2)
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize(
     "kernel, stride", [pytest.param(3, 1, id="k3"), pytest.param(3, 2, id="k3_s2"),
@@ -116,7 +116,7 @@ def test_depthwise_separable_block(student, reference, rng, kernel, stride, dtyp
     )  # fmt: skip
 
 
-@pytest.mark.points(1)
+@pytest.mark.points(1.25)
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("factor", [1, 2, 4])
 def test_fpn_merge(student, reference, rng, factor, dtype):
