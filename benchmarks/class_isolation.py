@@ -41,7 +41,7 @@ def main() -> int:
         solo = {}
         for name in innocent:
             report = grade(load_assignment("conv"), folder / name, timeout=300)
-            solo[name] = outcome({"score": report.score, "tests": report.tests})
+            solo[name] = outcome(report.to_gradescope())
             print(f"solo {name}: {report.score:g} / {report.max_score:g}")
         failures = 0
         for run in range(1, args.runs + 1):

@@ -382,10 +382,15 @@ class AssignmentFairness:
 
 
 def check_assignment(
-    assignment: Assignment, seeds: int, workdir: Path, jobs: int = 2
+    assignment: Assignment,
+    seeds: int,
+    workdir: Path,
+    jobs: int = 2,
+    buggy_limit: int | None = None,
 ) -> AssignmentFairness:
     """Grade the rounded reference and each alternative (NumPy cases), and each bundled buggy
-    example (NumPy and strict cases) of ``assignment`` over ``seeds`` seeds, ``jobs`` at a time."""
+    example (NumPy and strict cases; the first ``buggy_limit`` of them, default all) of
+    ``assignment`` over ``seeds`` seeds, ``jobs`` at a time."""
     from concurrent.futures import ThreadPoolExecutor
 
     from autograder.authoring.examples import apply_edits, buggy_specs
@@ -399,7 +404,8 @@ def check_assignment(
     ]
     buggy = []
     reference_files = solution_submission_files(SOLUTIONS_DIR, assignment_names())
-    for spec in buggy_specs():
+    specs = [spec for spec in buggy_specs() if spec["assignment"] == assignment.name]
+    for spec in specs[:buggy_limit]:
         if spec["assignment"] == assignment.name:
             target = folder / "buggy" / spec["name"]
             write_files(apply_edits(reference_files, spec), target)
