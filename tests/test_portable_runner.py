@@ -97,6 +97,7 @@ def test_where_the_sandbox_cannot_run_the_check_runs_portably(kind, score, tmp_p
         check=False,
     )
     assert f"score: {score}" in done.stdout, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "note: your functions ran in this process (the portable runner)" in done.stdout
 
 
 def test_a_call_that_hangs_is_stopped_with_the_sandboxs_message(tmp_path):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from autograder.core.results import GradeReport
+from autograder.suite.submissions import PORTABLE_ISOLATION, PORTABLE_NOTICE
 
 
 def test_table(report: GradeReport, width: int = 100, full_messages: bool = False) -> str:
@@ -30,6 +31,8 @@ def test_table(report: GradeReport, width: int = 100, full_messages: bool = Fals
                 message = test.output.splitlines()[0]
                 lines.append("                 " + _clip(message, width - 17))
     lines += [f"  {line}" for line in report.backend_lines()]
+    if report.isolation.startswith(PORTABLE_ISOLATION):
+        lines.append(f"  {PORTABLE_NOTICE}")
     lines.append(f"  score: {report.score:g} / {report.max_score:g}")
     return "\n".join(lines)
 

@@ -83,8 +83,10 @@ from autograder.suite.session import (
 )
 from autograder.suite.student import SandboxedFunctions
 from autograder.suite.submissions import (
+    PORTABLE_NOTICE,
     LoadedSubmission,
     MissingModule,
+    portable_reason,
     start_early,
     submission_for,
 )
@@ -238,7 +240,8 @@ def student(request: pytest.FixtureRequest, backend: str) -> Any:
     if loaded.digest == "missing":
         return MissingModule(loaded.name)
     if loaded.sandbox is None:
-        return InProcessFunctions(loaded.folder, loaded.name, calls, backend, loaded.guard)
+        timeout = request.config.getoption("call_timeout")
+        return InProcessFunctions(loaded.folder, loaded.name, calls, backend, loaded.guard, timeout)
     if loaded.needs_fresh_worker(Path(request.node.path)):
         loaded.sandbox.reset()
     test = f"{request.node.path.stem}::{request.node.name}"
@@ -425,4 +428,6 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
                 f"({entry['passed']}/{entry['tests']} cases)"
             )
         terminalreporter.write_line(line)
+    if portable_reason(config) is not None:
+        terminalreporter.write_line(PORTABLE_NOTICE)
     terminalreporter.write_sep("=", f"score {score:g} / {total:g} ({passed}/{len(results)} tests)")

@@ -13,6 +13,7 @@ from autograder.core.backends import BACKENDS, LABELS
 from autograder.core.gradescope import write_results
 from autograder.core.results import TestResult
 from autograder.suite.session import round_points, session_of
+from autograder.suite.submissions import PORTABLE_ISOLATION, portable_reason
 
 
 def graded_results(config: pytest.Config) -> list[TestResult]:
@@ -47,8 +48,9 @@ def finish(session: pytest.Session, exitstatus: int) -> None:
             else "interrupted"
         )
         problems.insert(0, f"grading was {how} after {len(results)} graded tests")
-    if config.getoption("in_process"):
-        isolation.append("none: --in-process")
+    portable = portable_reason(config)
+    if portable is not None:
+        isolation.append(f"{PORTABLE_ISOLATION} ({portable})")
     payload: dict[str, Any] = {
         "isolation": next((i for i in isolation if i != "full"), "full" if isolation else ""),
         "score": round_points(sum(r.score for r in results)),

@@ -101,6 +101,13 @@ def submission_for(config: pytest.Config, name: str, test_file: Path) -> LoadedS
     return loaded
 
 
+PORTABLE_ISOLATION = "none: the portable runner"
+"""The isolation a session run by the portable runner reports (then why it was chosen)."""
+PORTABLE_NOTICE = (
+    "note: your functions ran in this process (the portable runner): the grader's verdicts and "
+    "messages, but not the isolated grader"
+)
+"""The line that says so, in the terminal and in ``autograder check``'s table."""
 RUNNER_VARIABLE = "AUTOGRADER_RUNNER"
 """``portable`` runs student code in the test process (the portable runner) even where the
 isolated sandbox can run; ``isolated`` insists on the sandbox; unset: the sandbox where it can
