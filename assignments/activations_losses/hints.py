@@ -44,6 +44,7 @@ from autograder.suite.hints import (
     Suspect,
     bound,
     diagnoses_for,
+    in_dtype_of,
     matches,
     non_finite,
     suspect,
@@ -118,10 +119,6 @@ def _scalar(value: Any, like: Any) -> Any:
     return np.asarray(value, np.float64).astype(like.dtype)[()]
 
 
-def _like(values: Any, like: Any) -> Any:
-    return np.asarray(values).astype(like.dtype)
-
-
 def _log_softmax(z: Any, axis: int = 1) -> Any:
     z = np.asarray(z, np.float64)
     shifted = z - z.max(axis=axis, keepdims=True)
@@ -154,7 +151,7 @@ def _softmax_and_sigmoid(reference: Any, call: Call) -> list[Suspect | str]:
     if call.function == "softmax_backward":
         s = np.asarray(reference.softmax_forward(x, axis), np.float64)
         dout = np.asarray(arguments["dout"], np.float64)
-        found.append(Suspect(SOFTMAX_DIAGONAL, _like(dout * s * (1 - s), x)))
+        found.append(Suspect(SOFTMAX_DIAGONAL, in_dtype_of(dout * s * (1 - s), x)))
     return found
 
 
@@ -165,7 +162,10 @@ def _sigmoid_backward(reference: Any, call: Call) -> list[Suspect | str]:
     dout = np.asarray(arguments["dout"], np.float64)
     with np.errstate(over="ignore", invalid="ignore"):
         of_input = dout * x * (1 - x)
-    return [*_overflow(reference, call), Suspect(SIGMOID_OF_INPUT, _like(of_input, arguments["x"]))]
+    return [
+        *_overflow(reference, call),
+        Suspect(SIGMOID_OF_INPUT, in_dtype_of(of_input, arguments["x"])),
+    ]
 
 
 @diagnoses_for("relu_backward")
@@ -180,7 +180,7 @@ def _leaky_relu_backward(reference: Any, call: Call) -> list[Suspect | str]:
     arguments = bound(reference.leaky_relu_backward, call)
     x, slope = arguments["x"], arguments["negative_slope"]
     dout = np.asarray(arguments["dout"], np.float64)
-    return [Suspect(LEAKY_AT_ZERO, _like(np.where(x >= 0, dout, slope * dout), x))]
+    return [Suspect(LEAKY_AT_ZERO, in_dtype_of(np.where(x >= 0, dout, slope * dout), x))]
 
 
 @diagnoses_for("softmax_cross_entropy")
@@ -196,7 +196,9 @@ def _cross_entropy(reference: Any, call: Call) -> list[Suspect | str]:
     q = (1 - eps) * onehot + eps / (k - 1) * (1 - onehot)
     loss = -(q * log_p).sum() / n
     grad = (np.exp(log_p) - q) / n
-    found.append(Suspect(SMOOTHING_OVER_K_MINUS_1, (_scalar(loss, logits), _like(grad, logits))))
+    found.append(
+        Suspect(SMOOTHING_OVER_K_MINUS_1, (_scalar(loss, logits), in_dtype_of(grad, logits)))
+    )
     return found
 
 
@@ -221,7 +223,7 @@ def _mse(reference: Any, call: Call) -> list[Suspect | str]:
     arguments = bound(reference.mse_loss, call)
     pred = arguments["pred"]
     _, grad = reference.mse_loss(**arguments)
-    return [Suspect(MSE_WITHOUT_2, _like(np.asarray(grad, np.float64) / 2, pred), (1,))]
+    return [Suspect(MSE_WITHOUT_2, in_dtype_of(np.asarray(grad, np.float64) / 2, pred), (1,))]
 
 
 @diagnoses_for("binary_focal_loss")
@@ -240,7 +242,9 @@ def _binary_focal(reference: Any, call: Call) -> list[Suspect | str]:
         away = 1 - (p * t + (1 - p) * (1 - t))
         weight = alpha * t + (1 - alpha) * (1 - t) if alpha >= 0 else 1.0
         grad = (p - t) * away**gamma * weight / x.size
-        found.append(Suspect(FOCAL_MODULATOR_CONSTANT, _like(grad, arguments["logits"]), (1,)))
+        found.append(
+            Suspect(FOCAL_MODULATOR_CONSTANT, in_dtype_of(grad, arguments["logits"]), (1,))
+        )
     return found
 
 
@@ -256,7 +260,7 @@ def _multiclass_focal(reference: Any, call: Call) -> list[Suspect | str]:
     log_p = _log_softmax(logits)
     p_y = np.exp(np.take_along_axis(log_p, y[:, None].astype(np.int64), axis=1))
     grad = alpha * (1 - p_y) ** gamma * (np.exp(log_p) - _one_hot(y, k)) / n
-    found.append(Suspect(FOCAL_MODULATOR_CONSTANT, _like(grad, logits), (1,)))
+    found.append(Suspect(FOCAL_MODULATOR_CONSTANT, in_dtype_of(grad, logits), (1,)))
     return found
 
 
@@ -271,8 +275,12 @@ def _distillation(reference: Any, call: Call) -> list[Suspect | str]:
     k = student.shape[1]
     return [
         *found,
-        Suspect(DISTILLATION_WITHOUT_T2, (_scalar(loss / t2, student), _like(grad / t2, student))),
-        Suspect(DISTILLATION_MEAN_OVER_K, (_scalar(loss / k, student), _like(grad / k, student))),
+        Suspect(
+            DISTILLATION_WITHOUT_T2, (_scalar(loss / t2, student), in_dtype_of(grad / t2, student))
+        ),
+        Suspect(
+            DISTILLATION_MEAN_OVER_K, (_scalar(loss / k, student), in_dtype_of(grad / k, student))
+        ),
     ]
 
 
@@ -284,6 +292,6 @@ def _l2_penalty(reference: Any, call: Call) -> list[Suspect | str]:
     return [
         Suspect(
             L2_WITHOUT_HALF,
-            (_scalar(2 * np.float64(penalty), w), _like(2 * np.asarray(grad, np.float64), w)),
+            (_scalar(2 * np.float64(penalty), w), in_dtype_of(2 * np.asarray(grad, np.float64), w)),
         )
     ]

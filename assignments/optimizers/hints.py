@@ -29,7 +29,15 @@ from typing import Any
 
 import numpy as np
 
-from autograder.suite.hints import Call, Suspect, bound, diagnoses_for, non_finite, suspect
+from autograder.suite.hints import (
+    Call,
+    Suspect,
+    bound,
+    diagnoses_for,
+    in_dtype_of,
+    non_finite,
+    suspect,
+)
 
 UNCORRECTED = (
     "your update leaves out the bias correction: divide m by 1 - beta1 ** t and v by "
@@ -90,10 +98,6 @@ FAN_IN_FOR_FAN_OUT = (
 )
 
 
-def _like(values: Any, w: Any) -> Any:
-    return np.asarray(values).astype(w.dtype)
-
-
 def _gradient(arguments: dict[str, Any]) -> Any:
     """``dw + weight_decay * w`` in float64 (the coupled L2 of every optimizer but AdamW)."""
     w = np.asarray(arguments["w"], np.float64)
@@ -131,7 +135,7 @@ def _adam(reference: Any, call: Call) -> list[Suspect | str]:
     base = w64 * (1 - lr * decay) if decoupled else w64
 
     def step(**changes: Any) -> Any:
-        return _like(_adam_step(base, g, state, arguments, **changes), w)
+        return in_dtype_of(_adam_step(base, g, state, arguments, **changes), w)
 
     found: list[Suspect | str] = [
         Suspect(UNCORRECTED, step(corrected=False), (0,)),
@@ -150,12 +154,12 @@ def _adam(reference: Any, call: Call) -> list[Suspect | str]:
             suspect(reference.adam, call, ADAMW_COUPLED, part=(0,), weight_decay=decay),
             Suspect(
                 ADAMW_DECAY_AFTER,
-                _like(_adam_step(w64, g, state, arguments) * (1 - lr * decay), w),
+                in_dtype_of(_adam_step(w64, g, state, arguments) * (1 - lr * decay), w),
                 (0,),
             ),
             Suspect(
                 ADAMW_DECAY_WITHOUT_LR,
-                _like(_adam_step(w64 * (1 - decay), g, state, arguments), w),
+                in_dtype_of(_adam_step(w64 * (1 - decay), g, state, arguments), w),
                 (0,),
             ),
         ]
@@ -182,7 +186,9 @@ def _sgd(reference: Any, call: Call) -> list[Suspect | str]:
         v = momentum * np.asarray(arguments["state"]["velocity"], np.float64) + (1 - momentum) * g
         taken = g + momentum * v if arguments["nesterov"] else v
         found.append(
-            Suspect(MOMENTUM_DAMPENED, (_like(w - lr * taken, w), {"velocity": _like(v, w)}))
+            Suspect(
+                MOMENTUM_DAMPENED, (in_dtype_of(w - lr * taken, w), {"velocity": in_dtype_of(v, w)})
+            )
         )
     return found
 
@@ -204,7 +210,7 @@ def _adaptive(reference: Any, call: Call) -> list[Suspect | str]:
             d = momentum * np.asarray(state["velocity"], np.float64) + d
         inside = w - lr * d
     return [
-        Suspect(EPS_INSIDE, _like(inside, w), (0,)),
+        Suspect(EPS_INSIDE, in_dtype_of(inside, w), (0,)),
         suspect(function, call, DECAY_IGNORED, part=(0,), weight_decay=0.0),
     ]
 

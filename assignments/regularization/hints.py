@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from autograder.suite.hints import Call, Suspect, bound, diagnoses_for, non_finite
+from autograder.suite.hints import Call, Suspect, bound, diagnoses_for, in_dtype_of, non_finite
 
 UNSCALED = (
     "your kept values are not scaled by 1 / (1 - p): inverted dropout scales during "
@@ -74,10 +74,6 @@ DECOUPLED_WITHOUT_LR = (
 )
 
 
-def _like(values: Any, like: Any) -> Any:
-    return np.asarray(values).astype(like.dtype)
-
-
 @diagnoses_for("dropout_forward", "dropout_backward")
 def _dropout(reference: Any, call: Call) -> list[Suspect | str]:
     function = getattr(reference, call.function)
@@ -94,18 +90,20 @@ def _dropout(reference: Any, call: Call) -> list[Suspect | str]:
     kept = np.where(mask, v64 * scale, 0.0)
     if not arguments["training"]:
         return [
-            Suspect(EVAL_SCALED, _like(v64 * (1.0 - p), values)),
-            Suspect(EVAL_DROPS, _like(kept, values)),
+            Suspect(EVAL_SCALED, in_dtype_of(v64 * (1.0 - p), values)),
+            Suspect(EVAL_DROPS, in_dtype_of(kept, values)),
         ]
-    found: list[Suspect | str] = [Suspect(UNSCALED, _like(np.where(mask, v64, 0.0), values))]
+    found: list[Suspect | str] = [Suspect(UNSCALED, in_dtype_of(np.where(mask, v64, 0.0), values))]
     if 0 < p < 1:
-        found.append(Suspect(SCALED_BY_ONE_OVER_P, _like(np.where(mask, v64 / p, 0.0), values)))
+        found.append(
+            Suspect(SCALED_BY_ONE_OVER_P, in_dtype_of(np.where(mask, v64 / p, 0.0), values))
+        )
     # A gradient through a mask that keeps nothing, returned unmasked, is both the mask read
     # the other way round and the mask ignored: name neither.
     if call.function == "dropout_forward" or mask.any():
-        found.append(Suspect(MASK_INVERTED, _like(np.where(mask, 0.0, v64 * scale), values)))
+        found.append(Suspect(MASK_INVERTED, in_dtype_of(np.where(mask, 0.0, v64 * scale), values)))
     if call.function == "dropout_backward" and mask.any():
-        found.append(Suspect(MASK_IGNORED_BACKWARD, _like(v64 * scale, values)))
+        found.append(Suspect(MASK_IGNORED_BACKWARD, in_dtype_of(v64 * scale, values)))
     if p == 1 and non_finite(call.result):
         found.append(P_ONE_NAN)
     return found
@@ -122,7 +120,7 @@ def _sgd_decay(reference: Any, call: Call) -> list[Suspect | str]:
     arguments = bound(reference.sgd_step_with_weight_decay, call)
     w, lr, decay = arguments["w"], arguments["lr"], arguments["weight_decay"]
     w64, dw = np.asarray(w, np.float64), np.asarray(arguments["dw"], np.float64)
-    return [Suspect(DECAY_DOUBLED, _like(w64 - lr * (dw + 2 * decay * w64), w))]
+    return [Suspect(DECAY_DOUBLED, in_dtype_of(w64 - lr * (dw + 2 * decay * w64), w))]
 
 
 @diagnoses_for("decoupled_weight_decay")
@@ -132,6 +130,6 @@ def _decoupled(reference: Any, call: Call) -> list[Suspect | str]:
     return [
         Suspect(
             DECOUPLED_WITHOUT_LR,
-            _like(np.asarray(w, np.float64) * (1 - arguments["weight_decay"]), w),
+            in_dtype_of(np.asarray(w, np.float64) * (1 - arguments["weight_decay"]), w),
         )
     ]

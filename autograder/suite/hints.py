@@ -330,6 +330,12 @@ def suspect(
         return shape
 
 
+def in_dtype_of(values: Any, like: Any) -> Any:
+    """``values`` as an array of ``like``'s dtype (a mistaken output computed in float64 and
+    compared with a result in the inputs' dtype)."""
+    return np.asarray(values).astype(like.dtype)
+
+
 def computed(hint: str, mistaken: Callable[[], Any], part: tuple[int, ...] = ()) -> Suspect:
     """The suspect whose output ``mistaken()`` computes from the call's arguments (for a mistake
     that is not the reference with another option); impossible where it cannot be made."""
