@@ -24,6 +24,21 @@ from autograder.core.gradescope import write_results
 
 GRADING_ERROR = "grading_error"
 """Key of a test's ``extra_data``: why the grader's environment failed it."""
+SUMMARY_SCOPES: dict[str, tuple[str, ...]] = {
+    "visible": ("visible",),
+    "after_due_date": ("visible", "after_due_date"),
+    "after_published": ("visible", "after_published"),
+    "all": ("visible", "after_due_date", "after_published", "hidden"),
+}
+"""Per scope of a grading's summary lines (``GradeReport.summary``): the visibilities of the
+tests it counts. ``visible``: what a student sees at once; ``after_due_date`` and
+``after_published``: what they see once those tests are shown; ``all``: instructors."""
+SCOPE_TITLES = {
+    "visible": "Per function, in the tests shown now:",
+    "after_due_date": "Per function, with the tests shown after the due date:",
+    "after_published": "Per function, with the tests shown once grades are published:",
+    "all": "Per function, in all tests:",
+}
 INSTRUCTOR_OUTPUT = "instructor_output"
 """Key of a test's ``extra_data`` holding its full failure message where its ``output`` leaves
 the expected values out (a hidden test, before its assignment's ``reveal_expected``)."""
@@ -170,6 +185,9 @@ class GradeReport:
     can): the grader's environment failed (no usable /dev/null, no scratch space, no process
     left, no student account), the grading was stopped, or it wrote no readable results. The
     tests it hit carry ``extra_data.grading_error``; ``grade-all`` grades it again."""
+    summary: dict[str, list[str]] = field(default_factory=dict)
+    """Per scope of :data:`SUMMARY_SCOPES`: one line per student function, what its calls in
+    those tests showed (``conv_backward: dx right in 12 of 12 cases; ...``)."""
 
     @classmethod
     def failed(cls, assignment: str, submission: str, problem: str, log: str = "") -> GradeReport:
@@ -208,10 +226,34 @@ class GradeReport:
             output += "\ngrading did not complete; see the log of the grader"
         if self.isolation and self.isolation != "full":
             output += f"\nisolation of student code: {self.isolation}"
+        output += "".join(f"\n{line}" for line in self.summary_block("visible"))
         extra = {GRADING_ERROR: self.grading_error} if self.grading_error else {}
         return GradescopeResults(
-            self.score, output, list(self.tests), round(self.execution_time, 3), extra
+            self.score,
+            output,
+            [*self.later_summaries(), *self.tests],
+            round(self.execution_time, 3),
+            extra,
         )
+
+    def summary_block(self, scope: str) -> list[str]:
+        """The summary lines of ``scope`` under their title (none where there are none)."""
+        lines = self.summary.get(scope, [])
+        return [SCOPE_TITLES[scope], *(f"  {line}" for line in lines)] if lines else []
+
+    def later_summaries(self) -> list[TestResult]:
+        """The summaries a student sees later, as Gradescope shows them: a test of 0 points
+        with the visibility of the tests they add (Gradescope's text above the tests is shown
+        at once)."""
+        entries = []
+        for scope in ("after_due_date", "after_published"):
+            lines = self.summary.get(scope, [])
+            if lines and lines != self.summary.get("visible", []):
+                text = "\n".join(self.summary_block(scope))
+                entries.append(
+                    TestResult(SCOPE_TITLES[scope].rstrip(":"), 0.0, 0.0, "passed", scope, text)
+                )
+        return entries
 
     def to_gradescope(self) -> dict[str, Any]:
         """The ``results.json`` payload Gradescope reads (without the instructors' full

@@ -152,7 +152,15 @@ def _report_from(
         isolation=str(payload.get("isolation", "")),
         backends=dict(payload.get("backends", {})),
         grading_error=str(payload.get("grading_error", "") or ""),
+        summary=_summary_from(payload.get("summary", {})),
     )
+
+
+def _summary_from(value: Any) -> dict[str, list[str]]:
+    """The results file's summary lines per scope; raises on anything else."""
+    if type(value) is not dict or not all(type(lines) is list for lines in value.values()):
+        raise TypeError("'summary' is not an object of lists")
+    return {str(scope): [str(line) for line in lines] for scope, lines in value.items()}
 
 
 def run_grade(name: str, submission: Path, results: Path) -> int:

@@ -9,13 +9,15 @@ from autograder.suite.submissions import PORTABLE_ISOLATION, PORTABLE_NOTICE
 
 
 def test_table(report: GradeReport, width: int = 100, full_messages: bool = False) -> str:
-    """One line per test: status, points and, for failures, the message.
+    """The summary per student function (of all tests), then one line per test: status,
+    points and, for failures, the message.
 
     The message is clipped to its first line unless ``full_messages`` (hints included). With
     ``full_messages``, a hidden test whose output leaves the expected values out (until its
     assignment's ``reveal_expected``) also shows, marked for instructors, its full message.
     """
     lines = [f"{report.assignment}  ({report.submission})"]
+    lines += [f"  {line}" for line in report.summary_block("all")]
     for test in report.tests:
         mark = "PASS" if test.passed else "FAIL"
         points = f"{test.score:g}/{test.max_score:g}"

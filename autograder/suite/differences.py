@@ -19,7 +19,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator
 from fractions import Fraction
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -30,6 +30,15 @@ MAX_FINDINGS = 3
 """At most this many findings per result part (the first are the most specific)."""
 
 
+class Finding(NamedTuple):
+    """One thing the difference shows: ``text`` says it of this call (positions, counts,
+    factors); ``kind`` says it in words that hold for every call showing the same mistake
+    (``"the right values times 1 / the batch size"``), to count calls by."""
+
+    text: str
+    kind: str
+
+
 def describe_difference(
     actual: Any, expected: Any, arguments: dict[str, Any], what: str = "your result"
 ) -> list[str]:
@@ -38,13 +47,27 @@ def describe_difference(
 
     Tuples and lists are described item by item (``your result[1]``), and an item that equals
     another item's expected value is named as such (``dw`` returned where ``dx`` belongs)."""
+    return [finding.text for finding in find_differences(actual, expected, arguments, what)]
+
+
+def find_differences(
+    actual: Any,
+    expected: Any,
+    arguments: dict[str, Any],
+    what: str = "your result",
+    names: tuple[str, ...] = (),
+) -> list[Finding]:
+    """The :class:`Finding` s of :func:`describe_difference`; the items of a tuple result are
+    called ``names`` where given (``dx``, ``dw``), else ``what[index]``."""
     if isinstance(expected, tuple | list) and isinstance(actual, tuple | list):
         if len(actual) != len(expected):
             return []
-        found: list[str] = []
+        labels = names if len(names) == len(expected) else ()
+        labels = labels or tuple(f"{what}[{index}]" for index in range(len(expected)))
+        found: list[Finding] = []
         for index, (mine, right) in enumerate(zip(actual, expected, strict=True)):
-            found += _swapped(mine, right, expected, index, what)
-            found += describe_difference(mine, right, arguments, f"{what}[{index}]")
+            found += swapped_items(mine, right, expected, index, labels)
+            found += find_differences(mine, right, arguments, labels[index])
         return found
     if not _comparable(actual, expected):
         return _permuted(actual, expected, what)
@@ -74,7 +97,7 @@ def _close(actual: np.ndarray, expected: np.ndarray, bound: np.ndarray | None = 
 
 def _array_findings(
     actual: np.ndarray, expected: np.ndarray, arguments: dict[str, Any], what: str
-) -> Iterator[str]:
+) -> Iterator[Finding]:
     bound = error_bound(expected, tolerance_for(expected.dtype), spread_of(expected))
     wrong = ~_close(actual, expected, bound)
     if not wrong.any():
@@ -91,7 +114,7 @@ def _array_findings(
     yield from _precision(actual, expected, what)
 
 
-def _non_finite(actual: np.ndarray, what: str) -> str:
+def _non_finite(actual: np.ndarray, what: str) -> Finding:
     bad = ~np.isfinite(actual)
     first = tuple(int(i) for i in np.argwhere(bad)[0])
     kinds = " and ".join(
@@ -99,10 +122,11 @@ def _non_finite(actual: np.ndarray, what: str) -> str:
         for name, found in (("NaN", np.isnan(actual).any()), ("inf", np.isinf(actual).any()))
         if found
     )
-    return (
+    return Finding(
         f"{what} holds {kinds} in {int(bad.sum())} of {bad.size} elements (the first at index "
         f"{first}) where the right result is finite: look for an exp that overflows, a log or "
-        f"a division that meets 0, or a 0 * inf, on the way to that element"
+        f"a division that meets 0, or a 0 * inf, on the way to that element",
+        f"{kinds} where the right result is finite",
     )
 
 
@@ -161,7 +185,7 @@ def _scaled(
     bound: np.ndarray,
     arguments: dict[str, Any],
     what: str,
-) -> Iterator[str]:
+) -> Iterator[Finding]:
     e, a = expected.astype(np.float64), actual.astype(np.float64)
     energy = float(np.sum(e * e))
     if energy == 0 or not _patterned(expected):
@@ -172,36 +196,45 @@ def _scaled(
     if not _close(actual, e * factor, bound * max(abs(factor), 1.0)).all():
         return
     if abs(factor + 1) < 1e-6:
-        yield f"{what} has the opposite sign of the right one everywhere"
+        yield Finding(
+            f"{what} has the opposite sign of the right one everywhere", "the opposite sign"
+        )
         return
     exact = Fraction(factor).limit_denominator(64)
     if abs(float(exact) - factor) > 1e-6 * abs(factor):
-        yield f"{what} is the right one times the same constant everywhere (a factor is wrong)"
+        yield Finding(
+            f"{what} is the right one times the same constant everywhere (a factor is wrong)",
+            "the right values times a constant",
+        )
         return
     labels = list(dict.fromkeys(_factor_names(arguments).get(exact, [])))
     if labels and all(label.endswith(".shape[0]") for label in labels):
-        inverse = labels[0].startswith("1 / ")
-        named = f" (= {'1 / ' if inverse else ''}the batch size, {labels[0].removeprefix('1 / ')})"
+        inverse = "1 / " if labels[0].startswith("1 / ") else ""
+        named = f" (= {inverse}the batch size, {labels[0].removeprefix('1 / ')})"
+        kind = f"the right values times {inverse}the batch size"
     elif len(labels) == 1:
-        named = f" (= {labels[0]})"
+        named, kind = f" (= {labels[0]})", f"the right values times {labels[0]}"
     else:  # several quantities of the call have this value: it could be any
-        named = ""
-    yield f"{what} is the right one times {exact}{named}, everywhere"
+        named, kind = "", f"the right values times {exact}"
+    yield Finding(f"{what} is the right one times {exact}{named}, everywhere", kind)
 
 
 def _offset(
     actual: np.ndarray, expected: np.ndarray, bound: np.ndarray, what: str
-) -> Iterator[str]:
+) -> Iterator[Finding]:
     difference = actual.astype(np.float64) - expected.astype(np.float64)
     shift = float(np.mean(difference))
     if shift == 0 or not _patterned(expected):
         return
     if not _close(actual, expected + shift, bound + abs(shift) * 1e-6).all():
         return
-    yield f"{what} is off by the same constant at every element (an added or missing term)"
+    yield Finding(
+        f"{what} is off by the same constant at every element (an added or missing term)",
+        "off by a constant at every element",
+    )
 
 
-def _shifted(actual: np.ndarray, expected: np.ndarray, what: str) -> Iterator[str]:
+def _shifted(actual: np.ndarray, expected: np.ndarray, what: str) -> Iterator[Finding]:
     """The right values moved by one position along a spatial axis (the last two)."""
     for axis in range(max(actual.ndim - 2, 0), actual.ndim):
         if actual.shape[axis] < 3:
@@ -214,14 +247,15 @@ def _shifted(actual: np.ndarray, expected: np.ndarray, what: str) -> Iterator[st
             if _close(expected[inner_t], moved[inner_t]).all():
                 return  # shifting changes nothing here: it cannot be told apart
             if _close(actual[inner_t], moved[inner_t]).all():
-                yield (
+                yield Finding(
                     f"{what} holds the right values shifted by one position {direction} "
-                    f"along axis {axis}: check where each output position's window starts"
+                    f"along axis {axis}: check where each output position's window starts",
+                    f"the right values shifted by one position along axis {axis}",
                 )
                 return
 
 
-def _permuted(actual: Any, expected: Any, what: str) -> list[str]:
+def _permuted(actual: Any, expected: Any, what: str) -> list[Finding]:
     if type(actual) is not np.ndarray or type(expected) is not np.ndarray:
         return []
     if actual.shape == expected.shape or sorted(actual.shape) != sorted(expected.shape):
@@ -232,19 +266,26 @@ def _permuted(actual: Any, expected: Any, what: str) -> list[str]:
         moved = expected.transpose(order)
         if moved.shape == actual.shape and _close(actual, moved).all():
             return [
-                f"{what} has shape {actual.shape}, the right one {expected.shape}: your values "
-                f"are right, with the axes in the order {order} of the right one"
+                Finding(
+                    f"{what} has shape {actual.shape}, the right one {expected.shape}: your "
+                    f"values are right, with the axes in the order {order} of the right one",
+                    "the right values with the axes in another order",
+                )
             ]
     return []
 
 
-def _swapped(mine: Any, right: Any, expected: Any, index: int, what: str) -> list[str]:
-    """``what[index]`` equals another item's right value (dx returned as dw)."""
+def swapped_items(
+    mine: Any, right: Any, expected: Any, index: int, labels: tuple[str, ...]
+) -> list[Finding]:
+    """Item ``index`` of a tuple result equals another item's right value (dx returned as
+    dw); ``labels`` name the items."""
     if not _comparable(mine, right) or _close(mine, right).all():
         return []
     for other, value in enumerate(expected):
         if other != index and _comparable(mine, value) and _close(mine, value).all():
-            return [f"{what}[{index}] holds what {what}[{other}] should be"]
+            said = f"holds what {labels[other]} should be"
+            return [Finding(f"{labels[index]} {said}", said)]
     return []
 
 
@@ -257,7 +298,7 @@ DENSE = 0.5
 a coincidence of the inputs, and naming the channel would mislead)."""
 
 
-def _where_wrong(wrong: np.ndarray, arguments: dict[str, Any], what: str) -> Iterator[str]:
+def _where_wrong(wrong: np.ndarray, arguments: dict[str, Any], what: str) -> Iterator[Finding]:
     if wrong.all() or wrong.size < MIN_PATTERN_SIZE:
         return
     count = f"{int(wrong.sum())} of {wrong.size} elements are wrong"
@@ -282,16 +323,23 @@ def _dense(wrong: np.ndarray, where: np.ndarray) -> bool:
     return bool(where.any()) and not (wrong & ~where).any() and wrong[where].mean() >= DENSE
 
 
-def _at_zeros(wrong: np.ndarray, arguments: dict[str, Any], what: str, count: str) -> Iterator[str]:
+def _at_zeros(
+    wrong: np.ndarray, arguments: dict[str, Any], what: str, count: str
+) -> Iterator[Finding]:
     for name, value in arguments.items():
         if type(value) is np.ndarray and value.shape == wrong.shape:
             zero = value == 0
             if not zero.all() and _dense(wrong, zero):
-                yield f"{what}: {count}, all where {name} is exactly 0"
+                yield Finding(
+                    f"{what}: {count}, all where {name} is exactly 0",
+                    f"wrong only where {name} is exactly 0",
+                )
                 return
 
 
-def _some_of_axis(wrong: np.ndarray, axis: int, label: str, what: str, count: str) -> Iterator[str]:
+def _some_of_axis(
+    wrong: np.ndarray, axis: int, label: str, what: str, count: str
+) -> Iterator[Finding]:
     if wrong.shape[axis] < 3:
         return
     others = tuple(a for a in range(wrong.ndim) if a != axis)
@@ -301,13 +349,14 @@ def _some_of_axis(wrong: np.ndarray, axis: int, label: str, what: str, count: st
     contiguous = touched.size > 0 and touched[-1] - touched[0] + 1 == touched.size
     if contiguous and touched.size <= wrong.shape[axis] // 2 and _dense(wrong, where):
         listed = ", ".join(str(int(i)) for i in touched[:8]) + (", ..." if touched.size > 8 else "")
-        yield (
+        yield Finding(
             f"{what}: {count}, only in {touched.size} of the {wrong.shape[axis]} {label}: "
-            f"{listed}; the others are right"
+            f"{listed}; the others are right",
+            f"wrong only in some {label}",
         )
 
 
-def _border(wrong: np.ndarray, what: str, count: str, advice: str) -> Iterator[str]:
+def _border(wrong: np.ndarray, what: str, count: str, advice: str) -> Iterator[Finding]:
     height, width = wrong.shape[-2:]
     for depth in (1, 2):
         if height <= 2 * depth or width <= 2 * depth:
@@ -315,14 +364,15 @@ def _border(wrong: np.ndarray, what: str, count: str, advice: str) -> Iterator[s
         ring = np.ones((height, width), dtype=bool)
         ring[depth:-depth, depth:-depth] = False
         if _dense(wrong, np.broadcast_to(ring, wrong.shape)):
-            yield (
-                f"{what}: {count}, all within {depth} pixel{'s' if depth > 1 else ''} of the "
-                f"border, the inside is right{advice}"
+            pixels = f"{depth} pixel{'s' if depth > 1 else ''}"
+            yield Finding(
+                f"{what}: {count}, all within {pixels} of the border, the inside is right{advice}",
+                f"wrong only within {pixels} of the border{advice}",
             )
             return
 
 
-def _every_sth(wrong: np.ndarray, what: str, count: str, advice: str) -> Iterator[str]:
+def _every_sth(wrong: np.ndarray, what: str, count: str, advice: str) -> Iterator[Finding]:
     for axis in (wrong.ndim - 2, wrong.ndim - 1):
         size = wrong.shape[axis]
         for step in (2, 3, 4):
@@ -337,23 +387,25 @@ def _every_sth(wrong: np.ndarray, what: str, count: str, advice: str) -> Iterato
                 hit = wrong.any(axis=tuple(a for a in range(wrong.ndim) if a != axis))
                 if hit.sum() >= 2 and np.array_equal(hit, lines) and _dense(wrong, where):
                     ordinal = {2: "2nd", 3: "3rd"}.get(step, f"{step}th")
-                    yield (
-                        f"{what}: {count}, only at every {ordinal} position along axis {axis} "
-                        f"(those at {residue} mod {step}){advice}"
+                    every = f"only at every {ordinal} position along axis {axis}"
+                    yield Finding(
+                        f"{what}: {count}, {every} (those at {residue} mod {step}){advice}",
+                        f"wrong {every}{advice}",
                     )
                     return
 
 
-def _precision(actual: np.ndarray, expected: np.ndarray, what: str) -> Iterator[str]:
+def _precision(actual: np.ndarray, expected: np.ndarray, what: str) -> Iterator[Finding]:
     """Close, but not close enough, in float32: precision lost on the way (conditionally)."""
     scale = float(np.max(np.abs(expected), initial=0.0))
     if scale == 0 or expected.dtype != np.float32:
         return
     error = float(np.max(np.abs(actual.astype(np.float64) - expected.astype(np.float64))))
     if error <= 1e-3 * scale:
-        yield (
+        yield Finding(
             f"{what} is close to the right one everywhere (its largest error is below 0.1% of "
             f"its scale) but not within float32's tolerance: if your formula is right, digits "
             f"are lost on the way (a long sum, or a difference of nearly equal numbers, in "
-            f"float32); compute in float64 inside and cast the result back"
+            f"float32); compute in float64 inside and cast the result back",
+            "close to the right values, but not within float32's tolerance",
         )

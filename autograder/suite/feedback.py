@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -124,22 +125,30 @@ def failure_message(report: pytest.TestReport) -> str:
     return _clip(message)
 
 
+def reference_module(item: pytest.Item) -> Any | None:
+    """The plain reference module of the test's assignment (``solutions.<name>``), where the
+    grader has it (the instructor's checkout, the Gradescope autograder); None elsewhere."""
+    name_marker = item.get_closest_marker("assignment")
+    if name_marker is None or not name_marker.args:
+        return None
+    name = str(name_marker.args[0])
+    if not (SOLUTIONS_DIR / f"{name}.py").is_file():
+        return None
+    if str(REPO_ROOT) not in sys.path:
+        sys.path.append(str(REPO_ROOT))
+    try:
+        return importlib.import_module(f"solutions.{name}")
+    except ImportError:
+        return None
+
+
 def hint_lines(item: pytest.Item) -> str:
     """``\nhint: ...`` lines naming the likely bug, where the reference is available.
 
     Hints name a suspected mistake and print no reference value (see :mod:`autograder.suite.hints`),
     so hidden tests show them before their expected values may be shown."""
     calls = item.stash.get(CALLS, [])
-    name_marker = item.get_closest_marker("assignment")
-    if not calls or name_marker is None:
-        return ""
-    name = str(name_marker.args[0])
-    if not (SOLUTIONS_DIR / f"{name}.py").is_file():
-        return ""
-    if str(REPO_ROOT) not in sys.path:
-        sys.path.append(str(REPO_ROOT))
-    try:
-        reference = importlib.import_module(f"solutions.{name}")
-    except ImportError:
+    reference = reference_module(item) if calls else None
+    if reference is None:
         return ""
     return "".join(f"\nhint: {hint}" for hint in diagnose(reference, calls))

@@ -55,11 +55,12 @@ from autograder.core.backends import (
     BACKENDS,
     DEFAULT_DEVICE_SHARE,
     DEVICE_BACKENDS,
+    LABELS,
     gpu_status,
     points_share,
     skip_reason,
 )
-from autograder.core.results import TestResult
+from autograder.core.results import SCOPE_TITLES, SUMMARY_SCOPES, TestResult
 from autograder.sandbox import GradingError, Limits
 from autograder.suite.conditioning import ConditionedReference, forget_spreads
 from autograder.suite.feedback import (
@@ -68,6 +69,7 @@ from autograder.suite.feedback import (
     failure_messages,
     grading_error_of,
     hint_lines,
+    reference_module,
     shows_expected,
     visibility_of,
 )
@@ -81,7 +83,7 @@ from autograder.suite.session import (
     session_of,
     start_session,
 )
-from autograder.suite.student import SandboxedFunctions
+from autograder.suite.student import SandboxedFunctions, StudentError
 from autograder.suite.submissions import (
     PORTABLE_NOTICE,
     LoadedSubmission,
@@ -90,6 +92,7 @@ from autograder.suite.submissions import (
     start_early,
     submission_for,
 )
+from autograder.suite.summary import summary_lines
 
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
 
@@ -355,7 +358,35 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     elif report.skipped:
         result.score, result.status = 0.0, "failed"
         result.output = result.output or f"skipped: {failure_message(report)}"
+    if report.when == "call" and not environment:
+        _summarise(item, call, name, report.passed, backend)
     return report
+
+
+def _summarise(
+    item: pytest.Item, call: pytest.CallInfo[None], name: str, passed: bool, backend: str | None
+) -> None:
+    """Note what this test's calls showed, for the lines per function above the tests."""
+    error = call.excinfo.value if call.excinfo is not None else None
+    failed_call = getattr(error, "function", "") if isinstance(error, StudentError) else ""
+    device = backend is not None and backend in DEVICE_BACKENDS
+    session_of(item.config).summary.record(
+        name,
+        visibility_of(item),
+        item.stash.get(CALLS, []),
+        passed,
+        None if device else reference_module(item),
+        failed_call=failed_call,
+        backend_label=LABELS[backend] if device else "",
+        sibling=_numpy_case(item, backend) if device else "",
+    )
+
+
+def _numpy_case(item: pytest.Item, backend: str) -> str:
+    """The result name of the NumPy case of the test whose ``backend`` case ``item`` is."""
+    callspec = item.callspec  # a device case is a parametrized one
+    ids = "-".join("numpy" if part == backend else part for part in callspec.id.split("-"))
+    return f"{item.path.stem}::{item.originalname}[{ids}]"
 
 
 def _mark_failed(item: pytest.Item) -> None:
@@ -428,6 +459,11 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
                 f"({entry['passed']}/{entry['tests']} cases)"
             )
         terminalreporter.write_line(line)
+    lines = summary_lines(session_of(config).summary, SUMMARY_SCOPES["all"])
+    if lines:
+        terminalreporter.write_line(SCOPE_TITLES["all"])
+        for line in lines:
+            terminalreporter.write_line(f"  {line}")
     if portable_reason(config) is not None:
         terminalreporter.write_line(PORTABLE_NOTICE)
     terminalreporter.write_sep("=", f"score {score:g} / {total:g} ({passed}/{len(results)} tests)")

@@ -11,9 +11,10 @@ import pytest
 
 from autograder.core.backends import BACKENDS, LABELS
 from autograder.core.gradescope import write_results
-from autograder.core.results import TestResult
+from autograder.core.results import SUMMARY_SCOPES, TestResult
 from autograder.suite.session import round_points, session_of
 from autograder.suite.submissions import PORTABLE_ISOLATION, portable_reason
+from autograder.suite.summary import summary_lines
 
 
 def graded_results(config: pytest.Config) -> list[TestResult]:
@@ -58,6 +59,7 @@ def finish(session: pytest.Session, exitstatus: int) -> None:
         "execution_time": time.perf_counter() - session_of(config).started,
         "tests": [r.to_gradescope() for r in results],
         "backends": backend_summary(config),
+        "summary": function_summaries(config),
     }
     problems = list(dict.fromkeys(problems))
     if problems:
@@ -65,6 +67,18 @@ def finish(session: pytest.Session, exitstatus: int) -> None:
             f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         )
     write_results(payload, Path(path))
+
+
+def function_summaries(config: pytest.Config) -> dict[str, list[str]]:
+    """Per scope of :data:`~autograder.core.results.SUMMARY_SCOPES` whose tests ran here: the
+    lines per student function (``visible`` and ``all`` always)."""
+    present = {result.visibility for result in graded_results(config)}
+    summary = session_of(config).summary
+    return {
+        scope: summary_lines(summary, visibilities)
+        for scope, visibilities in SUMMARY_SCOPES.items()
+        if scope in ("visible", "all") or scope in present
+    }
 
 
 def backend_summary(config: pytest.Config) -> dict[str, dict[str, Any]]:

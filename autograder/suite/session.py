@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from autograder.core.results import TestResult
+from autograder.suite.summary import FunctionSummary
 
 if TYPE_CHECKING:
     from autograder.suite.submissions import LoadedSubmission
@@ -43,6 +44,8 @@ class GradingSession:
     """Per backend whose cases do not run here: why, and how many."""
     result_backends: dict[str, str] = field(default_factory=dict)
     """Per graded test: the backend of its case."""
+    summary: FunctionSummary = field(default_factory=FunctionSummary)
+    """What each test's calls showed, per student function (the lines above the tests)."""
     started: float = field(default_factory=time.perf_counter)
     """When the session started (``time.perf_counter``): the results' execution time."""
     clock: float = field(default_factory=time.monotonic)

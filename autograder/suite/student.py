@@ -45,6 +45,9 @@ from autograder.suite.hints import Call
 class StudentError(AssertionError):
     """A call of a student function failed: it raised, crashed, timed out, or is missing."""
 
+    function: str = ""
+    """The student function whose call failed ("" where no call was made)."""
+
 
 RAISABLE = (
     "ArithmeticError",
@@ -140,13 +143,19 @@ class Functions:
 
         def call(*args: Any, **kwargs: Any) -> Any:
             active = _ACTIVE.get()
-            outcome = _MISS if active is None else active.take(self, function_name, args, kwargs)
-            if outcome is _MISS:
-                result = run(args, kwargs)
-            elif outcome.error is not None:
-                raise outcome.error
-            else:
-                result = outcome.value
+            try:
+                outcome = (
+                    _MISS if active is None else active.take(self, function_name, args, kwargs)
+                )
+                if outcome is _MISS:
+                    result = run(args, kwargs)
+                elif outcome.error is not None:
+                    raise outcome.error
+                else:
+                    result = outcome.value
+            except StudentError as error:
+                error.function = function_name  # whose call gave no result (for the summary)
+                raise
             self._calls.append(Call(function_name, args, kwargs, result))
             return result
 
