@@ -114,6 +114,8 @@ def test_a_student_installs_check_from_the_bundle_alone(student_bundles, tmp_pat
     stub = subprocess.run(check, capture_output=True, text=True, cwd=folder)
     assert stub.returncode == 0, stub.stdout + stub.stderr
     assert _total(stub.stdout)[0] == 0
+    # without the reference, the summary per function counts the tests calling it
+    assert "max_pool_forward: 0 of the " in stub.stdout and " tests calling it pass" in stub.stdout
     reference = solution_submission_files(SOLUTIONS_DIR, ["pooling"])["pooling.py"]
     (folder / "pooling.py").write_text(reference)
     full = subprocess.run(check, capture_output=True, text=True, cwd=folder)

@@ -39,6 +39,16 @@ SCOPE_TITLES = {
     "after_published": "Per function, with the tests shown once grades are published:",
     "all": "Per function, in all tests:",
 }
+LATER_SCOPES = ("after_due_date", "after_published")
+"""The scopes whose summary Gradescope gets as a test of 0 points (see
+:meth:`GradeReport.later_summaries`)."""
+
+
+def is_summary_entry(test: TestResult) -> bool:
+    """Whether a Gradescope test entry is a later summary, not a graded test."""
+    return test.max_score == 0 and test.name in {SCOPE_TITLES[s].rstrip(":") for s in LATER_SCOPES}
+
+
 INSTRUCTOR_OUTPUT = "instructor_output"
 """Key of a test's ``extra_data`` holding its full failure message where its ``output`` leaves
 the expected values out (a hidden test, before its assignment's ``reveal_expected``)."""
@@ -246,7 +256,7 @@ class GradeReport:
         with the visibility of the tests they add (Gradescope's text above the tests is shown
         at once)."""
         entries = []
-        for scope in ("after_due_date", "after_published"):
+        for scope in LATER_SCOPES:
             lines = self.summary.get(scope, [])
             if lines and lines != self.summary.get("visible", []):
                 text = "\n".join(self.summary_block(scope))

@@ -35,6 +35,8 @@ class StudentResult:
     isolation: str = ""
     execution_time: float = 0.0
     fresh: bool = False  # graded (or recorded) by this run
+    summary: dict[str, list[str]] = field(default_factory=dict)
+    """The grading's lines per student function, per scope (see ``GradeReport.summary``)."""
 
     @classmethod
     def from_report(cls, submission: ClassSubmission, report: GradeReport) -> StudentResult:
@@ -57,6 +59,7 @@ class StudentResult:
             isolation=report.isolation,
             execution_time=report.execution_time,
             fresh=True,
+            summary=report.summary,
         )
 
     @classmethod

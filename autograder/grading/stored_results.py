@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from autograder.core.assignments import Assignment
-from autograder.core.results import GradeReport, GradescopeResults
+from autograder.core.results import GradeReport, GradescopeResults, is_summary_entry
 from autograder.grading.class_results import STATUSES, StudentResult
 from autograder.grading.classroom import ClassSubmission, Student
 from autograder.grading.report import test_table
@@ -49,12 +49,24 @@ def load_result(out: Path, submission: ClassSubmission) -> tuple[StudentResult, 
         status=extra["status"],
         score=stored.score,
         max_score=float(extra["max_score"]),
-        tests=stored.tests,
+        tests=[test for test in stored.tests if not is_summary_entry(test)],
         message=str(extra.get("message", "")),
         isolation=str(extra.get("isolation", "")),
         execution_time=stored.execution_time or 0.0,
+        summary=_stored_summary(extra.get("summary", {})),
     )
     return result, extra
+
+
+def _stored_summary(value: Any) -> dict[str, list[str]]:
+    """The summary lines stored in ``extra_data`` (none where they are not lists of text)."""
+    if not isinstance(value, dict):
+        return {}
+    return {
+        str(scope): [str(line) for line in lines]
+        for scope, lines in value.items()
+        if isinstance(lines, list)
+    }
 
 
 def stored_result(
@@ -92,6 +104,7 @@ def write_result(
         tests=result.tests,
         execution_time=result.execution_time,
         isolation=result.isolation,
+        summary=result.summary,
     )
     results = report.gradescope()
     if result.status != "graded":
@@ -107,6 +120,7 @@ def write_result(
         "submitted_at": result.submission.submitted_at,
         "submission_digest": digest,
         "grader_digest": grader,
+        "summary": result.summary,
         "graded_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     _write_text_atomic(folder / "feedback.txt", feedback_text(result, report, log))

@@ -8,6 +8,7 @@ assignment's ``[feedback] reveal_expected`` allows (the instructors get the full
 from __future__ import annotations
 
 import importlib
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from autograder.core.assignments import (
     load_assignment,
     reveals_expected,
 )
+from autograder.core.results import TestResult
 from autograder.sandbox import GradingError
 from autograder.suite.compare import ComparisonError
 from autograder.suite.hints import diagnose
@@ -152,3 +154,30 @@ def hint_lines(item: pytest.Item) -> str:
     if reference is None:
         return ""
     return "".join(f"\nhint: {hint}" for hint in diagnose(reference, calls))
+
+
+_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+
+
+def same_failure(output: str, other: str) -> bool:
+    """Whether two failure messages say the same but for their numbers (a device case gets its
+    own random inputs, so its errors and indices differ from the NumPy case's)."""
+    return bool(output) and _NUMBER.sub("#", output) == _NUMBER.sub("#", other)
+
+
+def shown_once(numpy_case: str) -> str:
+    """A device case's message where its NumPy case failed the same way."""
+    return f"the same failure as on NumPy, shown in {numpy_case} (with other numbers here)"
+
+
+def share_device_failures(results: dict[str, TestResult], numpy_cases: dict[str, str]) -> None:
+    """Show a failure once: a device case (``numpy_cases``: its NumPy case's name) that fails
+    as its NumPy case does gets a one-line message pointing there."""
+    for name, numpy_case in numpy_cases.items():
+        device, host = results.get(name), results.get(numpy_case)
+        if device is None or host is None or device.passed or host.passed:
+            continue
+        if device.grading_error or not same_failure(device.full_output, host.full_output):
+            continue
+        device.output = shown_once(numpy_case)
+        device.instructor_output = ""

@@ -55,7 +55,6 @@ from autograder.core.backends import (
     BACKENDS,
     DEFAULT_DEVICE_SHARE,
     DEVICE_BACKENDS,
-    LABELS,
     gpu_status,
     points_share,
     skip_reason,
@@ -370,6 +369,9 @@ def _summarise(
     error = call.excinfo.value if call.excinfo is not None else None
     failed_call = getattr(error, "function", "") if isinstance(error, StudentError) else ""
     device = backend is not None and backend in DEVICE_BACKENDS
+    sibling = _numpy_case(item, backend) if device else ""
+    if device:
+        session_of(item.config).numpy_cases[name] = sibling
     session_of(item.config).summary.record(
         name,
         visibility_of(item),
@@ -377,8 +379,8 @@ def _summarise(
         passed,
         None if device else reference_module(item),
         failed_call=failed_call,
-        backend_label=LABELS[backend] if device else "",
-        sibling=_numpy_case(item, backend) if device else "",
+        backend_label=f"the {backend} backend" if device else "",
+        sibling=sibling,
     )
 
 

@@ -44,6 +44,8 @@ class GradingSession:
     """Per backend whose cases do not run here: why, and how many."""
     result_backends: dict[str, str] = field(default_factory=dict)
     """Per graded test: the backend of its case."""
+    numpy_cases: dict[str, str] = field(default_factory=dict)
+    """Per device case of a test (its result's name): the name of the test's NumPy case."""
     summary: FunctionSummary = field(default_factory=FunctionSummary)
     """What each test's calls showed, per student function (the lines above the tests)."""
     started: float = field(default_factory=time.perf_counter)

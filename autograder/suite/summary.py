@@ -64,7 +64,8 @@ class _Function:
     """Tests (on NumPy) that call the function and failed."""
     device_only: Counter[str] = field(default_factory=Counter)
     """Per device backend's label: tests calling the function that fail there, not on NumPy."""
-    described: int = 0
+    checked: bool = False
+    """Whether the reference judged its calls (else only its tests are counted)."""
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,8 @@ class _TestRecord:
     cases: tuple[_CaseRecord, ...]
     failed_call: str = ""
     """The function whose call failed (raised, crashed, timed out) and ended the test."""
+    checked: bool = False
+    """Whether the reference was there to judge the calls."""
     backend: str = ""
     """The device backend's label for a device case; "" for NumPy."""
     sibling: str = ""
@@ -114,12 +117,15 @@ class FunctionSummary:
         functions = tuple(dict.fromkeys(called))
         if backend_label:
             self.records.append(
-                _TestRecord(visibility, functions, passed, (), failed_call, backend_label, sibling)
+                _TestRecord(
+                    visibility, functions, passed, (), failed_call, False, backend_label, sibling
+                )
             )
             return
         self.outcomes[name] = passed
         cases = () if reference is None else tuple(self._case(c, passed, reference) for c in calls)
-        self.records.append(_TestRecord(visibility, functions, passed, cases, failed_call))
+        checked = reference is not None
+        self.records.append(_TestRecord(visibility, functions, passed, cases, failed_call, checked))
 
     def _case(self, call: Call, passed: bool, reference: Any) -> _CaseRecord:
         function = getattr(reference, call.function, None)
@@ -238,6 +244,7 @@ def summary_lines(summary: FunctionSummary, visibilities: Iterable[str]) -> list
                 continue
             entry.tests += 1
             entry.failed_tests += not record.passed
+            entry.checked = entry.checked or record.checked
         if record.failed_call and not record.backend:
             functions[record.failed_call].failed_calls += 1
         for case in record.cases:
@@ -263,7 +270,7 @@ def _line(entry: _Function) -> str:
     clauses = []
     if entry.parts:
         clauses += _part_clauses(entry.parts)
-    elif entry.tests:
+    elif entry.tests and not entry.checked:
         passing = entry.tests - entry.failed_tests
         clauses.append(f"{passing} of the {_count_of(entry.tests, 'test')} calling it pass")
     if entry.unchecked:
@@ -273,7 +280,8 @@ def _line(entry: _Function) -> str:
             f"no result (an error, a crash or a timeout) in {_count_of(entry.failed_calls, 'test')}"
         )
     for label, count in entry.device_only.items():
-        clauses.append(f"on {label}, {_count_of(count, 'test')} calling it fail that pass on NumPy")
+        verbs = "fails there but passes" if count == 1 else "fail there but pass"
+        clauses.append(f"on {label}, {_count_of(count, 'test')} calling it {verbs} on NumPy")
     return "; ".join(clauses) if clauses else "not called"
 
 
