@@ -45,9 +45,15 @@ def test_a_factor_equal_to_the_batch_size_is_named(rng):
     arguments = {"scores": scores, "dout": expected}  # two arrays of the same batch
     found = describe_difference(expected / 8, expected, arguments)
     assert "times 1/8 (= 1 / the batch size, scores.shape[0])" in _one(found, "times")
-    square = rng.standard_normal((8, 8))  # 8 is its shape[0] and its shape[1]: no name
+    square = rng.standard_normal((8, 8))  # 8 is its shape[0] and its shape[1]: both named
     found = describe_difference(expected / 8, expected, {"scores": square})
-    assert "times 1/8, everywhere" in _one(found, "times")
+    assert (
+        "times 1/8 (= 1 / scores.shape[0], or 1 / scores.shape[1]: the call cannot tell them "
+        "apart), everywhere"
+    ) in _one(found, "times")
+    same = {"pred": rng.standard_normal((3, 8)), "target": rng.standard_normal((3, 8))}
+    found = describe_difference(expected * 24, expected, same)  # pred.size, and target's
+    assert "times 24 (= pred.size), everywhere" in _one(found, "times")
 
 
 @pytest.mark.parametrize(
@@ -126,6 +132,21 @@ def test_errors_in_some_examples_only_are_located(rng):
     sparse = expected.copy()
     sparse[0, 2] += 1.0  # one wrong element: no pattern of rows
     assert not [f for f in describe_difference(sparse, expected, {}) if "axis 0" in f]
+    some = expected.copy()
+    some[0, :4] += 1.0  # 4 of a row's 6: too few to be more than the inputs' coincidence
+    assert not [f for f in describe_difference(some, expected, {}) if "axis 0" in f]
+
+
+def test_zeros_of_a_weight_shaped_like_the_result_locate_nothing(rng):
+    expected = rng.standard_normal((2, 3, 4, 4))
+    x, w = rng.standard_normal((2, 3, 6, 6)), rng.standard_normal((2, 3, 4, 4))
+    w[:, :, :2] = 0.0
+    wrong = expected.copy()
+    wrong[:, :, :2] += 1.0  # wrong where w is 0, by the inputs' coincidence
+    found = describe_difference(wrong, expected, {"x": x, "b": None, "w": w})
+    assert not [f for f in found if "exactly 0" in f]
+    found = describe_difference(wrong, expected, {"dout": w, "x": x})
+    assert "all where dout is exactly 0" in _one(found, "exactly 0")
 
 
 def test_values_shifted_by_one_pixel_are_named(rng):

@@ -58,6 +58,10 @@ PAIRS_SWAPPED = (
     "your output matches every (height, width) pair of stride, padding and dilation read as "
     "(width, height): the first item of a pair is for the height (axis 2)"
 )
+KERNEL_AXES_SWAPPED = (
+    "your output matches the kernel's rows and columns swapped (w[f, c, v, u] used for "
+    "w[f, c, u, v]): axis 2 of w is the kernel's height, axis 3 its width"
+)
 DX_NOT_ROTATED = (
     "your dx matches the gradient computed with the kernel flipped: dx correlates dout with "
     "the kernel rotated by 180 degrees; equivalently, scatter w[f, c, u, v] * dout[n, f, i, j] "
@@ -115,7 +119,10 @@ def _conv_forward(reference: Any, call: Call) -> list[Suspect | str]:
             "your output equals a true convolution (kernel flipped); conv layers in deep "
             "learning compute cross-correlation: do not flip w",
             w=flipped,
-        )
+        ),
+        # the taps read in the other order: w[f, c, v, u] for tap (u, v), the transposed
+        # kernel's values laid out in w's own (KH, KW) shape
+        suspect(forward, call, KERNEL_AXES_SWAPPED, w=_axes_swapped(arguments["w"])),
     ]
     for option, neutral in (("padding", 0), ("stride", 1), ("dilation", 1)):
         hint = f"your output looks like {option} was ignored ({option}={neutral})"
@@ -187,3 +194,9 @@ def _separable_backward(reference: Any, call: Call) -> list[Suspect | str]:
     if bound(backward, call)["b_depthwise"] is None:
         return []
     return [suspect(backward, call, H_WITHOUT_DEPTHWISE_BIAS, b_depthwise=None)]
+
+
+def _axes_swapped(w: np.ndarray) -> np.ndarray:
+    """The kernel a forward that swaps its rows and columns uses: ``w[f, c, v, u]`` for tap
+    ``(u, v)``, read back in ``w``'s shape (its transpose where the kernel is square)."""
+    return np.ascontiguousarray(w.transpose(0, 1, 3, 2)).reshape(w.shape)

@@ -207,16 +207,35 @@ def _scaled(
             "the right values times a constant",
         )
         return
-    labels = list(dict.fromkeys(_factor_names(arguments).get(exact, [])))
-    if labels and all(label.endswith(".shape[0]") for label in labels):
+    labels = _distinct_quantities(_factor_names(arguments).get(exact, []))
+    if len(labels) == 1 and labels[0].endswith(".shape[0]"):
         inverse = "1 / " if labels[0].startswith("1 / ") else ""
         named = f" (= {inverse}the batch size, {labels[0].removeprefix('1 / ')})"
         kind = f"the right values times {inverse}the batch size"
     elif len(labels) == 1:
         named, kind = f" (= {labels[0]})", f"the right values times {labels[0]}"
-    else:  # several quantities of the call have this value: it could be any
+    elif labels:  # several quantities of the call have this value: it could be any of them
+        named = f" (= {', or '.join(labels[:3])}: the call cannot tell them apart)"
+        kind = f"the right values times {exact}"
+    else:
         named, kind = "", f"the right values times {exact}"
     yield Finding(f"{what} is the right one times {exact}{named}, everywhere", kind)
+
+
+def _distinct_quantities(labels: list[str]) -> list[str]:
+    """``labels`` without those naming the same quantity of another argument of the same shape
+    (``target.size`` beside ``pred.size``: the first one names it)."""
+    kept: dict[tuple[bool, str], str] = {}
+    for label in dict.fromkeys(labels):
+        body = label.removeprefix("1 / ")
+        if " of " in body:  # "H * W of x"
+            quantity = body.partition(" of ")[0]
+        elif "." in body:  # "x.shape[0]", "x.size"
+            quantity = body.partition(".")[2]
+        else:  # a scalar option: "temperature", "p**2", "(1 - p)"
+            quantity = body
+        kept.setdefault((label.startswith("1 / "), quantity), label)
+    return list(kept.values())
 
 
 def _offset(
@@ -326,15 +345,19 @@ def _dense(wrong: np.ndarray, where: np.ndarray) -> bool:
 def _at_zeros(
     wrong: np.ndarray, arguments: dict[str, Any], what: str, count: str
 ) -> Iterator[Finding]:
+    """Wrong where an input of the result's shape is 0: only the leading arguments of that
+    shape (``dout``, ``x``: the inputs an elementwise result follows); an argument after one of
+    another shape (``w`` after ``x`` in a convolution) has the result's shape by coincidence."""
     for name, value in arguments.items():
-        if type(value) is np.ndarray and value.shape == wrong.shape:
-            zero = value == 0
-            if not zero.all() and _dense(wrong, zero):
-                yield Finding(
-                    f"{what}: {count}, all where {name} is exactly 0",
-                    f"wrong only where {name} is exactly 0",
-                )
-                return
+        if type(value) is not np.ndarray or value.shape != wrong.shape:
+            return
+        zero = value == 0
+        if not zero.all() and _dense(wrong, zero):
+            yield Finding(
+                f"{what}: {count}, all where {name} is exactly 0",
+                f"wrong only where {name} is exactly 0",
+            )
+            return
 
 
 def _some_of_axis(
@@ -347,7 +370,9 @@ def _some_of_axis(
     where = np.zeros(wrong.shape, dtype=bool)
     np.moveaxis(where, axis, 0)[touched] = True
     contiguous = touched.size > 0 and touched[-1] - touched[0] + 1 == touched.size
-    if contiguous and touched.size <= wrong.shape[axis] // 2 and _dense(wrong, where):
+    # a few wrong elements in an entry are a coincidence of the inputs; a whole entry is not
+    few = wrong.sum() < MIN_PATTERN_SIZE and not wrong[where].all()
+    if contiguous and not few and touched.size <= wrong.shape[axis] // 2 and _dense(wrong, where):
         listed = ", ".join(str(int(i)) for i in touched[:8]) + (", ..." if touched.size > 8 else "")
         yield Finding(
             f"{what}: {count}, only in {touched.size} of the {wrong.shape[axis]} {label}: "
