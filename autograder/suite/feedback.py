@@ -165,9 +165,11 @@ def same_failure(output: str, other: str) -> bool:
     return bool(output) and _NUMBER.sub("#", output) == _NUMBER.sub("#", other)
 
 
-def shown_once(numpy_case: str) -> str:
-    """A device case's message where its NumPy case failed the same way."""
-    return f"the same failure as on NumPy, shown in {numpy_case} (with other numbers here)"
+def shown_once(device_output: str, numpy_case: str) -> str:
+    """A device case's message where its NumPy case failed the same way: its own first line,
+    and where the rest (the details, the hints) is."""
+    first = device_output.splitlines()[0] if device_output else ""
+    return f"{first}\n(the same failure as on NumPy: the full message is in {numpy_case})"
 
 
 def share_device_failures(results: dict[str, TestResult], numpy_cases: dict[str, str]) -> None:
@@ -179,5 +181,5 @@ def share_device_failures(results: dict[str, TestResult], numpy_cases: dict[str,
             continue
         if device.grading_error or not same_failure(device.full_output, host.full_output):
             continue
-        device.output = shown_once(numpy_case)
+        device.output = shown_once(device.output, numpy_case)
         device.instructor_output = ""
