@@ -74,6 +74,17 @@ def test_matching_infinities_and_nans_in_the_expected_output_pass():
     assert_close(expected.copy(), expected)
 
 
+@pytest.mark.parametrize("right", [np.nan, np.inf, -np.inf])
+def test_a_finite_number_where_the_right_value_is_not_finite_fails(right):
+    # (a finite number's error there is NaN or inf, which compares false with any bound)
+    expected = np.array([1.0, right, 3.0])
+    with pytest.raises(AssertionError, match="1 of 3 elements differ"):
+        assert_close(np.array([1.0, 2.0, 3.0]), expected)
+    if np.isinf(right):  # the infinity of the other sign is wrong too
+        with pytest.raises(AssertionError):
+            assert_close(np.array([1.0, -right, 3.0]), expected)
+
+
 def test_integer_arrays_must_match_exactly():
     expected = np.array([[0, 5], [7, 3]], dtype=np.int64)
     assert_close(expected.copy(), expected)

@@ -14,7 +14,8 @@ from autograder.core.results import SUMMARY_SCOPES, TestResult, is_summary_entry
 from autograder.grading.grade import grade
 from autograder.suite.feedback import same_failure, share_device_failures
 from autograder.suite.hints import Call
-from autograder.suite.summary import FunctionSummary, output_names, summary_lines
+from autograder.suite.outputs import output_names
+from autograder.suite.summary import FunctionSummary, summary_lines
 
 
 def scale_backward(x, w, dout):

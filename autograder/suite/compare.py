@@ -244,7 +244,9 @@ def _assert_within(
     if _observers:
         counted = np.where(same_nonfinite, 0.0, error)
         notify_observers(name, counted, bound, error_bound(expected, tolerance))
-    bad = (error > bound) & ~same_nonfinite
+    # where the right value is NaN or inf, only the same value is right (a finite number's
+    # error there compares false with any bound, so it must be counted here)
+    bad = ((error > bound) | ~np.isfinite(e)) & ~same_nonfinite
     if not bad.any():
         return
     first = tuple(int(i) for i in np.argwhere(bad)[0])

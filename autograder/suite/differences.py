@@ -92,7 +92,9 @@ def _close(actual: np.ndarray, expected: np.ndarray, bound: np.ndarray | None = 
         bound = error_bound(expected, tolerance_for(expected.dtype), spread_of(expected))
     with np.errstate(invalid="ignore", over="ignore"):
         error = np.abs(actual.astype(np.float64) - expected.astype(np.float64))
-    return np.asarray(error <= bound) | (np.isnan(actual) & np.isnan(expected))
+    finite = np.isfinite(expected)
+    same = ~finite & ((np.isnan(actual) & np.isnan(expected)) | (actual == expected))
+    return np.asarray((error <= bound) & finite) | same
 
 
 def _array_findings(

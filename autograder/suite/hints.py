@@ -53,6 +53,7 @@ from autograder.core.assignments import ASSIGNMENTS_DIR
 from autograder.suite.compare import assert_close
 from autograder.suite.conditioning import ConditionedReference
 from autograder.suite.differences import describe_difference
+from autograder.suite.option_mistakes import OptionMistake, merged_hints, option_mistakes
 
 HINTS_FILE = "hints.py"
 """An assignment's hints: ``assignments/<name>/hints.py``."""
@@ -116,12 +117,16 @@ class Suspect:
 
     def fits(self, call: Call, correct: Any) -> bool:
         """The mistake changes this call's correct output, and the submission returned what the
-        mistake gives."""
+        mistake gives, not the right output (where the two are that close, it names nothing)."""
         if not self.possible:
             return False
         try:
-            return not matches(self.output, self.select(correct)) and matches(
-                self.select(call.result), self.output
+            mine = self.select(call.result)
+            right = self.select(correct)
+            return (
+                not matches(self.output, right)
+                and matches(mine, self.output)
+                and not matches(mine, right)
             )
         except Exception:  # a result of another shape: it does not fit
             return False
@@ -227,6 +232,10 @@ class _Evidence:
     refuted: set[str] = field(default_factory=set)
     """The hints of mistakes that change a call's output which did not get what they give."""
     facts: list[str] = field(default_factory=list)
+    option_fits: dict[str, OptionMistake] = field(default_factory=dict)
+    """Per hint of an option mistake (:mod:`~autograder.suite.option_mistakes`) that fitted a
+    call: the mistake (asked only where no catalogue hint fits)."""
+    option_refuted: set[str] = field(default_factory=set)
     last_wrong: Call | None = None
     """The most recent call whose result is wrong (its difference is described if needed)."""
 
@@ -250,9 +259,26 @@ class _Evidence:
                 self.fits[hint] = self.fits.get(hint, 0) + 1
             else:
                 self.refuted.add(hint)
+        try:
+            self._weigh_options(function, call, correct)
+        except Exception:  # a courtesy: the catalogue's evidence of this call stays
+            return
+
+    def _weigh_options(self, function: Callable[..., Any], call: Call, correct: Any) -> None:
+        for mistake in option_mistakes(function, bound(function, call)):
+            option = Suspect(mistake.hint, mistake.output, mistake.part)
+            if not option.changes(correct):
+                continue
+            if option.fits(call, correct):
+                self.option_fits.setdefault(mistake.hint, mistake)
+            else:
+                self.option_refuted.add(mistake.hint)
 
     def hints(self, reference: Any, function_name: str) -> list[str]:
         named = [hint for hint in self.fits if hint not in self.refuted]
+        if not named:  # the catalogue names nothing: an option used at a wrong value may
+            options = [m for h, m in self.option_fits.items() if h not in self.option_refuted]
+            named = merged_hints(options)
         if named or self.facts:
             return _several(function_name, named) + self.facts
         if self.last_wrong is None:

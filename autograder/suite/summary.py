@@ -21,8 +21,6 @@ visibilities to count. Nothing here prints a reference value.
 from __future__ import annotations
 
 import copy
-import inspect
-import re
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -32,6 +30,7 @@ from typing import Any
 from autograder.suite.conditioning import ConditionedReference, forget_spreads
 from autograder.suite.differences import find_differences, swapped_items
 from autograder.suite.hints import Call, bound, matches
+from autograder.suite.outputs import named_items, output_names
 
 CHECK_BUDGET_S = 30.0
 """Seconds a grading may spend re-running the reference for its summary; later failed calls
@@ -132,7 +131,7 @@ class FunctionSummary:
         if passed:
             names = output_names(function) if callable(function) else ()
             return _CaseRecord(
-                call.function, tuple((n, True, "") for n, _ in _parts(call.result, names))
+                call.function, tuple((n, True, "") for n, _ in named_items(call.result, names))
             )
         if not callable(function) or self.spent > CHECK_BUDGET_S:
             return _CaseRecord(call.function, None)
@@ -152,14 +151,16 @@ def _verdicts(
     """Per item of the call's result: its name, whether right, and its difference's kind."""
     names = output_names(function)
     correct = function(*copy.deepcopy(call.args), **copy.deepcopy(call.kwargs))
-    mine, right = _parts(call.result, names), _parts(correct, names)
+    mine, right = named_items(call.result, names), named_items(correct, names)
     if [n for n, _ in mine] != [n for n, _ in right]:
         return tuple((n, False, OTHER_STRUCTURE) for n, _ in right)
     verdicts = [matches(m, r) for (_, m), (_, r) in zip(mine, right, strict=True)]
     if all(verdicts):
         return tuple((n, True, "") for n, _ in right)
     conditioned = getattr(ConditionedReference(reference), call.function)
-    spread = _parts(conditioned(*copy.deepcopy(call.args), **copy.deepcopy(call.kwargs)), names)
+    spread = named_items(
+        conditioned(*copy.deepcopy(call.args), **copy.deepcopy(call.kwargs)), names
+    )
     arguments = bound(function, call)
     labels = tuple(n for n, _ in right)
     expected = tuple(v for _, v in spread)
@@ -172,58 +173,6 @@ def _verdicts(
         findings = findings or find_differences(value, expected[index], arguments, name)
         found.append((name, False, findings[0].kind if findings else ""))
     return tuple(found)
-
-
-def _parts(result: Any, names: tuple[str, ...]) -> list[tuple[str, Any]]:
-    """The items of a result, named: ``[("", out)]`` for one array; ``dx``, ``dw``, ... for a
-    tuple (``result[1]`` where the docstring names none); a dict's items by key, one level
-    down too (``grads['w1']``)."""
-    if isinstance(result, dict):
-        return [(str(key), value) for key, value in result.items()]
-    if not isinstance(result, tuple | list):
-        return [("", result)]
-    labels = names if len(names) == len(result) else ()
-    items = []
-    for index, item in enumerate(result):
-        label = labels[index] if labels else f"result[{index}]"
-        if isinstance(item, dict):
-            items += [(f"{label}[{key!r}]" if label else str(key), v) for key, v in item.items()]
-        else:
-            items.append((label or f"result[{index}]", item))
-    return items
-
-
-_RETURNS = re.compile(r"Returns:\s*``\((.+?)\)``", re.DOTALL)
-
-
-def output_names(function: Callable[..., Any]) -> tuple[str, ...]:
-    """The names a function's docstring gives the items of its tuple result: ``("dx", "dw",
-    "db")`` for ``Returns: ``(dx, dw, db)``: ...``; ``""`` for a dict item (``(w_new,
-    {"velocity": v})``: its keys name its items); ``()`` where it names none."""
-    match = _RETURNS.search(inspect.getdoc(function) or "")
-    if match is None:
-        return ()
-    names = []
-    for item in _top_level_items(match.group(1)):
-        if item.startswith("{"):
-            names.append("")
-        elif item.isidentifier():
-            names.append(item)
-        else:
-            return ()
-    return tuple(names)
-
-
-def _top_level_items(text: str) -> list[str]:
-    """``a, {"k": 1, "j": 2}, b`` split at its top-level commas, stripped."""
-    items, depth, start = [], 0, 0
-    for index, char in enumerate(text):
-        depth += char in "([{"
-        depth -= char in ")]}"
-        if char == "," and depth == 0:
-            items.append(text[start:index].strip())
-            start = index + 1
-    return [*items, text[start:].strip()]
 
 
 # ---------------------------------------------------------------- the lines

@@ -1,0 +1,98 @@
+"""Mistakes any function's options allow, named without a catalogue: an option left out (used
+as 0 or 1), hard-wired to its default, or a flag read the other way; only where the test's
+calls agree, and never over an assignment's own hint."""
+
+import types
+
+import numpy as np
+
+from autograder.suite.hints import Call, diagnose
+from autograder.suite.option_mistakes import wrong_values
+
+
+def normalize(x, eps=1e-5, center=True):
+    """``(x - mean) / sqrt(var + eps)`` over the last axis (without centering: ``x / ...``)."""
+    mean = x.mean(axis=-1, keepdims=True) if center else 0.0
+    return (x - mean) / np.sqrt(x.var(axis=-1, keepdims=True) + eps)
+
+
+def smoothed_loss(scores, y, smoothing=0.0):
+    """Cross-entropy against labels smoothed by ``smoothing``.
+
+    Returns:
+        ``(loss, dscores)``: the scalar loss and its gradient.
+    """
+    n, k = scores.shape
+    shifted = scores - scores.max(axis=1, keepdims=True)
+    log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    q = (1 - smoothing) * np.eye(k)[y] + smoothing / k
+    return float(-(q * log_p).sum() / n), (np.exp(log_p) - q) / n
+
+
+def momentum_step(w, dw, lr=0.1, momentum=0.9, training=True):
+    """One step (``momentum`` only matters while ``training``)."""
+    return w - lr * dw * (1 + momentum if training else 1)
+
+
+REFERENCE = types.SimpleNamespace(
+    __name__="solutions.no_such_assignment",
+    normalize=normalize,
+    smoothed_loss=smoothed_loss,
+    momentum_step=momentum_step,
+)
+
+
+def _hints(*calls):
+    return diagnose(REFERENCE, list(calls))
+
+
+def test_an_option_left_out_is_named():
+    x = np.random.default_rng(0).standard_normal((4, 6)) * 0.01  # eps matters at this scale
+    (hint,) = _hints(Call("normalize", (x,), {"eps": 1e-3}, normalize(x, eps=0.0)))
+    assert hint.startswith("your result is what normalize returns with eps=0.0 instead of")
+
+
+def test_a_flag_read_the_other_way_is_named():
+    x = np.random.default_rng(1).standard_normal((4, 6)) + 3.0
+    (hint,) = _hints(Call("normalize", (x,), {}, normalize(x, center=False)))
+    assert "normalize returns with center=False, the other way round" in hint
+
+
+def test_only_the_item_that_ignores_the_option_is_named():
+    rng = np.random.default_rng(2)
+    scores, y = rng.standard_normal((5, 4)), rng.integers(0, 4, 5)
+    loss, _ = smoothed_loss(scores, y, 0.2)
+    _, unsmoothed = smoothed_loss(scores, y, 0.0)
+    (hint,) = _hints(Call("smoothed_loss", (scores, y, 0.2), {}, (loss, unsmoothed)))
+    assert hint.startswith("your dscores is what smoothed_loss returns with smoothing=0.0")
+    both = smoothed_loss(scores, y, 0.0)
+    (hint,) = _hints(Call("smoothed_loss", (scores, y, 0.2), {}, both))
+    assert hint.startswith("your loss and dscores are what smoothed_loss returns")
+
+
+def test_a_call_where_the_mistake_would_show_but_did_not_refutes_it():
+    rng = np.random.default_rng(3)
+    w, dw = rng.standard_normal(5), rng.standard_normal(5)
+    wrong = Call("momentum_step", (w, dw), {"momentum": 0.5}, momentum_step(w, dw, momentum=0.0))
+    right = Call("momentum_step", (w, dw), {"momentum": 0.3}, momentum_step(w, dw, momentum=0.3))
+    assert any("momentum=0.0" in hint for hint in _hints(wrong))
+    assert not any("momentum=0.0" in hint for hint in _hints(wrong, right))
+
+
+def test_no_option_is_named_where_it_changes_nothing_or_the_result_is_right():
+    rng = np.random.default_rng(4)
+    w, dw = rng.standard_normal(5), rng.standard_normal(5)
+    # out of training, momentum changes nothing: a wrong result there names no momentum
+    off = Call("momentum_step", (w, dw), {"training": False}, w + dw)
+    assert not any("momentum" in hint for hint in _hints(off))
+    right = Call("momentum_step", (w, dw), {}, momentum_step(w, dw))
+    assert _hints(right) == []
+
+
+def test_wrong_values_of_an_option():
+    assert wrong_values(True, False) == [False]
+    assert wrong_values(1e-5, 1e-5) == [0.0, 1.0]
+    assert wrong_values(0.3, 0.9) == [0.9, 0.0, 1.0]
+    assert wrong_values(2, 1) == [1, 0]
+    assert wrong_values("fan_in", "fan_in") == []
+    assert wrong_values(None, None) == []
