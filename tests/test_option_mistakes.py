@@ -34,7 +34,18 @@ def momentum_step(w, dw, lr=0.1, momentum=0.9, training=True):
     return w - lr * dw * (1 + momentum if training else 1)
 
 
+def running_update(mean, running_mean, running_var, momentum=0.1):
+    """The running statistics after one batch.
+
+    Returns:
+        ``(new_mean, new_var)``.
+    """
+    new_mean = (1 - momentum) * running_mean + momentum * mean
+    return new_mean, (1 - momentum) * running_var + momentum * mean**2
+
+
 REFERENCE = types.SimpleNamespace(
+    running_update=running_update,
     __name__="solutions.no_such_assignment",
     normalize=normalize,
     smoothed_loss=smoothed_loss,
@@ -87,6 +98,19 @@ def test_no_option_is_named_where_it_changes_nothing_or_the_result_is_right():
     assert not any("momentum" in hint for hint in _hints(off))
     right = Call("momentum_step", (w, dw), {}, momentum_step(w, dw))
     assert _hints(right) == []
+
+
+def test_an_array_used_where_another_belongs_is_named():
+    rng = np.random.default_rng(5)
+    mean, running_mean, running_var = rng.random(3), rng.random(3), rng.random(3) + 1.0
+    new_mean, _ = running_update(mean, running_mean, running_var)
+    _, slip = running_update(mean, running_mean, running_mean)  # the copy-paste slip
+    call = Call("running_update", (mean, running_mean, running_var), {}, (new_mean, slip))
+    (hint,) = _hints(call)
+    assert hint == (
+        "your new_var is what running_update returns with running_mean in the place of "
+        "running_var: check which array you use where running_var belongs"
+    )
 
 
 def test_wrong_values_of_an_option():

@@ -1,20 +1,23 @@
-"""The mistakes any function's options allow, without a catalogue: an option left out of the
-computation (as if it were 0 or 1), hard-wired to its default, or a flag read the other way.
+"""The mistakes any function's arguments allow, without a catalogue: an option left out of the
+computation (as if it were 0 or 1), hard-wired to its default, or a flag read the other way;
+an array argument used where another one of its shape belongs (``running_mean`` for
+``running_var``, ``dout`` for ``x``).
 
 For each keyword option of the reference function that the call gives a number or a bool
-(``eps``, ``margin``, ``momentum``, ``label_smoothing``, ``padding``, ``training``, ...),
-:func:`option_mistakes` re-runs the reference with the option at each such value and offers
-the output, item by item of a tuple result, as a mistake the hints engine
+(``eps``, ``margin``, ``momentum``, ``label_smoothing``, ``padding``, ``training``, ...), and
+each array argument another argument could stand in for, :func:`option_mistakes` re-runs the
+reference with that change and offers the output, item by item of a tuple result, as a
+mistake the hints engine
 (:mod:`autograder.suite.hints`) may name. The engine names one only where it changes the
 call's output, the submission returned exactly it, and no other call of the test refutes it;
-the hint says which option and which value, never a reference value.
+the hint says which argument and which value, never a reference value.
 """
 
 from __future__ import annotations
 
 import inspect
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,11 +32,13 @@ margin or a temperature hard-wired: 1)."""
 
 @dataclass(frozen=True)
 class OptionMistake:
-    """One option at one wrong value, and the output the reference gives with it."""
+    """One change to a call's arguments, and the output the reference gives with it."""
 
     function: str
-    option: str
-    value: Any
+    change: str
+    """The arguments as the mistake used them: ``eps=0.0 instead of this call's eps``."""
+    advice: str
+    """What to check: ``check that eps enters your computation, where it belongs``."""
     item: str
     """The name of the result item ``output`` stands for ("" for the whole result)."""
     part: tuple[int, ...]
@@ -46,54 +51,57 @@ class OptionMistake:
     @property
     def said(self) -> str:
         """The hint after the item's name (the same for every item of one mistake)."""
-        if isinstance(self.value, bool):
-            return (
-                " is what "
-                + self.function
-                + " returns with "
-                + self.option
-                + "="
-                + str(self.value)
-                + ", the other way round from this call: check how "
-                + self.option
-                + " switches your computation"
-            )
-        return (
-            " is what "
-            + self.function
-            + " returns with "
-            + self.option
-            + "="
-            + repr(self.value)
-            + " instead of this call's "
-            + self.option
-            + ": check that "
-            + self.option
-            + " enters your computation, where it belongs"
-        )
+        return " is what " + self.function + " returns with " + self.change + ": " + self.advice
 
 
 def option_mistakes(
     function: Callable[..., Any], arguments: dict[str, Any]
 ) -> Iterator[OptionMistake]:
-    """The option mistakes of a call of the reference ``function`` (``arguments`` bound by
-    name, defaults filled in); one per option, value and result item."""
+    """The option and argument mistakes of a call of the reference ``function``
+    (``arguments`` bound by name, defaults filled in); one per change and result item."""
     try:
         parameters = inspect.signature(function).parameters
     except (TypeError, ValueError):
         return
     names = output_names(function)
+    for changes, change, advice in _changes(parameters, arguments):
+        try:
+            with warnings.catch_warnings(), np.errstate(all="ignore"):
+                warnings.simplefilter("ignore")  # eps=0 may divide by 0: a NaN, no noise
+                output = function(**(arguments | changes))
+        except Exception:  # the reference refuses the change: no mistake to suspect
+            continue
+        yield from _items(function.__name__, change, advice, output, names)
+
+
+def _changes(
+    parameters: Mapping[str, inspect.Parameter], arguments: dict[str, Any]
+) -> Iterator[tuple[dict[str, Any], str, str]]:
+    """Each mistaken change of the arguments, with its words: an option at a wrong value,
+    then an array argument given another one of its shape and dtype (``running_mean`` where
+    ``running_var`` belongs: a slip of the variable's name)."""
     for option, parameter in parameters.items():
         if parameter.default is inspect.Parameter.empty or option not in arguments:
             continue
-        for value in wrong_values(arguments[option], parameter.default):
-            try:
-                with warnings.catch_warnings(), np.errstate(all="ignore"):
-                    warnings.simplefilter("ignore")  # eps=0 may divide by 0: a NaN, no noise
-                    output = function(**(arguments | {option: value}))
-            except Exception:  # the reference refuses the value: no mistake to suspect
+        value = arguments[option]
+        for wrong in wrong_values(value, parameter.default):
+            if isinstance(wrong, bool):
+                change = option + "=" + str(wrong) + ", the other way round from this call"
+                advice = "check how " + option + " switches your computation"
+            else:
+                change = option + "=" + repr(wrong) + " instead of this call's " + option
+                advice = "check that " + option + " enters your computation, where it belongs"
+            yield {option: wrong}, change, advice
+    arrays = [(k, v) for k, v in arguments.items() if type(v) is np.ndarray and v.size > 1]
+    for name, value in arrays:
+        for other, replacement in arrays:
+            if other == name or replacement.shape != value.shape:
                 continue
-            yield from _items(function.__name__, option, value, output, names)
+            if replacement.dtype != value.dtype or np.array_equal(replacement, value):
+                continue
+            change = other + " in the place of " + name
+            advice = "check which array you use where " + name + " belongs"
+            yield {name: replacement}, change, advice
 
 
 def wrong_values(value: Any, default: Any) -> list[Any]:
@@ -113,16 +121,21 @@ def wrong_values(value: Any, default: Any) -> list[Any]:
 
 
 def _items(
-    function: str, option: str, value: Any, output: Any, names: tuple[str, ...]
+    function: str, change: str, advice: str, output: Any, names: tuple[str, ...]
 ) -> Iterator[OptionMistake]:
     """The mistake for the whole result, or for each item of a tuple result."""
     if not isinstance(output, tuple):
-        yield OptionMistake(function, option, value, "", (), output)
+        yield OptionMistake(function, change, advice, "", (), output)
         return
     labels = names if len(names) == len(output) and all(names) else ()
     for index, item in enumerate(output):
-        label = labels[index] if labels else "result[" + str(index) + "]"
-        yield OptionMistake(function, option, value, label, (index,), item)
+        if labels:
+            label = labels[index]
+        elif isinstance(item, dict) and item:  # a state: named by its keys
+            label = ", ".join(str(key) for key in item)
+        else:
+            label = "result[" + str(index) + "]"
+        yield OptionMistake(function, change, advice, label, (index,), item)
 
 
 def merged_hints(mistakes: list[OptionMistake]) -> list[str]:
