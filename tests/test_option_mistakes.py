@@ -108,7 +108,7 @@ def test_an_array_used_where_another_belongs_is_named():
     call = Call("running_update", (mean, running_mean, running_var), {}, (new_mean, slip))
     (hint,) = _hints(call)
     assert hint == (
-        "your new_var is what running_update returns with running_mean in the place of "
+        "your new_var is what running_update returns with running_mean instead of "
         "running_var: check which array you use where running_var belongs"
     )
 
@@ -120,3 +120,27 @@ def test_wrong_values_of_an_option():
     assert wrong_values(2, 1) == [1, 0]
     assert wrong_values("fan_in", "fan_in") == []
     assert wrong_values(None, None) == []
+
+
+def test_a_mistake_another_test_refutes_is_not_named():
+    from autograder.core.results import TestResult
+    from autograder.suite.feedback import FailureFeedback, name_hints
+    from autograder.suite.hints import gather
+
+    rng = np.random.default_rng(6)
+    x, y = rng.standard_normal((4, 6)) * 0.01, rng.standard_normal((4, 6)) * 0.01
+    # test a: the result happens to be the one with eps=0; test b: where eps=0 would show,
+    # the submission was right (and failed for another call's reason)
+    fitting = Call("normalize", (x,), {"eps": 1e-3}, normalize(x, eps=0.0))
+    right = Call("normalize", (y,), {"eps": 1e-3}, normalize(y, eps=1e-3))
+    other = Call("normalize", (y,), {"center": False}, normalize(y) + 1.0)
+    feedback = {
+        "a": FailureFeedback("a failed", "", gather(REFERENCE, [fitting])),
+        "b": FailureFeedback("b failed", "", gather(REFERENCE, [right, other])),
+    }
+    results = {name: TestResult(name, 0.0, 1.0, "failed") for name in feedback}
+    feedback["a"].apply(results["a"])
+    assert "eps=0.0" in results["a"].output  # on its own evidence
+    name_hints(results, feedback)
+    assert "eps=0.0" not in results["a"].output
+    assert results["a"].output.startswith("a failed")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import re
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ from autograder.core.assignments import (
 from autograder.core.results import TestResult
 from autograder.sandbox import GradingError
 from autograder.suite.compare import ComparisonError
-from autograder.suite.hints import diagnose
+from autograder.suite.hints import TestDiagnosis, gather
 from autograder.suite.session import CALLS
 from autograder.suite.student import StudentError
 
@@ -144,16 +145,53 @@ def reference_module(item: pytest.Item) -> Any | None:
         return None
 
 
-def hint_lines(item: pytest.Item) -> str:
-    """``\nhint: ...`` lines naming the likely bug, where the reference is available.
+def diagnosis_of(item: pytest.Item) -> TestDiagnosis | None:
+    """What a failed test's calls say about the likely mistakes, where the reference is
+    available (None elsewhere, or where the test made no call).
 
     Hints name a suspected mistake and print no reference value (see :mod:`autograder.suite.hints`),
     so hidden tests show them before their expected values may be shown."""
     calls = item.stash.get(CALLS, [])
     reference = reference_module(item) if calls else None
     if reference is None:
-        return ""
-    return "".join(f"\nhint: {hint}" for hint in diagnose(reference, calls))
+        return None
+    return gather(reference, calls)
+
+
+def hint_text(hints: list[str]) -> str:
+    """``\nhint: ...`` lines, one per hint."""
+    return "".join(f"\nhint: {hint}" for hint in hints)
+
+
+@dataclass
+class FailureFeedback:
+    """A failed test's messages and its diagnosis, whose hints are named once the grading
+    knows which mistakes its other tests refute (:func:`name_hints`)."""
+
+    full: str
+    redacted: str
+    """The message a student sees ("" where it is the full one)."""
+    diagnosis: TestDiagnosis
+
+    def apply(self, result: TestResult, refuted: dict[str, set[str]] | None = None) -> None:
+        hints = hint_text(self.diagnosis.hints(refuted))
+        if self.redacted:
+            result.output, result.instructor_output = self.redacted + hints, self.full + hints
+        else:
+            result.output = self.full + hints
+
+
+def name_hints(results: dict[str, TestResult], pending: dict[str, FailureFeedback]) -> None:
+    """Name each failed test's hints without the mistakes any test of the grading refuted: a
+    mistake that a call got right where it would have shown is not the student's, though it
+    explains another test's calls by the coincidence of their inputs."""
+    refuted: dict[str, set[str]] = {}
+    for feedback in pending.values():
+        for function, hints in feedback.diagnosis.refuted().items():
+            refuted.setdefault(function, set()).update(hints)
+    for name, feedback in pending.items():
+        if name in results:
+            feedback.apply(results[name], refuted)
 
 
 _NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")

@@ -123,6 +123,8 @@ class Suspect:
         try:
             mine = self.select(call.result)
             right = self.select(correct)
+            if non_finite(self.output) and not non_finite(right):
+                return False  # NaN matches NaN: a mistake that gives NaN names no NaN's cause
             return (
                 not matches(self.output, right)
                 and matches(mine, self.output)
@@ -192,7 +194,12 @@ def _assignment_of(reference: Any) -> str:
 
 def diagnose(reference: Any, calls: list[Call], assignment: str | None = None) -> list[str]:
     """Hints for the calls of a failed test, function by function (the most recently called
-    first), without duplicates.
+    first), without duplicates: :func:`gather`'s diagnosis, named on its own evidence."""
+    return gather(reference, calls, assignment).hints()
+
+
+def gather(reference: Any, calls: list[Call], assignment: str | None = None) -> TestDiagnosis:
+    """What the calls of a failed test say about each suspected mistake, per function.
 
     A suspect is named only when the test's calls agree: it fits at least one call whose output
     its mistake changes, and every other such call (a right one included: there the student's
@@ -201,11 +208,11 @@ def diagnose(reference: Any, calls: list[Call], assignment: str | None = None) -
     those of ``assignment`` (by default the reference module's: ``conv`` for ``solutions.conv``).
     """
     if reference is None:
-        return []
+        return TestDiagnosis()
     try:
         diagnoses = assignment_diagnoses(assignment or _assignment_of(reference))
     except Exception:  # a hint is a courtesy: a broken hints file never breaks grading
-        return []
+        return TestDiagnosis()
     evidence: dict[str, _Evidence] = {}
     for call in reversed(calls):
         try:
@@ -214,13 +221,59 @@ def diagnose(reference: Any, calls: list[Call], assignment: str | None = None) -
             )
         except Exception:  # a hint is a courtesy: never let it break grading
             continue
-    hints: list[str] = []
-    for function, found in evidence.items():
+    found = TestDiagnosis()
+    for function, weighed in evidence.items():
         try:
-            hints += [hint for hint in found.hints(reference, function) if hint not in hints]
+            found.functions[function] = weighed.settle(reference)
         except Exception:
             continue
-    return hints
+    return found
+
+
+@dataclass
+class _Findings:
+    """One function's evidence in one test, settled into words (no arrays kept)."""
+
+    fits: list[str]
+    refuted: set[str]
+    options: list[OptionMistake]
+    """The option mistakes that fitted a call (their outputs dropped)."""
+    option_refuted: set[str]
+    facts: list[str]
+    description: list[str]
+    """What the difference of the most recent wrong call shows."""
+
+    def hints(self, function: str, refuted_elsewhere: set[str]) -> list[str]:
+        out = self.refuted | refuted_elsewhere
+        named = [hint for hint in self.fits if hint not in out]
+        if not named:  # the catalogue names nothing: an option used at a wrong value may
+            out = self.option_refuted | refuted_elsewhere
+            named = merged_hints([m for m in self.options if m.hint not in out])
+        if named or self.facts:
+            return _several(function, named) + self.facts
+        return self.description
+
+
+@dataclass
+class TestDiagnosis:
+    """What one failed test's calls say, per student function (in the order diagnosed)."""
+
+    __test__ = False  # a diagnosis, not a test class for pytest to collect
+
+    functions: dict[str, _Findings] = field(default_factory=dict)
+
+    def refuted(self) -> dict[str, set[str]]:
+        """Per function: the hints whose mistakes a call of this test refuted."""
+        return {name: f.refuted | f.option_refuted for name, f in self.functions.items()}
+
+    def hints(self, refuted_elsewhere: dict[str, set[str]] | None = None) -> list[str]:
+        """The hints, without duplicates, and without the mistakes ``refuted_elsewhere``
+        (per function: refuted by the calls of other tests of the same grading)."""
+        hints: list[str] = []
+        for function, findings in self.functions.items():
+            elsewhere = (refuted_elsewhere or {}).get(function, set())
+            hints += [h for h in findings.hints(function, elsewhere) if h not in hints]
+        return hints
 
 
 @dataclass
@@ -274,20 +327,29 @@ class _Evidence:
             else:
                 self.option_refuted.add(mistake.hint)
 
-    def hints(self, reference: Any, function_name: str) -> list[str]:
-        named = [hint for hint in self.fits if hint not in self.refuted]
-        if not named:  # the catalogue names nothing: an option used at a wrong value may
-            options = [m for h, m in self.option_fits.items() if h not in self.option_refuted]
-            named = merged_hints(options)
-        if named or self.facts:
-            return _several(function_name, named) + self.facts
-        if self.last_wrong is None:
-            return []
-        call = self.last_wrong
-        conditioned = getattr(ConditionedReference(reference), call.function)
-        correct = conditioned(*call.args, **call.kwargs)  # with its spread, as suites compare
-        arguments = bound(getattr(reference, call.function), call)
-        return describe_difference(call.result, correct, arguments)
+    def settle(self, reference: Any) -> _Findings:
+        """The evidence in words; the most recent wrong call's difference described."""
+        description: list[str] = []
+        if self.last_wrong is not None:
+            try:
+                description = _described(reference, self.last_wrong)
+            except Exception:  # a courtesy: the hints found stay
+                description = []
+        return _Findings(
+            fits=list(self.fits),
+            refuted=set(self.refuted),
+            options=[replace(m, output=None) for m in self.option_fits.values()],
+            option_refuted=set(self.option_refuted),
+            facts=list(self.facts),
+            description=description,
+        )
+
+
+def _described(reference: Any, call: Call) -> list[str]:
+    """What the difference of a wrong call's result from the right one shows."""
+    conditioned = getattr(ConditionedReference(reference), call.function)
+    correct = conditioned(*call.args, **call.kwargs)  # with its spread, as suites compare
+    return describe_difference(call.result, correct, bound(getattr(reference, call.function), call))
 
 
 def _several(function_name: str, named: list[str]) -> list[str]:

@@ -99,7 +99,7 @@ def _changes(
                 continue
             if replacement.dtype != value.dtype or np.array_equal(replacement, value):
                 continue
-            change = other + " in the place of " + name
+            change = other + " instead of " + name
             advice = "check which array you use where " + name + " belongs"
             yield {name: replacement}, change, advice
 

@@ -64,15 +64,16 @@ from autograder.sandbox import GradingError, Limits
 from autograder.suite.conditioning import ConditionedReference, forget_spreads
 from autograder.suite.feedback import (
     GRADING_ERROR_PREFIX,
+    FailureFeedback,
+    diagnosis_of,
     failure_message,
     failure_messages,
     grading_error_of,
-    hint_lines,
     reference_module,
     shows_expected,
     visibility_of,
 )
-from autograder.suite.hints import Call
+from autograder.suite.hints import Call, TestDiagnosis
 from autograder.suite.in_process import InProcessFunctions
 from autograder.suite.results import backend_summary, finish, graded_results
 from autograder.suite.session import (
@@ -348,12 +349,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             result.grading_error = environment
             result.output = f"{GRADING_ERROR_PREFIX}: {environment}"
         elif not result.output:
-            hints = hint_lines(item)
             full, redacted = failure_messages(report, call)
-            if redacted != full and not shows_expected(item):
-                result.output, result.instructor_output = redacted + hints, full + hints
-            else:
-                result.output = full + hints
+            redact = redacted != full and not shows_expected(item)
+            diagnosis = diagnosis_of(item) or TestDiagnosis()
+            feedback = FailureFeedback(full, redacted if redact else "", diagnosis)
+            feedback.apply(result)  # named again when the session ends, with every test's word
+            if diagnosis.functions:
+                session_of(item.config).feedback[name] = feedback
     elif report.skipped:
         result.score, result.status = 0.0, "failed"
         result.output = result.output or f"skipped: {failure_message(report)}"

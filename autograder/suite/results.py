@@ -12,7 +12,7 @@ import pytest
 from autograder.core.backends import BACKENDS, LABELS
 from autograder.core.gradescope import write_results
 from autograder.core.results import SUMMARY_SCOPES, TestResult
-from autograder.suite.feedback import share_device_failures
+from autograder.suite.feedback import name_hints, share_device_failures
 from autograder.suite.session import round_points, session_of
 from autograder.suite.submissions import PORTABLE_ISOLATION, portable_reason
 from autograder.suite.summary import summary_lines
@@ -41,6 +41,7 @@ def finish(session: pytest.Session, exitstatus: int) -> None:
     path = config.getoption("results")
     if not path:
         return
+    name_hints(session_of(config).results, session_of(config).feedback)
     share_device_failures(session_of(config).results, session_of(config).numpy_cases)
     results = graded_results(config)
     problems += [r.grading_error for r in results if r.grading_error]

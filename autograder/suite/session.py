@@ -16,6 +16,7 @@ from autograder.core.results import TestResult
 from autograder.suite.summary import FunctionSummary
 
 if TYPE_CHECKING:
+    from autograder.suite.feedback import FailureFeedback
     from autograder.suite.submissions import LoadedSubmission
 
 
@@ -46,6 +47,8 @@ class GradingSession:
     """Per graded test: the backend of its case."""
     numpy_cases: dict[str, str] = field(default_factory=dict)
     """Per device case of a test (its result's name): the name of the test's NumPy case."""
+    feedback: dict[str, FailureFeedback] = field(default_factory=dict)
+    """Per failed test with a diagnosis: its messages and diagnosis, for naming its hints."""
     summary: FunctionSummary = field(default_factory=FunctionSummary)
     """What each test's calls showed, per student function (the lines above the tests)."""
     started: float = field(default_factory=time.perf_counter)
