@@ -144,3 +144,23 @@ def test_a_mistake_another_test_refutes_is_not_named():
     name_hints(results, feedback)
     assert "eps=0.0" not in results["a"].output
     assert results["a"].output.startswith("a failed")
+
+
+def test_a_mistake_made_on_one_path_only_stays_named():
+    from autograder.core.results import TestResult
+    from autograder.suite.feedback import FailureFeedback, name_hints
+    from autograder.suite.hints import gather
+
+    rng = np.random.default_rng(7)
+    x, y = rng.standard_normal((4, 6)) * 0.01, rng.standard_normal((4, 6)) * 0.01
+    # eps is left out without centering only: the centered calls of another test were right
+    fitting = Call("normalize", (x,), {"eps": 1e-3, "center": False}, normalize(x, 0.0, False))
+    centered = Call("normalize", (y,), {"eps": 1e-3}, normalize(y, eps=1e-3))
+    other = Call("normalize", (y,), {"eps": 1e-3}, normalize(y, eps=1e-3) + 1.0)
+    feedback = {
+        "a": FailureFeedback("a failed", "", gather(REFERENCE, [fitting])),
+        "b": FailureFeedback("b failed", "", gather(REFERENCE, [centered, other])),
+    }
+    results = {name: TestResult(name, 0.0, 1.0, "failed") for name in feedback}
+    name_hints(results, feedback)
+    assert "eps=0.0" in results["a"].output

@@ -27,7 +27,7 @@ from autograder.core.assignments import (
 from autograder.core.results import TestResult
 from autograder.sandbox import GradingError
 from autograder.suite.compare import ComparisonError
-from autograder.suite.hints import TestDiagnosis, gather
+from autograder.suite.hints import PathKey, TestDiagnosis, gather
 from autograder.suite.session import CALLS
 from autograder.suite.student import StudentError
 
@@ -173,7 +173,9 @@ class FailureFeedback:
     """The message a student sees ("" where it is the full one)."""
     diagnosis: TestDiagnosis
 
-    def apply(self, result: TestResult, refuted: dict[str, set[str]] | None = None) -> None:
+    def apply(
+        self, result: TestResult, refuted: dict[str, dict[str, set[PathKey]]] | None = None
+    ) -> None:
         hints = hint_text(self.diagnosis.hints(refuted))
         if self.redacted:
             result.output, result.instructor_output = self.redacted + hints, self.full + hints
@@ -182,13 +184,15 @@ class FailureFeedback:
 
 
 def name_hints(results: dict[str, TestResult], pending: dict[str, FailureFeedback]) -> None:
-    """Name each failed test's hints without the mistakes any test of the grading refuted: a
-    mistake that a call got right where it would have shown is not the student's, though it
-    explains another test's calls by the coincidence of their inputs."""
-    refuted: dict[str, set[str]] = {}
+    """Name each failed test's hints without the mistakes the grading's other tests refuted on
+    every path they fit (see :class:`~autograder.suite.hints.TestDiagnosis`): a mistake that a
+    call on the same path got right where it would have shown is not the student's, though it
+    explains one test's calls by the coincidence of their inputs."""
+    refuted: dict[str, dict[str, set[PathKey]]] = {}
     for feedback in pending.values():
         for function, hints in feedback.diagnosis.refuted().items():
-            refuted.setdefault(function, set()).update(hints)
+            for hint, paths in hints.items():
+                refuted.setdefault(function, {}).setdefault(hint, set()).update(paths)
     for name, feedback in pending.items():
         if name in results:
             feedback.apply(results[name], refuted)

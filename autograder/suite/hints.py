@@ -82,6 +82,9 @@ class Suspect:
     hint: str
     output: Any
     part: tuple[int, ...] = ()
+    changed: tuple[str, ...] = ()
+    """The arguments the mistake changes (``suspect``'s changes), left out of the call's path
+    when another test's calls are weighed against it (see :class:`TestDiagnosis`)."""
 
     def select(self, result: Any) -> Any:
         """The part of ``result`` this suspect is about."""
@@ -230,25 +233,51 @@ def gather(reference: Any, calls: list[Call], assignment: str | None = None) -> 
     return found
 
 
+PathKey = frozenset
+"""A call's path: its options that are not arrays (flags, numbers, strings), by name, but
+those a mistake changes. Two calls on one path run the same branches of the student's code."""
+
+
+def path_key(arguments: dict[str, Any], changed: tuple[str, ...]) -> PathKey:
+    """The path of a call with these ``arguments``, leaving out the ``changed`` ones."""
+    return frozenset(
+        (name, repr(value))
+        for name, value in arguments.items()
+        if name not in changed and (value is None or isinstance(value, bool | int | float | str))
+    )
+
+
 @dataclass
 class _Findings:
-    """One function's evidence in one test, settled into words (no arrays kept)."""
+    """One function's evidence in one test, settled into words and paths (no arrays kept)."""
 
-    fits: list[str]
-    refuted: set[str]
+    fits: dict[str, set[PathKey]]
+    refuted: dict[str, set[PathKey]]
     options: list[OptionMistake]
     """The option mistakes that fitted a call (their outputs dropped)."""
-    option_refuted: set[str]
+    option_paths: dict[str, set[PathKey]]
+    option_refuted: dict[str, set[PathKey]]
     facts: list[str]
     description: list[str]
     """What the difference of the most recent wrong call shows."""
 
-    def hints(self, function: str, refuted_elsewhere: set[str]) -> list[str]:
-        out = self.refuted | refuted_elsewhere
-        named = [hint for hint in self.fits if hint not in out]
+    def hints(self, function: str, elsewhere: dict[str, set[PathKey]]) -> list[str]:
+        """The hints of this test's evidence, but a mistake whose every fitting call's path
+        another test refuted (a call on that path got what the mistake does not give)."""
+        named = [
+            hint
+            for hint, paths in self.fits.items()
+            if hint not in self.refuted and not paths <= elsewhere.get(hint, set())
+        ]
         if not named:  # the catalogue names nothing: an option used at a wrong value may
-            out = self.option_refuted | refuted_elsewhere
-            named = merged_hints([m for m in self.options if m.hint not in out])
+            named = merged_hints(
+                [
+                    m
+                    for m in self.options
+                    if m.hint not in self.option_refuted
+                    and not self.option_paths[m.hint] <= elsewhere.get(m.hint, set())
+                ]
+            )
         if named or self.facts:
             return _several(function, named) + self.facts
         return self.description
@@ -256,22 +285,36 @@ class _Findings:
 
 @dataclass
 class TestDiagnosis:
-    """What one failed test's calls say, per student function (in the order diagnosed)."""
+    """What one failed test's calls say, per student function (in the order diagnosed).
+
+    A test's hints stand on its own calls; :meth:`hints` can also weigh other tests' calls
+    (``refuted_elsewhere``): a mistake is then not named where each call it fits has a call on
+    the same path (the same flags and options, but those the mistake changes) in another test
+    that got what the mistake does not give. A mistake that fits by the coincidence of one
+    test's inputs is refuted so; one the student makes on one path only (eval mode) is not."""
 
     __test__ = False  # a diagnosis, not a test class for pytest to collect
 
     functions: dict[str, _Findings] = field(default_factory=dict)
 
-    def refuted(self) -> dict[str, set[str]]:
-        """Per function: the hints whose mistakes a call of this test refuted."""
-        return {name: f.refuted | f.option_refuted for name, f in self.functions.items()}
+    def refuted(self) -> dict[str, dict[str, set[PathKey]]]:
+        """Per function and hint: the paths on which this test's calls refuted its mistake."""
+        found: dict[str, dict[str, set[PathKey]]] = {}
+        for name, findings in self.functions.items():
+            hints = found.setdefault(name, {})
+            for refuted in (findings.refuted, findings.option_refuted):
+                for hint, paths in refuted.items():
+                    hints.setdefault(hint, set()).update(paths)
+        return found
 
-    def hints(self, refuted_elsewhere: dict[str, set[str]] | None = None) -> list[str]:
+    def hints(
+        self, refuted_elsewhere: dict[str, dict[str, set[PathKey]]] | None = None
+    ) -> list[str]:
         """The hints, without duplicates, and without the mistakes ``refuted_elsewhere``
-        (per function: refuted by the calls of other tests of the same grading)."""
+        refutes on every path they fit (per function and hint, as :meth:`refuted` gives)."""
         hints: list[str] = []
         for function, findings in self.functions.items():
-            elsewhere = (refuted_elsewhere or {}).get(function, set())
+            elsewhere = (refuted_elsewhere or {}).get(function, {})
             hints += [h for h in findings.hints(function, elsewhere) if h not in hints]
         return hints
 
@@ -280,15 +323,19 @@ class TestDiagnosis:
 class _Evidence:
     """What one test's calls of one function say about each suspected mistake."""
 
-    fits: dict[str, int] = field(default_factory=dict)
-    """Per hint: the calls whose output its mistake changes and that got what it gives."""
-    refuted: set[str] = field(default_factory=set)
-    """The hints of mistakes that change a call's output which did not get what they give."""
+    fits: dict[str, set[PathKey]] = field(default_factory=dict)
+    """Per hint: the paths of the calls whose output its mistake changes and that got what it
+    gives."""
+    refuted: dict[str, set[PathKey]] = field(default_factory=dict)
+    """Per hint of a mistake that changes a call's output which did not get what it gives: the
+    paths of those calls."""
     facts: list[str] = field(default_factory=list)
     option_fits: dict[str, OptionMistake] = field(default_factory=dict)
     """Per hint of an option mistake (:mod:`~autograder.suite.option_mistakes`) that fitted a
     call: the mistake (asked only where no catalogue hint fits)."""
-    option_refuted: set[str] = field(default_factory=set)
+    option_paths: dict[str, set[PathKey]] = field(default_factory=dict)
+    """Per option mistake's hint that fitted: the paths of the calls it fitted."""
+    option_refuted: dict[str, set[PathKey]] = field(default_factory=dict)
     last_wrong: Call | None = None
     """The most recent call whose result is wrong (its difference is described if needed)."""
 
@@ -300,32 +347,37 @@ class _Evidence:
         right = matches(call.result, correct)  # right even without the reference's spread
         if not right and self.last_wrong is None:
             self.last_wrong = call
+        arguments = bound(function, call)
         decisive: dict[str, bool] = {}  # hint -> whether one of its suspects fits this call
+        changed: dict[str, tuple[str, ...]] = {}
         for item in [] if diagnosis is None else diagnosis(reference, call):
             if isinstance(item, str):
                 if not right and item not in self.facts:
                     self.facts.append(item)
             elif item.changes(correct):  # suspects of one hint are its variants: any may fit
                 decisive[item.hint] = decisive.get(item.hint, False) or item.fits(call, correct)
+                changed[item.hint] = changed.get(item.hint, ()) + item.changed
         for hint, fitted in decisive.items():
-            if fitted:
-                self.fits[hint] = self.fits.get(hint, 0) + 1
-            else:
-                self.refuted.add(hint)
+            path = path_key(arguments, changed[hint])
+            (self.fits if fitted else self.refuted).setdefault(hint, set()).add(path)
         try:
-            self._weigh_options(function, call, correct)
+            self._weigh_options(function, call, correct, arguments)
         except Exception:  # a courtesy: the catalogue's evidence of this call stays
             return
 
-    def _weigh_options(self, function: Callable[..., Any], call: Call, correct: Any) -> None:
-        for mistake in option_mistakes(function, bound(function, call)):
+    def _weigh_options(
+        self, function: Callable[..., Any], call: Call, correct: Any, arguments: dict[str, Any]
+    ) -> None:
+        for mistake in option_mistakes(function, arguments):
             option = Suspect(mistake.hint, mistake.output, mistake.part)
             if not option.changes(correct):
                 continue
+            path = path_key(arguments, (mistake.changed,))
             if option.fits(call, correct):
                 self.option_fits.setdefault(mistake.hint, mistake)
+                self.option_paths.setdefault(mistake.hint, set()).add(path)
             else:
-                self.option_refuted.add(mistake.hint)
+                self.option_refuted.setdefault(mistake.hint, set()).add(path)
 
     def settle(self, reference: Any) -> _Findings:
         """The evidence in words; the most recent wrong call's difference described."""
@@ -336,10 +388,11 @@ class _Evidence:
             except Exception:  # a courtesy: the hints found stay
                 description = []
         return _Findings(
-            fits=list(self.fits),
-            refuted=set(self.refuted),
+            fits=dict(self.fits),
+            refuted=dict(self.refuted),
             options=[replace(m, output=None) for m in self.option_fits.values()],
-            option_refuted=set(self.option_refuted),
+            option_paths=dict(self.option_paths),
+            option_refuted=dict(self.option_refuted),
             facts=list(self.facts),
             description=description,
         )
@@ -411,7 +464,7 @@ def suspect(
 ) -> Suspect:
     """The mistake of calling the reference ``function`` with ``changes`` to the call's
     arguments (``part``: the items of the result it is about, see :class:`Suspect`)."""
-    shape = Suspect(hint, IMPOSSIBLE, part)
+    shape = Suspect(hint, IMPOSSIBLE, part, tuple(changes))
     try:
         return replace(shape, output=shape.select(function(**(bound(function, call) | changes))))
     except Exception:  # the mistake cannot be made in this call (the reference refuses it)

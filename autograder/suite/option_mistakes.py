@@ -18,7 +18,7 @@ from __future__ import annotations
 import inspect
 import warnings
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -35,6 +35,8 @@ class OptionMistake:
     """One change to a call's arguments, and the output the reference gives with it."""
 
     function: str
+    changed: str
+    """The argument the mistake changes (``eps``)."""
     change: str
     """The arguments as the mistake used them: ``eps=0.0 instead of this call's eps``."""
     advice: str
@@ -71,7 +73,9 @@ def option_mistakes(
                 output = function(**(arguments | changes))
         except Exception:  # the reference refuses the change: no mistake to suspect
             continue
-        yield from _items(function.__name__, change, advice, output, names)
+        (changed,) = changes
+        for mistake in _items(function.__name__, change, advice, output, names):
+            yield replace(mistake, changed=changed)
 
 
 def _changes(
@@ -125,7 +129,7 @@ def _items(
 ) -> Iterator[OptionMistake]:
     """The mistake for the whole result, or for each item of a tuple result."""
     if not isinstance(output, tuple):
-        yield OptionMistake(function, change, advice, "", (), output)
+        yield OptionMistake(function, "", change, advice, "", (), output)
         return
     labels = names if len(names) == len(output) and all(names) else ()
     for index, item in enumerate(output):
@@ -135,7 +139,7 @@ def _items(
             label = ", ".join(str(key) for key in item)
         else:
             label = "result[" + str(index) + "]"
-        yield OptionMistake(function, change, advice, label, (index,), item)
+        yield OptionMistake(function, "", change, advice, label, (index,), item)
 
 
 def merged_hints(mistakes: list[OptionMistake]) -> list[str]:
