@@ -145,7 +145,8 @@ def leaky_relu_forward(x: Array, negative_slope: float = 0.01) -> Array:
 
     Args:
         x: input of any shape, floating-point.
-        negative_slope: slope for non-positive inputs (PyTorch's default 0.01).
+        negative_slope: slope for non-positive inputs (PyTorch's default 0.01); any float,
+            1 or above included.
 
     Returns:
         ``out`` shaped like ``x``, dtype of ``x``.

@@ -39,8 +39,12 @@ def test_relu_hand_computed(student):
 @pytest.mark.points(1)
 @pytest.mark.parametrize(
     "kw, expected",
-    [({}, [-0.02, 0.0, 3.0]), ({"negative_slope": 0.3}, [-0.6, 0.0, 3.0])],
-    ids=["default_slope", "slope0.3"],
+    [
+        ({}, [-0.02, 0.0, 3.0]),
+        ({"negative_slope": 0.3}, [-0.6, 0.0, 3.0]),
+        ({"negative_slope": 1.5}, [-3.0, 0.0, 3.0]),  # any slope: not max(x, slope * x)
+    ],
+    ids=["default_slope", "slope0.3", "slope1.5"],
 )
 def test_leaky_relu_hand_computed(student, kw, expected):
     x = np.array([-2.0, 0.0, 3.0])

@@ -18,6 +18,8 @@ ACTIVATIONS = [
     pytest.param("relu", {}, id="relu"),
     pytest.param("leaky_relu", {}, id="leaky_relu_default"),
     pytest.param("leaky_relu", {"negative_slope": 0.3}, id="leaky_relu_0.3"),
+    # a slope above 1 tells max(x, slope * x) from the leaky ReLU (they agree below 1)
+    pytest.param("leaky_relu", {"negative_slope": 1.5}, id="leaky_relu_1.5"),
     pytest.param("sigmoid", {}, id="sigmoid"),
     pytest.param("tanh", {}, id="tanh"),
     pytest.param("softmax", {}, id="softmax_last_axis"),
