@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from autograder.suite.differences import describe_difference
+from autograder.suite.differences import describe_difference, find_differences
 
 
 @pytest.fixture
@@ -170,6 +170,25 @@ def test_the_gradient_of_another_input_is_named(rng):
     dx, dw = rng.standard_normal((3, 3)), rng.standard_normal((3, 3))
     found = describe_difference((dw.copy(), dw.copy()), (dx, dw), {})
     assert "your result[0] holds what your result[1] should be" in found
+
+
+def test_items_swapped_are_named_whatever_their_shapes_and_in_dicts(rng):
+    dx, dw, db = rng.standard_normal((2, 3, 5, 5)), rng.standard_normal((4, 3, 3, 3)), rng.random(4)
+    found = find_differences((dw, dx, db), (dx, dw, db), {}, names=("dx", "dw", "db"))
+    texts = [f.text for f in found]
+    assert "your dx holds what your dw should be" in texts
+    assert "your dw holds what your dx should be" in texts
+    gamma, beta = rng.standard_normal(4), rng.standard_normal(4)
+    found = describe_difference(
+        (dx, {"gamma": beta, "beta": gamma}), (dx, {"gamma": gamma, "beta": beta}), {}
+    )
+    assert "your result[1]['gamma'] holds what your result[1]['beta'] should be" in found
+
+
+def test_a_result_in_another_dtype_is_named(rng):
+    expected = rng.standard_normal((3, 4)).astype(np.float32)
+    found = describe_difference(expected.astype(np.float64), expected, {})
+    assert "your result is float64 where the right one is float32" in _one(found, "dtype")
 
 
 def test_nan_where_the_right_result_is_finite_is_located(rng):

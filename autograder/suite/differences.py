@@ -58,20 +58,48 @@ def find_differences(
     names: tuple[str, ...] = (),
 ) -> list[Finding]:
     """The :class:`Finding` s of :func:`describe_difference`; the items of a tuple result are
-    called ``names`` where given (``dx``, ``dw``), else ``what[index]``."""
+    called ``your <name>`` where ``names`` gives them (``dx``, ``dw``), else ``what[index]``;
+    a dict's items ``what['key']``."""
     if isinstance(expected, tuple | list) and isinstance(actual, tuple | list):
         if len(actual) != len(expected):
             return []
-        labels = names if len(names) == len(expected) else ()
-        labels = labels or tuple(f"{what}[{index}]" for index in range(len(expected)))
-        found: list[Finding] = []
-        for index, (mine, right) in enumerate(zip(actual, expected, strict=True)):
-            found += swapped_items(mine, right, expected, index, labels)
-            found += find_differences(mine, right, arguments, labels[index])
-        return found
+        if len(names) == len(expected) and all(names):
+            labels = tuple(f"your {name}" for name in names)
+        else:
+            labels = tuple(f"{what}[{index}]" for index in range(len(expected)))
+        return _items_differences(list(actual), list(expected), arguments, labels)
+    if isinstance(expected, dict) and isinstance(actual, dict):
+        if actual.keys() != expected.keys():
+            return []
+        labels = tuple(f"{what}[{key!r}]" for key in expected)
+        mine = [actual[key] for key in expected]
+        return _items_differences(mine, list(expected.values()), arguments, labels)
+    if (
+        type(actual) is np.ndarray
+        and type(expected) is np.ndarray
+        and actual.shape == expected.shape
+        and actual.dtype != expected.dtype
+    ):
+        return [
+            Finding(
+                f"{what} is {actual.dtype} where the right one is {expected.dtype}: return "
+                f"arrays in the dtype of the inputs (cast back after computing in another one)",
+                "in another dtype than the right one",
+            )
+        ]
     if not _comparable(actual, expected):
         return _permuted(actual, expected, what)
     return list(itertools.islice(_array_findings(actual, expected, arguments, what), MAX_FINDINGS))
+
+
+def _items_differences(
+    actual: list[Any], expected: list[Any], arguments: dict[str, Any], labels: tuple[str, ...]
+) -> list[Finding]:
+    found: list[Finding] = []
+    for index, (mine, right) in enumerate(zip(actual, expected, strict=True)):
+        swapped = swapped_items(mine, right, expected, index, labels)
+        found += swapped or find_differences(mine, right, arguments, labels[index])
+    return found
 
 
 def _comparable(actual: Any, expected: Any) -> bool:
@@ -301,7 +329,7 @@ def swapped_items(
 ) -> list[Finding]:
     """Item ``index`` of a tuple result equals another item's right value (dx returned as
     dw); ``labels`` name the items."""
-    if not _comparable(mine, right) or _close(mine, right).all():
+    if type(mine) is not np.ndarray or (_comparable(mine, right) and _close(mine, right).all()):
         return []
     for other, value in enumerate(expected):
         if other != index and _comparable(mine, value) and _close(mine, value).all():

@@ -52,8 +52,9 @@ import numpy as np
 from autograder.core.assignments import ASSIGNMENTS_DIR
 from autograder.suite.compare import assert_close
 from autograder.suite.conditioning import ConditionedReference
-from autograder.suite.differences import describe_difference
+from autograder.suite.differences import find_differences
 from autograder.suite.option_mistakes import OptionMistake, merged_hints, option_mistakes
+from autograder.suite.outputs import output_names
 
 HINTS_FILE = "hints.py"
 """An assignment's hints: ``assignments/<name>/hints.py``."""
@@ -402,7 +403,10 @@ def _described(reference: Any, call: Call) -> list[str]:
     """What the difference of a wrong call's result from the right one shows."""
     conditioned = getattr(ConditionedReference(reference), call.function)
     correct = conditioned(*call.args, **call.kwargs)  # with its spread, as suites compare
-    return describe_difference(call.result, correct, bound(getattr(reference, call.function), call))
+    function = getattr(reference, call.function)
+    names = output_names(function)
+    findings = find_differences(call.result, correct, bound(function, call), names=names)
+    return [finding.text for finding in findings]
 
 
 def _several(function_name: str, named: list[str]) -> list[str]:
