@@ -113,6 +113,25 @@ def test_an_array_used_where_another_belongs_is_named():
     )
 
 
+def scaled_shift(x, params):
+    """``params["gamma"] * x + params["beta"]``."""
+    return params["gamma"] * x + params["beta"]
+
+
+REFERENCE.scaled_shift = scaled_shift
+
+
+def test_a_parameter_used_where_another_of_its_dict_belongs_is_named():
+    rng = np.random.default_rng(8)
+    x, params = rng.standard_normal((3, 4)), {"gamma": rng.random(4), "beta": rng.random(4)}
+    slip = scaled_shift(x, {"gamma": params["gamma"], "beta": params["gamma"]})
+    (hint,) = _hints(Call("scaled_shift", (x, params), {}, slip))
+    assert hint == (
+        "your result is what scaled_shift returns with params['gamma'] instead of "
+        "params['beta']: check which array you use where params['beta'] belongs"
+    )
+
+
 def test_wrong_values_of_an_option():
     assert wrong_values(True, False) == [False]
     assert wrong_values(1e-5, 1e-5) == [0.0, 1.0]

@@ -97,15 +97,42 @@ def _changes(
                 advice = "check that " + option + " enters your computation, where it belongs"
             yield {option: wrong}, change, advice
     arrays = [(k, v) for k, v in arguments.items() if type(v) is np.ndarray and v.size > 1]
+    substituted = 0
+    for name, other, replacement in _stand_ins(arrays):
+        yield {name: replacement}, other + " instead of " + name, _which(name)
+        substituted += 1
+    for argument, value in arguments.items():
+        if not isinstance(value, dict):
+            continue
+        entries = [(k, v) for k, v in value.items() if type(v) is np.ndarray and v.size > 1]
+        for key, other, replacement in _stand_ins(entries):
+            if substituted >= MAX_SUBSTITUTIONS:
+                return
+            name = argument + "[" + repr(key) + "]"
+            change = argument + "[" + repr(other) + "] instead of " + name
+            yield {argument: {**value, key: replacement}}, change, _which(name)
+            substituted += 1
+
+
+MAX_SUBSTITUTIONS = 48
+"""At most this many arrays used in the place of others per call (each one re-runs the
+reference; a dict of many same-shaped parameters has many pairs)."""
+
+
+def _stand_ins(arrays: list[tuple[Any, np.ndarray]]) -> Iterator[tuple[Any, Any, np.ndarray]]:
+    """``(name, other, other's array)`` for each array that another of its shape and dtype
+    (and other values) could stand in for."""
     for name, value in arrays:
         for other, replacement in arrays:
             if other == name or replacement.shape != value.shape:
                 continue
             if replacement.dtype != value.dtype or np.array_equal(replacement, value):
                 continue
-            change = other + " instead of " + name
-            advice = "check which array you use where " + name + " belongs"
-            yield {name: replacement}, change, advice
+            yield name, other, replacement
+
+
+def _which(name: str) -> str:
+    return "check which array you use where " + name + " belongs"
 
 
 def wrong_values(value: Any, default: Any) -> list[Any]:
