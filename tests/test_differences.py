@@ -175,14 +175,19 @@ def test_the_gradient_of_another_input_is_named(rng):
 def test_items_swapped_are_named_whatever_their_shapes_and_in_dicts(rng):
     dx, dw, db = rng.standard_normal((2, 3, 5, 5)), rng.standard_normal((4, 3, 3, 3)), rng.random(4)
     found = find_differences((dw, dx, db), (dx, dw, db), {}, names=("dx", "dw", "db"))
-    texts = [f.text for f in found]
-    assert "your dx holds what your dw should be" in texts
-    assert "your dw holds what your dx should be" in texts
+    assert [f.text for f in found] == [
+        "your dx and your dw are swapped: each holds what the other should be"
+    ]
     gamma, beta = rng.standard_normal(4), rng.standard_normal(4)
     found = describe_difference(
         (dx, {"gamma": beta, "beta": gamma}), (dx, {"gamma": gamma, "beta": beta}), {}
     )
-    assert "your result[1]['gamma'] holds what your result[1]['beta'] should be" in found
+    assert found == [
+        "your result[1]['gamma'] and your result[1]['beta'] are swapped: each holds what the "
+        "other should be"
+    ]
+    found = describe_difference((dw, dw), (dx, dw), {})  # one item holds the other's
+    assert found == ["your result[0] holds what your result[1] should be"]
 
 
 def test_a_result_in_another_dtype_is_named(rng):

@@ -95,10 +95,22 @@ def find_differences(
 def _items_differences(
     actual: list[Any], expected: list[Any], arguments: dict[str, Any], labels: tuple[str, ...]
 ) -> list[Finding]:
+    """Findings item by item; two items that hold each other's right values are named as
+    swapped, once."""
+    holds = {i: _holds_other(mine, expected[i], expected, i) for i, mine in enumerate(actual)}
     found: list[Finding] = []
     for index, (mine, right) in enumerate(zip(actual, expected, strict=True)):
-        swapped = swapped_items(mine, right, expected, index, labels)
-        found += swapped or find_differences(mine, right, arguments, labels[index])
+        other = holds[index]
+        if other is None:
+            found += find_differences(mine, right, arguments, labels[index])
+        elif holds[other] == index:
+            if other > index:
+                pair = f"{labels[index]} and {labels[other]}"
+                text = f"{pair} are swapped: each holds what the other should be"
+                found.append(Finding(text, "swapped with another item"))
+        else:
+            said = f"holds what {labels[other]} should be"
+            found.append(Finding(f"{labels[index]} {said}", said))
     return found
 
 
@@ -163,9 +175,10 @@ def _non_finite(actual: np.ndarray, what: str) -> Finding:
 # ---------------------------------------------------------------- the whole array, changed
 
 
-FACTOR_SCALARS = frozenset({"p", "T", "temperature"})
-"""Scalar options whose value makes the factors mistakes introduce (``1 / (1 - p)``, ``T**2``);
-other scalars (eps, lr, momentum, stride, ...) name no factor: a match would be a coincidence."""
+FACTOR_SCALARS = frozenset({"p", "T", "temperature", "lr"})
+"""Scalar options whose value makes the factors mistakes introduce (``1 / (1 - p)``, ``T**2``,
+a learning rate in the wrong place); other scalars (eps, momentum, stride, ...) name no
+factor: a match would be a coincidence."""
 MIN_PATTERN_SIZE = 8
 """Arrays smaller than this are too small for a pattern over the whole array to mean much."""
 
@@ -329,13 +342,21 @@ def swapped_items(
 ) -> list[Finding]:
     """Item ``index`` of a tuple result equals another item's right value (dx returned as
     dw); ``labels`` name the items."""
-    if type(mine) is not np.ndarray or (_comparable(mine, right) and _close(mine, right).all()):
+    other = _holds_other(mine, right, expected, index)
+    if other is None:
         return []
+    said = f"holds what {labels[other]} should be"
+    return [Finding(f"{labels[index]} {said}", said)]
+
+
+def _holds_other(mine: Any, right: Any, expected: Any, index: int) -> int | None:
+    """The index of the other item whose right value item ``index`` holds (None if none)."""
+    if type(mine) is not np.ndarray or (_comparable(mine, right) and _close(mine, right).all()):
+        return None
     for other, value in enumerate(expected):
         if other != index and _comparable(mine, value) and _close(mine, value).all():
-            said = f"holds what {labels[other]} should be"
-            return [Finding(f"{labels[index]} {said}", said)]
-    return []
+            return other
+    return None
 
 
 # ---------------------------------------------------------------- where it is wrong
