@@ -223,3 +223,11 @@ def test_lost_float32_digits_are_named_conditionally(rng):
     assert not [
         f for f in describe_difference(wrong.astype(np.float64), as64, {}) if "float32" in f
     ]
+
+
+def test_a_factor_equal_to_the_learning_rate_or_the_temperature_is_named(rng):
+    expected = rng.standard_normal((4, 5))
+    found = describe_difference(expected / 10, expected, {"lr": 0.1})
+    assert "times 1/10 (= lr), everywhere" in _one(found, "times")
+    found = describe_difference(expected * 3, expected, {"temperature": 3.0})
+    assert "times 3 (= temperature), everywhere" in _one(found, "times")

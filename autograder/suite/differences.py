@@ -211,6 +211,7 @@ def _factor_names(arguments: dict[str, Any]) -> dict[Fraction, list[str]]:
         ):
             exact = Fraction(value).limit_denominator(1000)
             if abs(float(exact) - value) <= 1e-12 and exact not in (0, 1):
+                add(exact, name)
                 add(exact * exact, f"{name}**2")
                 if exact < 1:
                     add(1 - exact, f"(1 - {name})")
