@@ -35,8 +35,6 @@ from autograder.suite.outputs import named_items, output_names
 CHECK_BUDGET_S = 30.0
 """Seconds a grading may spend re-running the reference for its summary; later failed calls
 are left unchecked (the lines say how many)."""
-MAX_DESCRIBED = 24
-"""Wrong cases per function whose differences are described (the first ones)."""
 OTHER_STRUCTURE = "a result of another type or structure than the right one"
 
 
