@@ -80,6 +80,16 @@ PROJECTION_STATE = ("mean_proj", "var_proj")
 
 
 # BEGIN SOLUTION
+def _relu(x: Array) -> Array:
+    return get_array_module(x).maximum(x, x.dtype.type(0))
+
+
+def _relu_backward(dout: Array, x: Array) -> Array:
+    """Through ``relu(x)``: ``dout`` where ``x > 0``, else 0 (the derivative at 0 is 0)."""
+    xp = get_array_module(dout, x)
+    return xp.where(x > 0, dout, dout.dtype.type(0)).astype(dout.dtype, copy=False)
+
+
 def _stride_is_one(stride: Any) -> bool:
     if isinstance(stride, (tuple, list)):
         return len(stride) == 2 and all(int(s) == 1 for s in stride)
@@ -155,14 +165,12 @@ def _block(
     projection: bool,
 ) -> tuple[Array, dict[str, Array], dict[str, Array]]:
     """Forward pass; returns (out, new_bn_state, intermediates for the backward pass)."""
-    xp = get_array_module(x)
-    zero = x.dtype.type(0)
     p, s = params, bn_state
     h1 = conv_forward(x, p["w1"], None, stride=stride, padding=1)
     a1, mean1, var1 = batchnorm_forward(
         h1, p["gamma1"], p["beta1"], s["mean1"], s["var1"], training, momentum, eps
     )
-    r1 = xp.maximum(a1, zero)
+    r1 = _relu(a1)
     h2 = conv_forward(r1, p["w2"], None, stride=1, padding=1)
     a2, mean2, var2 = batchnorm_forward(
         h2, p["gamma2"], p["beta2"], s["mean2"], s["var2"], training, momentum, eps
@@ -187,7 +195,7 @@ def _block(
         shortcut = x
     z = a2 + shortcut
     cache["z"] = z
-    return xp.maximum(z, zero), new_state, cache
+    return _relu(z), new_state, cache
 
 
 # END SOLUTION
@@ -285,12 +293,11 @@ def residual_block_backward(
             f"dout must have the shape of the block's output {tuple(out.shape)}, got "
             f"{tuple(dout.shape)}"
         )
-    zero = x.dtype.type(0)
     p = params
-    dz = xp.where(c["z"] > zero, dout, zero).astype(x.dtype, copy=False)
+    dz = _relu_backward(dout.astype(x.dtype, copy=False), c["z"])
     dh2, dgamma2, dbeta2 = batchnorm_backward(dz, c["h2"], p["gamma2"], eps)
     dr1, dw2, _ = conv_backward(dh2, c["r1"], p["w2"], stride=1, padding=1)
-    da1 = xp.where(c["a1"] > zero, dr1, zero)
+    da1 = _relu_backward(dr1, c["a1"])
     dh1, dgamma1, dbeta1 = batchnorm_backward(da1, c["h1"], p["gamma1"], eps)
     dx, dw1, _ = conv_backward(dh1, x, p["w1"], stride=stride, padding=1)
     grads = {

@@ -34,6 +34,24 @@ from typing import Any
 import numpy as np
 
 from autograder.suite.hints import Call, Suspect, bound, diagnoses_for
+from autograder.suite.layer_mistakes import Layers
+
+LAYERS = Layers(
+    forward={
+        "conv_forward": "convolution",
+        "max_pool_forward": "max-pool",
+        "_relu": "ReLU",
+    },
+    backward={
+        "conv_backward": "conv_forward",
+        "max_pool_backward": "max_pool_forward",
+        "_relu_backward": "_relu",
+    },
+    relu="_relu",
+)
+"""The blocks' layers, for the mistakes the engine finds without a catalogue (a layer left
+out, a ReLU added, a layer given the wrong array or option). A convolution is named by its
+weights (``the convolution with params['w3r']``)."""
 
 STRIDE_ON_FIRST_1X1 = (
     "your bottleneck strides its first 1x1 convolution (the original ResNet): this block, "

@@ -27,6 +27,30 @@ from typing import Any
 import numpy as np
 
 from autograder.suite.hints import Call, Suspect, bound, diagnoses_for, suspect
+from autograder.suite.layer_mistakes import Layers
+
+LAYERS = Layers(
+    forward={"conv_forward": "convolution", "batchnorm_forward": "batch norm", "_relu": "ReLU"},
+    backward={
+        "conv_backward": "conv_forward",
+        "batchnorm_backward": "batchnorm_forward",
+        "_relu_backward": "_relu",
+    },
+    components={
+        "w1": "conv1",
+        "gamma1": "bn1",
+        "beta1": "bn1",
+        "w2": "conv2",
+        "gamma2": "bn2",
+        "beta2": "bn2",
+        "w_proj": "conv_proj (the projection's convolution)",
+        "gamma_proj": "bn_proj (the projection's batch norm)",
+        "beta_proj": "bn_proj (the projection's batch norm)",
+    },
+    relu="_relu",
+)
+"""The block's layers as the module docstring's diagram names them, for the mistakes the
+engine finds without a catalogue (a layer left out, given the wrong array or option)."""
 
 PROJECTION_IGNORED = "your block ignores the projection shortcut (w_proj) when params provide one"
 RELU_BEFORE_ADD = (

@@ -53,6 +53,7 @@ from autograder.core.assignments import ASSIGNMENTS_DIR
 from autograder.suite.compare import assert_close
 from autograder.suite.conditioning import ConditionedReference
 from autograder.suite.differences import find_differences
+from autograder.suite.layer_mistakes import Layers, layer_mistakes
 from autograder.suite.option_mistakes import OptionMistake, merged_hints, option_mistakes
 from autograder.suite.outputs import output_names
 
@@ -169,9 +170,27 @@ def assignment_diagnoses(assignment: str) -> dict[str, Diagnosis]:
     return _load_diagnoses(path) if path.is_file() else {}
 
 
+def assignment_layers(assignment: str) -> Layers | None:
+    """The layers ``assignments/<assignment>/hints.py`` declares (its ``LAYERS``), for the
+    mistakes of its composite functions (:mod:`~autograder.suite.layer_mistakes`)."""
+    path = hints_file(assignment)
+    layers = getattr(_load_module(path), "LAYERS", None) if path.is_file() else None
+    return layers if isinstance(layers, Layers) else None
+
+
 @functools.cache
 def _load_diagnoses(path: Path) -> dict[str, Diagnosis]:
-    """Load a hints file by path (once per process) and gather its registered diagnoses."""
+    """Gather a hints file's registered diagnoses."""
+    diagnoses: dict[str, Diagnosis] = {}
+    for value in vars(_load_module(path)).values():
+        for function in getattr(value, _DIAGNOSED, ()):
+            diagnoses[function] = value
+    return diagnoses
+
+
+@functools.cache
+def _load_module(path: Path) -> Any:
+    """Load a hints file by path (once per process)."""
     # no f-strings in this module: the test that hints print no reference value reads them all
     module_name = "_autograder_hints_" + path.parent.name
     spec = importlib.util.spec_from_file_location(module_name, path)
@@ -184,11 +203,7 @@ def _load_diagnoses(path: Path) -> dict[str, Diagnosis]:
     except BaseException:
         del sys.modules[module_name]
         raise
-    diagnoses: dict[str, Diagnosis] = {}
-    for value in vars(module).values():
-        for function in getattr(value, _DIAGNOSED, ()):
-            diagnoses[function] = value
-    return diagnoses
+    return module
 
 
 def _assignment_of(reference: Any) -> str:
@@ -217,6 +232,10 @@ def gather(reference: Any, calls: list[Call], assignment: str | None = None) -> 
         diagnoses = assignment_diagnoses(assignment or _assignment_of(reference))
     except Exception:  # a hint is a courtesy: a broken hints file never breaks grading
         return TestDiagnosis()
+    try:
+        layers = assignment_layers(assignment or _assignment_of(reference))
+    except Exception:
+        layers = None
     evidence: dict[str, _Evidence] = {}
     for call in reversed(calls):
         try:
@@ -228,6 +247,8 @@ def gather(reference: Any, calls: list[Call], assignment: str | None = None) -> 
     found = TestDiagnosis()
     for function, weighed in evidence.items():
         try:
+            if layers is not None:
+                weighed.weigh_layers(reference, layers)
             found.functions[function] = weighed.settle(reference)
         except Exception:
             continue
@@ -339,6 +360,8 @@ class _Evidence:
     option_refuted: dict[str, set[PathKey]] = field(default_factory=dict)
     last_wrong: Call | None = None
     """The most recent call whose result is wrong (its difference is described if needed)."""
+    weighed: list[tuple[Call, Any, dict[str, Any], bool]] = field(default_factory=list)
+    """Each call weighed, most recent first: ``(call, correct result, arguments, right)``."""
 
     def weigh(self, reference: Any, call: Call, diagnosis: Diagnosis | None) -> None:
         function = getattr(reference, call.function, None)
@@ -349,6 +372,7 @@ class _Evidence:
         if not right and self.last_wrong is None:
             self.last_wrong = call
         arguments = bound(function, call)
+        self.weighed.append((call, correct, arguments, right))
         decisive: dict[str, bool] = {}  # hint -> whether one of its suspects fits this call
         changed: dict[str, tuple[str, ...]] = {}
         for item in [] if diagnosis is None else diagnosis(reference, call):
@@ -370,15 +394,47 @@ class _Evidence:
         self, function: Callable[..., Any], call: Call, correct: Any, arguments: dict[str, Any]
     ) -> None:
         for mistake in option_mistakes(function, arguments):
-            option = Suspect(mistake.hint, mistake.output, mistake.part)
-            if not option.changes(correct):
-                continue
-            path = path_key(arguments, (mistake.changed,))
-            if option.fits(call, correct):
-                self.option_fits.setdefault(mistake.hint, mistake)
-                self.option_paths.setdefault(mistake.hint, set()).add(path)
-            else:
-                self.option_refuted.setdefault(mistake.hint, set()).add(path)
+            self._weigh_option(mistake, call, correct, arguments)
+
+    def _weigh_option(
+        self, mistake: OptionMistake, call: Call, correct: Any, arguments: dict[str, Any]
+    ) -> bool:
+        """Weigh one option (or layer) mistake on one call; whether it fitted there."""
+        option = Suspect(mistake.hint, mistake.output, mistake.part)
+        if not option.changes(correct):
+            return False
+        path = path_key(arguments, (mistake.changed,))
+        if option.fits(call, correct):
+            self.option_fits.setdefault(mistake.hint, mistake)
+            self.option_paths.setdefault(mistake.hint, set()).add(path)
+            return True
+        self.option_refuted.setdefault(mistake.hint, set()).add(path)
+        return False
+
+    def weigh_layers(self, reference: Any, layers: Layers) -> None:
+        """Weigh the layer mistakes (:mod:`~autograder.suite.layer_mistakes`) of a composite
+        function where the catalogue fits nothing: searched in the most recent wrong call,
+        then those that fit there checked in every call of the test."""
+        wrong = [entry for entry in self.weighed if not entry[3]]
+        if not wrong or self.fits:
+            return
+        call, correct, arguments, _ = wrong[0]
+        function = getattr(reference, call.function)
+        module = inspect.getmodule(function)
+        found: dict[tuple[str, ...], set[tuple[int, ...]]] = {}
+        for key, mistakes in layer_mistakes(module, function, arguments, layers):
+            suspects = [Suspect(m.hint, m.output, m.part) for m in mistakes]
+            altered = [s for s in suspects if s.changes(correct)]
+            # one change explains every item it alters, or none of them
+            if altered and all(s.fits(call, correct) for s in altered):
+                found[key] = {s.part for s in altered}
+        if not found:
+            return
+        for call, correct, arguments, _ in self.weighed:
+            for key, mistakes in layer_mistakes(module, function, arguments, layers, set(found)):
+                for mistake in mistakes:
+                    if mistake.part in found[key]:
+                        self._weigh_option(mistake, call, correct, arguments)
 
     def settle(self, reference: Any) -> _Findings:
         """The evidence in words; the most recent wrong call's difference described."""

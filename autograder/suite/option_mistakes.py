@@ -74,7 +74,7 @@ def option_mistakes(
         except Exception:  # the reference refuses the change: no mistake to suspect
             continue
         (changed,) = changes
-        for mistake in _items(function.__name__, change, advice, output, names):
+        for mistake in items_of(function.__name__, change, advice, output, names):
             yield replace(mistake, changed=changed)
 
 
@@ -151,7 +151,7 @@ def wrong_values(value: Any, default: Any) -> list[Any]:
     return found
 
 
-def _items(
+def items_of(
     function: str, change: str, advice: str, output: Any, names: tuple[str, ...]
 ) -> Iterator[OptionMistake]:
     """The mistake for the whole result, or for each item of a tuple result."""
