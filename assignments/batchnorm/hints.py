@@ -23,6 +23,32 @@ Where the mistakes come from (public course material, forums and solutions):
   and github.com/pjreddie/darknet/issues/1723.
 * ``m`` taken as the batch size ``N`` for ``(N, C, H, W)`` inputs, where it is ``N * H * W``:
   github.com/pjreddie/darknet/issues/1634 (divide by ``batch`` or by ``spatial * batch``?).
+* ``gamma`` and ``beta`` swapped (``beta * xhat + gamma``): the weights of a batch norm layer
+  taken in the wrong order, [gamma, beta, mean, var] against [mean, var, gamma, beta], of
+  github.com/Vladkryvoruchko/PSPNet-Keras-tensorflow/issues/23.
+* the variance without its square root, ``(x - mean) / (var + eps)``: the formula of Keras's
+  documentation reported in github.com/tensorflow/tensorflow/issues/48039, the variance taken
+  for the standard deviation of github.com/mbadry1/DeepLearning.ai-Summary/issues/183 (and
+  the square instead of the root of github.com/jax-ml/jax/issues/442).
+* ``gamma`` and ``beta`` left out (the normalized values returned as they are), in evaluation
+  above all: the test-time branch that only normalizes; "In test mode, dropout and
+  batch-normalization are bypassed" of github.com/vlfeat/matconvnet/issues/583.
+* ``dgamma`` as ``sum(dout * x)`` or ``sum(dout * (x - mean))``, the input where the
+  normalized values belong: the wrong gamma gradient of XLA's BatchNormGrad documentation,
+  github.com/tensorflow/tensorflow/issues/14676.
+* ``dgamma`` and ``dbeta`` averaged over the batch instead of summed: the question "dgamma =
+  np.sum(dout * x_, axis=0) should be mean???" of
+  github.com/wjbKimberly/cs231n_spring_2017_assignment/issues/7.
+* ``dx`` without ``gamma`` (the gradient reaching ``xhat`` taken as ``dout``, not
+  ``dout * gamma``): github.com/denizyuret/Knet.jl/issues/288 ("doesn't seem to take care
+  about scales").
+* the staged backward of the computational graph (kratzert.github.io, 2016/02/12,
+  "Understanding the backward pass through a Batch Normalization Layer", which CS231n
+  students follow) with the factor 2 of ``d(x - mu) ** 2 / dx`` dropped (``dvar * (x - mu)
+  / m`` for ``dvar * 2 * (x - mu) / m``: the variance's path at half its weight), or with
+  the sign of ``d(var + eps) ** -0.5 = -0.5 * (var + eps) ** -1.5`` lost (the variance's
+  path added instead of subtracted); the backward step rewritten until it passed the
+  gradient check in github.com/mlpack/mlpack/pull/1327.
 """
 
 from __future__ import annotations
@@ -78,6 +104,43 @@ DX_M_IS_N = (
     "your dx matches the closed form with m = N (the batch size): for (N, C, H, W) inputs each "
     "channel has m = N * H * W values, and the means run over axes (0, 2, 3)"
 )
+GAMMA_BETA_SWAPPED = (
+    "your output matches beta * xhat + gamma, gamma and beta swapped: gamma scales the "
+    "normalized values and beta shifts them, out = gamma * xhat + beta"
+)
+NO_SQUARE_ROOT = (
+    "your output matches (x - mean) / (var + eps), the variance without its square root: "
+    "divide by the standard deviation, sqrt(var + eps)"
+)
+NO_AFFINE = (
+    "your output matches the normalized values alone, gamma and beta left out: scale and "
+    "shift them in both modes, out = gamma * xhat + beta (in evaluation, xhat = (x - "
+    "running_mean) / sqrt(running_var + eps))"
+)
+DGAMMA_UNNORMALIZED = (
+    "your dgamma matches sum(dout * x) or sum(dout * (x - mean)), the input where the "
+    "normalized values belong: gamma multiplies xhat = (x - mean) / sqrt(var + eps), so "
+    "dgamma = sum(dout * xhat) per channel"
+)
+DPARAMS_MEAN = (
+    "your dgamma or dbeta matches a mean over the values of each channel instead of a sum: "
+    "gamma and beta act on every value of the channel, so their gradients add up, dbeta = "
+    "sum(dout) and dgamma = sum(dout * xhat)"
+)
+DX_NO_GAMMA = (
+    "your dx matches the closed form without gamma: the gradient reaching xhat is dout * "
+    "gamma, so dx = gamma / sqrt(var + eps) * (dout - mean(dout) - xhat * mean(dout * xhat))"
+)
+DX_VARIANCE_HALVED = (
+    "your dx matches the path through the variance at half its weight (dvar * (x - mean) / m): "
+    "the derivative of (x - mean) ** 2 is 2 * (x - mean), so the variance reaches x as "
+    "dvar * 2 * (x - mean) / m"
+)
+DX_VARIANCE_SIGN = (
+    "your dx matches the path through the variance with its sign flipped (+ xhat * "
+    "mean(dout * xhat)): the derivative of (var + eps) ** -0.5 is -0.5 * (var + eps) ** -1.5, "
+    "so dx = gamma / sqrt(var + eps) * (dout - mean(dout) - xhat * mean(dout * xhat))"
+)
 
 
 def _shapes(x: np.ndarray) -> tuple[tuple[int, ...], tuple[int, ...]]:
@@ -98,6 +161,22 @@ def _affine(xhat: np.ndarray, arguments: dict[str, Any], shape: tuple[int, ...])
     gamma = arguments["gamma"].astype(np.float64).reshape(shape)
     beta = arguments["beta"].astype(np.float64).reshape(shape)
     return (xhat * gamma + beta).astype(arguments["x"].dtype)
+
+
+def _affine_suspects(
+    centred: np.ndarray, var: np.ndarray, arguments: dict[str, Any], shape: tuple[int, ...]
+) -> list[Suspect | str]:
+    """The mistakes of the scale and shift and of the square root, for ``x - mean`` and the
+    variance it is divided by (the batch's or the running one)."""
+    eps = float(arguments["eps"])
+    xhat = centred / np.sqrt(var + eps)
+    dtype = arguments["x"].dtype
+    swapped = dict(arguments, gamma=arguments["beta"], beta=arguments["gamma"])
+    return [
+        computed(GAMMA_BETA_SWAPPED, lambda: _affine(xhat, swapped, shape), (0,)),
+        computed(NO_SQUARE_ROOT, lambda: _affine(centred / (var + eps), arguments, shape), (0,)),
+        computed(NO_AFFINE, lambda: xhat.astype(dtype), (0,)),
+    ]
 
 
 def _training_suspects(arguments: dict[str, Any]) -> list[Suspect | str]:
@@ -124,7 +203,9 @@ def _training_suspects(arguments: dict[str, Any]) -> list[Suspect | str]:
                 (0,),
             )
         )
-    return found
+    centred = x - x.mean(axis=axes, keepdims=True)
+    variance = (centred * centred).mean(axis=axes, keepdims=True)
+    return found + _affine_suspects(centred, variance, arguments, shape)
 
 
 def _evaluation_suspects(reference: Any, call: Call) -> list[Suspect | str]:
@@ -144,7 +225,8 @@ def _evaluation_suspects(reference: Any, call: Call) -> list[Suspect | str]:
     std = np.sqrt(arguments["running_var"].astype(np.float64).reshape(shape))
     outside = _affine((x - mean) / (std + float(arguments["eps"])), arguments, shape)
     found.append(Suspect(EPS_OUTSIDE, outside, (0,)))
-    return found
+    running_var = arguments["running_var"].astype(np.float64).reshape(shape)
+    return found + _affine_suspects(x - mean, running_var, arguments, shape)
 
 
 @diagnoses_for("batchnorm_forward")
@@ -204,9 +286,14 @@ def _dx_variants(arguments: dict[str, Any]) -> dict[str, np.ndarray]:
     inv_std = 1.0 / np.sqrt(x.var(axis=axes, keepdims=True) + eps)
     xhat = (x - mean) * inv_std
     scale = arguments["gamma"].astype(np.float64).reshape(shape) * inv_std
+    mean_dout = dout.mean(axis=axes, keepdims=True)
+    variance_path = xhat * (dout * xhat).mean(axis=axes, keepdims=True)
     variants = {
         DX_CONSTANT_STATISTICS: scale * dout,
-        DX_NO_VARIANCE_PATH: scale * (dout - dout.mean(axis=axes, keepdims=True)),
+        DX_NO_VARIANCE_PATH: scale * (dout - mean_dout),
+        DX_NO_GAMMA: inv_std * (dout - mean_dout - variance_path),
+        DX_VARIANCE_HALVED: scale * (dout - mean_dout - 0.5 * variance_path),
+        DX_VARIANCE_SIGN: scale * (dout - mean_dout + variance_path),
     }
     if x.ndim == 4:
         n = x.shape[0]
@@ -224,4 +311,28 @@ def _batchnorm_backward(reference: Any, call: Call) -> list[Suspect | str]:
     except Exception:  # arguments the reference refuses: no mistake to suspect
         return []
     found: list[Suspect | str] = [Suspect(hint, dx, (0,)) for hint, dx in variants.items()]
-    return found
+    try:
+        return found + _parameter_gradient_suspects(arguments)
+    except Exception:  # the dx mistakes stay suspected
+        return found
+
+
+def _parameter_gradient_suspects(arguments: dict[str, Any]) -> list[Suspect | str]:
+    """The mistaken dgamma and dbeta: the input for xhat in dgamma, means for sums."""
+    dtype = arguments["x"].dtype
+    x = arguments["x"].astype(np.float64)
+    dout = arguments["dout"].astype(np.float64)
+    axes, _ = _shapes(x)
+    m = x.size // x.shape[1]
+    centred = x - x.mean(axis=axes, keepdims=True)
+    xhat = centred / np.sqrt(
+        (centred * centred).mean(axis=axes, keepdims=True) + float(arguments["eps"])
+    )
+    dgamma = (dout * xhat).sum(axis=axes)
+    dbeta = dout.sum(axis=axes)
+    return [
+        Suspect(DGAMMA_UNNORMALIZED, (dout * x).sum(axis=axes).astype(dtype), (1,)),
+        Suspect(DGAMMA_UNNORMALIZED, (dout * centred).sum(axis=axes).astype(dtype), (1,)),
+        Suspect(DPARAMS_MEAN, (dgamma / m).astype(dtype), (1,)),
+        Suspect(DPARAMS_MEAN, (dbeta / m).astype(dtype), (2,)),
+    ]

@@ -29,6 +29,27 @@ Where the mistakes come from (public course material, forums and solutions):
   github.com/tinygrad/tinygrad/pull/415 (``GroupNorm(num_groups, num_channels)``).
 * ``dx`` with the mean and the variance held constant: the missing paths of
   github.com/BVLC/caffe/issues/3878.
+* ``gamma`` and ``beta`` swapped (``beta * xhat + gamma``): the weights of a normalization
+  layer taken in the wrong order in github.com/Vladkryvoruchko/PSPNet-Keras-tensorflow/issues/23,
+  the weight and bias gradients assigned the other way round of
+  github.com/Oneflow-Inc/oneflow/pull/6149 (LayerNorm).
+* the variance without its square root, ``(x - mean) / (var + eps)``: the formula of
+  github.com/tensorflow/tensorflow/issues/48039 and the variance taken for the standard
+  deviation of github.com/mbadry1/DeepLearning.ai-Summary/issues/183.
+* instance norm over the channels too (layer norm's statistics): the LayerNorm written as
+  InstanceNorm2d, and the reverse, of github.com/lucidrains/segformer-pytorch/issues/7 and
+  github.com/raoyongming/HorNet/issues/17.
+* group norm over each group's channels only, one mean per spatial position: the
+  channels-only statistics (``x.mean(1, keepdim=True)``) of
+  github.com/raoyongming/HorNet/issues/17 applied to ``x.reshape(N, G, C // G, H, W)``, the
+  spatial axes left out of the reduction.
+* ``dx`` without ``gamma`` (``dxhat`` taken as ``dout``): github.com/denizyuret/Knet.jl/issues/288.
+* ``dx`` without the path through the variance: the paths X -> mu -> Y and X -> sigma -> Y of
+  github.com/BVLC/caffe/issues/3878 and github.com/AlexeyAB/darknet/issues/4605.
+* ``dgamma`` as ``sum(dout * x)`` or ``sum(dout * (x - mean))`` instead of
+  ``sum(dout * xhat)``: github.com/tensorflow/tensorflow/issues/14676 (XLA's gamma gradient).
+* ``dgamma`` and ``dbeta`` averaged instead of summed: "dgamma=np.sum(dout*x_,axis=0) should
+  be mean???", github.com/wjbKimberly/cs231n_spring_2017_assignment/issues/7.
 """
 
 from __future__ import annotations
@@ -79,6 +100,43 @@ DX_CONSTANT_STATISTICS = (
     "mean(dxhat * xhat)) / sqrt(var + eps)"
 )
 
+GAMMA_BETA_SWAPPED = (
+    "your output matches beta * xhat + gamma, gamma and beta swapped: gamma scales the "
+    "normalized values and beta shifts them, out = gamma * xhat + beta"
+)
+NO_SQUARE_ROOT = (
+    "your output matches (x - mean) / (var + eps), the variance without its square root: "
+    "divide by the standard deviation, sqrt(var + eps)"
+)
+INSTANCE_OVER_CHANNELS = (
+    "your output matches each example normalized over its channels and spatial axes together "
+    "(layer norm): instance norm gives each channel of each example its own mean and "
+    "variance, over the spatial axes only"
+)
+GROUP_CHANNELS_ONLY = (
+    "your output matches each group normalized over its channels only, one mean per spatial "
+    "position: group norm's statistics run over the group's channels and all the spatial "
+    "axes together, axes (2, 3, ...) of the (N, G, C // G, ...) view"
+)
+DX_NO_GAMMA = (
+    "your dx matches the closed form without gamma: the gradient reaching xhat is dxhat = "
+    "dout * gamma, and dx = (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)) / sqrt(var + eps)"
+)
+DX_NO_VARIANCE_PATH = (
+    "your dx misses the gradient through the variance: dx = (dxhat - mean(dxhat) - xhat * "
+    "mean(dxhat * xhat)) / sqrt(var + eps); the last term is missing"
+)
+DGAMMA_UNNORMALIZED = (
+    "your dgamma matches sum(dout * x) or sum(dout * (x - mean)), the input where the "
+    "normalized values belong: gamma multiplies xhat = (x - mean) / sqrt(var + eps), so "
+    "dgamma = sum(dout * xhat)"
+)
+DPARAMS_MEAN = (
+    "your dgamma or dbeta matches a mean instead of a sum: gamma and beta are shared by all "
+    "the values they scale and shift (every example), so their gradients add up, dbeta = "
+    "sum(dout) and dgamma = sum(dout * xhat)"
+)
+
 
 def _normalized(
     x: np.ndarray, axes: tuple[int, ...], eps: float, ddof: int = 0, outside: bool = False
@@ -94,22 +152,36 @@ def _normalized(
 
 
 def _variance_suspects(
-    x: np.ndarray, axes: tuple[int, ...], eps: float, affine: Callable[[np.ndarray], Any]
+    x: np.ndarray, axes: tuple[int, ...], eps: float, affine: Callable[..., Any]
 ) -> list[Suspect | str]:
-    """The unbiased variance and eps outside the root, over the right ``axes``."""
+    """The unbiased variance, eps outside the root, the root left out, and gamma and beta
+    swapped, over the right ``axes``."""
+
+    def without_root() -> np.ndarray:
+        centred = x - x.mean(axis=axes, keepdims=True)
+        return centred / ((centred * centred).mean(axis=axes, keepdims=True) + eps)
+
     return [
         computed(UNBIASED, lambda: affine(_normalized(x, axes, eps, ddof=1))),
         computed(EPS_OUTSIDE, lambda: affine(_normalized(x, axes, eps, outside=True))),
+        computed(NO_SQUARE_ROOT, lambda: affine(without_root())),
+        computed(GAMMA_BETA_SWAPPED, lambda: affine(_normalized(x, axes, eps), swapped=True)),
     ]
 
 
-def _channel_affine(arguments: dict[str, Any]) -> Callable[[np.ndarray], Any]:
-    """xhat -> gamma[c] * xhat + beta[c], in the dtype of x."""
+def _channel_affine(arguments: dict[str, Any]) -> Callable[..., Any]:
+    """xhat -> gamma[c] * xhat + beta[c], in the dtype of x (beta * xhat + gamma if
+    ``swapped``)."""
     x = arguments["x"]
     shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
     gamma = arguments["gamma"].astype(np.float64).reshape(shape)
     beta = arguments["beta"].astype(np.float64).reshape(shape)
-    return lambda xhat: (xhat.reshape(x.shape) * gamma + beta).astype(x.dtype)
+
+    def affine(xhat: np.ndarray, swapped: bool = False) -> Any:
+        scale, shift = (beta, gamma) if swapped else (gamma, beta)
+        return (xhat.reshape(x.shape) * scale + shift).astype(x.dtype)
+
+    return affine
 
 
 @diagnoses_for("layernorm_forward")
@@ -122,8 +194,9 @@ def _layernorm_forward(reference: Any, call: Call) -> list[Suspect | str]:
     gamma = arguments["gamma"].astype(np.float64)
     beta = arguments["beta"].astype(np.float64)
 
-    def affine(xhat: np.ndarray) -> Any:
-        return (xhat * gamma + beta).astype(arguments["x"].dtype)
+    def affine(xhat: np.ndarray, swapped: bool = False) -> Any:
+        scale, shift = (beta, gamma) if swapped else (gamma, beta)
+        return (xhat * scale + shift).astype(arguments["x"].dtype)
 
     found = _variance_suspects(x, axes, eps, affine)
     leading = tuple(range(x.ndim - k))
@@ -144,6 +217,10 @@ def _instancenorm_forward(reference: Any, call: Call) -> list[Suspect | str]:
     found = _variance_suspects(x, spatial, eps, affine)
     batch_too = (0, *spatial)
     found.append(computed(INSTANCE_OVER_BATCH, lambda: affine(_normalized(x, batch_too, eps))))
+    channels_too = (1, *spatial)
+    found.append(
+        computed(INSTANCE_OVER_CHANNELS, lambda: affine(_normalized(x, channels_too, eps)))
+    )
     return found
 
 
@@ -167,6 +244,7 @@ def _groupnorm_forward(reference: Any, call: Call) -> list[Suspect | str]:
     found.append(
         computed(GROUPS_STRIDED_UNSWAPPED, lambda: affine(_normalized(swapped, (2, *rest), eps)))
     )
+    found.append(computed(GROUP_CHANNELS_ONLY, lambda: affine(_normalized(grouped, (2,), eps))))
     return found
 
 
@@ -204,4 +282,55 @@ def _backward(reference: Any, call: Call) -> list[Suspect | str]:
             (0,),
         )
     ]
-    return found
+    if call.function == "layernorm_backward":
+        shared = tuple(range(x.ndim - gamma.ndim))  # the leading axes dgamma sums over
+    else:
+        shared = (0, *range(2, x.ndim))
+    try:
+        return found + _gradient_suspects(arguments, view, axes, gamma, shared)
+    except Exception:  # arguments the mistakes cannot be made with: dx's suspect stays
+        return found
+
+
+def _gradient_suspects(
+    arguments: dict[str, Any],
+    view: tuple[int, ...],
+    axes: tuple[int, ...],
+    gamma: np.ndarray,
+    shared: tuple[int, ...],
+) -> list[Suspect | str]:
+    """The mistaken dx (gamma or the variance's path left out), dgamma (the input for xhat)
+    and dgamma, dbeta (means for sums), with the statistics over ``axes`` of x viewed as
+    ``view`` and the parameters' gradients summed over the ``shared`` axes of x."""
+    dtype = arguments["x"].dtype
+    shape = arguments["x"].shape
+    x = arguments["x"].astype(np.float64)
+    dout = arguments["dout"].astype(np.float64)
+    grouped = x.reshape(view)
+    centred = grouped - grouped.mean(axis=axes, keepdims=True)
+    inv_std = 1.0 / np.sqrt(
+        (centred * centred).mean(axis=axes, keepdims=True) + float(arguments["eps"])
+    )
+    xhat = centred * inv_std
+
+    def dx(dxhat: np.ndarray, variance_path: bool = True) -> np.ndarray:
+        dxhat = dxhat.reshape(view)
+        grad = dxhat - dxhat.mean(axis=axes, keepdims=True)
+        if variance_path:
+            grad = grad - xhat * (dxhat * xhat).mean(axis=axes, keepdims=True)
+        return (inv_std * grad).reshape(shape).astype(dtype)
+
+    count = int(np.prod([shape[axis] for axis in shared]))
+    xhat_x = xhat.reshape(shape)
+    return [
+        Suspect(DX_NO_GAMMA, dx(dout), (0,)),
+        Suspect(DX_NO_VARIANCE_PATH, dx(dout * gamma, variance_path=False), (0,)),
+        Suspect(DGAMMA_UNNORMALIZED, (dout * x).sum(axis=shared).astype(dtype), (1,)),
+        Suspect(
+            DGAMMA_UNNORMALIZED,
+            (dout * centred.reshape(shape)).sum(axis=shared).astype(dtype),
+            (1,),
+        ),
+        Suspect(DPARAMS_MEAN, ((dout * xhat_x).sum(axis=shared) / count).astype(dtype), (1,)),
+        Suspect(DPARAMS_MEAN, (dout.sum(axis=shared) / count).astype(dtype), (2,)),
+    ]
