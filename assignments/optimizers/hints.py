@@ -20,6 +20,23 @@ Where the mistakes come from (students' code, course forums and framework issues
   modern-fortran/neural-fortran#152.
 * Fans without the receptive field (``fan_in = C_in``): pytorch/vision#183,
   Lasagne/Lasagne#772, keras-team/keras#2252; the other fan than ``mode`` asks.
+* Momentum with the learning rate inside the velocity, CS231n's ``v = mu * v - lr * dw``,
+  ``w + v`` (and its Nesterov form ``w - mu * v_prev + (1 + mu) * v``), carried into PyTorch's
+  buffer: NLeSC/deep-learning-assignments-solutions#2, pytorch/pytorch#1099 and #44917.
+* RMSprop's momentum buffer with the learning rate inside, ``velocity = momentum * velocity +
+  lr * d``, ``w - velocity`` (TensorFlow's form): pytorch/pytorch#32545 and #46118.
+* Adam's "epsilon hat", the paper's efficient form that TensorFlow and Keras implement:
+  ``lr * sqrt(1 - beta2 ** t) / (1 - beta1 ** t) * m / (sqrt(v) + eps)``, eps added to the
+  uncorrected root: tensorflow/tensorflow#9047 and #35102, keras-team/keras#17391.
+* The betas read as the weights of the new gradient, ``m = (1 - beta1) * m + beta1 * g`` (the
+  first version of the Adam paper): mila-iqia/blocks#1159, ryankiros/skip-thoughts#82.
+* The step counter kept by hand and never written back (CS231n's ``config['t']``, which
+  students increment in place or forget): cs231n/cs231n.github.io#179.
+* A uniform drawn with the standard deviation as its bound, ``U(-std, std)`` (its spread is
+  ``std / sqrt(3)``): pytorch/pytorch#1667, LaurentMazare/tch-rs#573.
+* He initialization with the gain squared, ``std = gain ** 2 / sqrt(fan)``:
+  pytorch/pytorch#30947; with the paper's ``sqrt(2 / fan)`` whatever the nonlinearity (CS231n's
+  notes, ``np.random.randn(n) * sqrt(2.0 / n)``): pytorch/pytorch#15314.
 """
 
 from __future__ import annotations
@@ -92,6 +109,43 @@ FAN_OUT_FOR_FAN_IN = (
     "your weights have the spread of the fan-out where mode='fan_in' asks for the fan-in "
     "(C * KH * KW): pick the fan that mode names"
 )
+SGD_LR_IN_VELOCITY = (
+    "your velocity carries the learning rate (CS231n's v = momentum * v - lr * g, w + v): "
+    "torch.optim.SGD keeps v = momentum * v + g and steps w - lr * v (Nesterov: "
+    "w - lr * (g + momentum * v)), and the state's velocity is that v"
+)
+RMSPROP_LR_IN_VELOCITY = (
+    "your RMSprop momentum puts the learning rate inside the velocity, velocity = momentum * "
+    "velocity + lr * d, w - velocity (TensorFlow's form): torch.optim.RMSprop keeps "
+    "velocity = momentum * velocity + d and steps w - lr * velocity"
+)
+ADAM_EPS_HAT = (
+    "your Adam adds eps to the uncorrected sqrt(v) and folds the corrections into the step "
+    "size (the paper's efficient form, TensorFlow's epsilon hat): torch.optim.Adam adds eps to "
+    "the corrected root, m_hat / (sqrt(v) / sqrt(1 - beta2 ** t) + eps)"
+)
+ADAM_BETAS_COMPLEMENT = (
+    "your moment averages give the old moment the weight 1 - beta and the gradient beta: "
+    "beta is the decay of the average, m = beta1 * m + (1 - beta1) * g and "
+    "v = beta2 * v + (1 - beta2) * g ** 2"
+)
+ADAM_STEP_NOT_SAVED = (
+    "your new state keeps the old step count: return this step's number t = state['step'] + 1 "
+    "as the state's step, or every later step repeats the first step's bias correction"
+)
+UNIFORM_BOUND_AS_STD = (
+    "your uniform draws use the standard deviation as their bound, U(-std, std), whose spread "
+    "is only std / sqrt(3): draw from U(-b, b) with b = sqrt(3) * std"
+)
+KAIMING_GAIN_SQUARED = (
+    "your He initialization uses the gain squared, std = gain ** 2 / sqrt(fan): the gain "
+    "already scales the standard deviation, std = gain / sqrt(fan)"
+)
+KAIMING_GAIN_HARDCODED = (
+    "your He initialization uses sqrt(2 / fan) whatever the nonlinearity: the gain of "
+    "calculate_gain(nonlinearity, a) replaces sqrt(2), std = gain / sqrt(fan) (1 for "
+    "'linear', 5 / 3 for 'tanh', sqrt(2 / (1 + a ** 2)) for 'leaky_relu')"
+)
 FAN_IN_FOR_FAN_OUT = (
     "your weights have the spread of the fan-in where mode='fan_out' asks for the fan-out "
     "(F * KH * KW): pick the fan that mode names"
@@ -104,13 +158,26 @@ def _gradient(arguments: dict[str, Any]) -> Any:
     return np.asarray(arguments["dw"], np.float64) + arguments["weight_decay"] * w
 
 
-def _adam_step(w: Any, g: Any, state: dict, arguments: dict[str, Any], **changes: Any) -> Any:
-    """Adam's new weights from ``w`` and ``g`` (float64), with ``changes``: ``t`` (the step
-    number used in the bias correction), ``corrected`` and ``eps_inside``."""
-    beta1, beta2, eps, lr = (arguments[k] for k in ("beta1", "beta2", "eps", "lr"))
-    t = changes.get("t", int(state["step"]) + 1)
+def _adam_moments(g: Any, state: dict, arguments: dict[str, Any], complement: bool) -> Any:
+    """Adam's new ``(m, v)`` in float64; with ``complement`` each beta weighs the gradient."""
+    beta1, beta2 = arguments["beta1"], arguments["beta2"]
+    if complement:
+        beta1, beta2 = 1 - beta1, 1 - beta2
     m = beta1 * np.asarray(state["m"], np.float64) + (1 - beta1) * g
     v = beta2 * np.asarray(state["v"], np.float64) + (1 - beta2) * g * g
+    return m, v
+
+
+def _adam_step(w: Any, g: Any, state: dict, arguments: dict[str, Any], **changes: Any) -> Any:
+    """Adam's new weights from ``w`` and ``g`` (float64), with ``changes``: ``t`` (the step
+    number used in the bias correction), ``corrected``, ``eps_inside``, ``eps_hat`` (eps added
+    to the uncorrected root, the corrections folded into the step size) and ``complement``
+    (the betas weigh the gradient)."""
+    beta1, beta2, eps, lr = (arguments[k] for k in ("beta1", "beta2", "eps", "lr"))
+    t = changes.get("t", int(state["step"]) + 1)
+    m, v = _adam_moments(g, state, arguments, changes.get("complement", False))
+    if changes.get("eps_hat"):
+        return w - lr * math.sqrt(1 - beta2**t) / (1 - beta1**t) * m / (np.sqrt(v) + eps)
     if changes.get("corrected", True):
         m, v = m / (1 - beta1**t), v / (1 - beta2**t)
     denominator = np.sqrt(v + eps) if changes.get("eps_inside") else np.sqrt(v) + eps
@@ -137,10 +204,19 @@ def _adam(reference: Any, call: Call) -> list[Suspect | str]:
     def step(**changes: Any) -> Any:
         return in_dtype_of(_adam_step(base, g, state, arguments, **changes), w)
 
+    t = int(state["step"]) + 1
+    m, v = _adam_moments(g, state, arguments, complement=True)
+    correct = function(**arguments)
     found: list[Suspect | str] = [
         Suspect(UNCORRECTED, step(corrected=False), (0,)),
         Suspect(STEP_OFF_BY_ONE, step(t=int(state["step"]) + 2), (0,)),
         Suspect(EPS_INSIDE, step(eps_inside=True), (0,)),
+        Suspect(ADAM_EPS_HAT, step(eps_hat=True), (0,)),
+        Suspect(
+            ADAM_BETAS_COMPLEMENT,
+            (step(complement=True), {"m": in_dtype_of(m, w), "v": in_dtype_of(v, w), "step": t}),
+        ),
+        Suspect(ADAM_STEP_NOT_SAVED, (correct[0], {**correct[1], "step": int(state["step"])})),
         suspect(
             function,
             call,
@@ -163,11 +239,7 @@ def _adam(reference: Any, call: Call) -> list[Suspect | str]:
                 (0,),
             ),
         ]
-    if (
-        int(state["step"]) == 0
-        and non_finite(call.result)
-        and not non_finite(function(**arguments))
-    ):
+    if int(state["step"]) == 0 and non_finite(call.result) and not non_finite(correct):
         found.append(STEP_FROM_ZERO)
     return found
 
@@ -190,6 +262,13 @@ def _sgd(reference: Any, call: Call) -> list[Suspect | str]:
                 MOMENTUM_DAMPENED, (in_dtype_of(w - lr * taken, w), {"velocity": in_dtype_of(v, w)})
             )
         )
+        previous = np.asarray(arguments["state"]["velocity"], np.float64)
+        v = momentum * previous - lr * g  # CS231n's velocity, the learning rate inside
+        w64 = np.asarray(w, np.float64)
+        moved = w64 - momentum * previous + (1 + momentum) * v if arguments["nesterov"] else w64 + v
+        found.append(
+            Suspect(SGD_LR_IN_VELOCITY, (in_dtype_of(moved, w), {"velocity": in_dtype_of(v, w)}))
+        )
     return found
 
 
@@ -209,10 +288,23 @@ def _adaptive(reference: Any, call: Call) -> list[Suspect | str]:
         if momentum > 0:
             d = momentum * np.asarray(state["velocity"], np.float64) + d
         inside = w - lr * d
-    return [
+    found: list[Suspect | str] = [
         Suspect(EPS_INSIDE, in_dtype_of(inside, w), (0,)),
         suspect(function, call, DECAY_IGNORED, part=(0,), weight_decay=0.0),
     ]
+    if call.function == "rmsprop" and arguments["momentum"] > 0:
+        d = g / (np.sqrt(squares) + eps)
+        velocity = arguments["momentum"] * np.asarray(state["velocity"], np.float64) + lr * d
+        found.append(
+            Suspect(
+                RMSPROP_LR_IN_VELOCITY,
+                (
+                    in_dtype_of(np.asarray(w, np.float64) - velocity, w),
+                    {"square_avg": in_dtype_of(squares, w), "velocity": in_dtype_of(velocity, w)},
+                ),
+            )
+        )
+    return found
 
 
 @diagnoses_for("fan_in_and_fan_out")
@@ -258,4 +350,10 @@ def _initializer(reference: Any, call: Call) -> list[Suspect | str]:
             found.append(Suspect(FAN_OUT_FOR_FAN_IN, scaled(math.sqrt(fan_in / fan_out))))
         else:
             found.append(Suspect(FAN_IN_FOR_FAN_OUT, scaled(math.sqrt(fan_out / fan_in))))
+    if call.function.endswith("uniform"):
+        found.append(Suspect(UNIFORM_BOUND_AS_STD, scaled(1 / math.sqrt(3))))
+    if call.function.startswith("kaiming"):
+        gain = reference.calculate_gain(arguments["nonlinearity"], arguments["a"])
+        found.append(Suspect(KAIMING_GAIN_SQUARED, scaled(gain)))
+        found.append(Suspect(KAIMING_GAIN_HARDCODED, scaled(math.sqrt(2) / gain)))
     return found

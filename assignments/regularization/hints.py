@@ -20,6 +20,21 @@ Where the mistakes come from (course notes, students' code and framework issues)
 * L2's gradient as ``2 * reg * W``, from CS231n's ``reg * np.sum(W * W)``
   (melvin018/Computer-Vision- ``svm_classifier.py``); the decay not multiplied by the learning
   rate in AdamW's decoupled form (modern-fortran/neural-fortran#152).
+* The kept values multiplied by the keep probability in training instead of divided by it
+  (nelson-liu/paraphrase-id-tensorflow#33, "multiply un-dropped out values by the output keep
+  prob"): the test-time scaling of non-inverted dropout moved into training.
+* The evaluation-mode output scaled by ``p`` where the keep probability ``1 - p`` was meant:
+  karpathy/convnetjs#61 and #106 (ConvNetJS scaled test activations by ``drop_prob``).
+* A backward pass that returns the local derivative ``mask / (1 - p)`` without the upstream
+  gradient (the chain rule's ``dx = dout * local``, CS231n's backprop notes; the delta times
+  the mask, iamtrask/Grokking-Deep-Learning#68).
+* Weight decay as its own step without the learning rate, ``w * (1 - weight_decay) - lr * dw``,
+  and the decay subtracted from the gradient (``g -= decay * p``): chainer/chainer#261; the
+  penalty's L1 gradient ``weight_decay * sign(w)`` in place of L2's ``weight_decay * w``
+  (the L1 and L2 penalties set side by side, D2L's weight-decay chapter).
+* The decoupled decay subtracted as a constant, ``w - lr * weight_decay``:
+  jettify/pytorch-optimizer#454; added with the wrong sign, growing the weights
+  (PaddlePaddle/Paddle#4184, ``param += ... + lr * decay * param``).
 """
 
 from __future__ import annotations
@@ -68,6 +83,40 @@ DECAY_DOUBLED = (
     "weight_decay * sum(w ** 2)): weight decay is the gradient of weight_decay / 2 * "
     "sum(w ** 2), so add weight_decay * w"
 )
+KEEP_MULTIPLIED = (
+    "your kept values are multiplied by 1 - p, the keep probability: inverted dropout divides "
+    "them by it, scaling by 1 / (1 - p), so that the expected output equals the input"
+)
+EVAL_SCALED_BY_P = (
+    "your evaluation-mode result is scaled by p, the drop probability (a test-time scaling "
+    "meant for the keep probability): inverted dropout returns the input unchanged in "
+    "evaluation"
+)
+BACKWARD_WITHOUT_DOUT = (
+    "your gradient is the mask scaled by 1 / (1 - p) without the upstream gradient: the chain "
+    "rule multiplies the local derivative by dout, dx = dout * mask / (1 - p)"
+)
+DECAY_WITHOUT_LR = (
+    "your step shrinks the weights by w * (1 - weight_decay) apart from the learning rate: "
+    "the decay term is part of the gradient, so it is multiplied by lr too, "
+    "w - lr * (dw + weight_decay * w)"
+)
+DECAY_SUBTRACTED = (
+    "your step subtracts weight_decay * w from the gradient, which grows the weights: "
+    "weight decay adds it, g = dw + weight_decay * w"
+)
+DECAY_L1 = (
+    "your step adds weight_decay * sign(w) to the gradient, the gradient of an L1 penalty: "
+    "weight decay is L2's, add weight_decay * w"
+)
+DECOUPLED_CONSTANT = (
+    "your decoupled decay subtracts lr * weight_decay from every weight: the decay is "
+    "proportional to the weight, w - lr * weight_decay * w = w * (1 - lr * weight_decay)"
+)
+DECOUPLED_GROWS = (
+    "your decoupled decay multiplies the weights by 1 + lr * weight_decay, which grows them: "
+    "decay shrinks them, w * (1 - lr * weight_decay)"
+)
 DECOUPLED_WITHOUT_LR = (
     "your weights are shrunk by w * (1 - weight_decay): the decoupled decay is multiplied "
     "by the learning rate, w * (1 - lr * weight_decay)"
@@ -91,9 +140,13 @@ def _dropout(reference: Any, call: Call) -> list[Suspect | str]:
     if not arguments["training"]:
         return [
             Suspect(EVAL_SCALED, in_dtype_of(v64 * (1.0 - p), values)),
+            Suspect(EVAL_SCALED_BY_P, in_dtype_of(v64 * p, values)),
             Suspect(EVAL_DROPS, in_dtype_of(kept, values)),
         ]
-    found: list[Suspect | str] = [Suspect(UNSCALED, in_dtype_of(np.where(mask, v64, 0.0), values))]
+    found: list[Suspect | str] = [
+        Suspect(UNSCALED, in_dtype_of(np.where(mask, v64, 0.0), values)),
+        Suspect(KEEP_MULTIPLIED, in_dtype_of(np.where(mask, v64 * (1.0 - p), 0.0), values)),
+    ]
     if 0 < p < 1:
         found.append(
             Suspect(SCALED_BY_ONE_OVER_P, in_dtype_of(np.where(mask, v64 / p, 0.0), values))
@@ -104,6 +157,9 @@ def _dropout(reference: Any, call: Call) -> list[Suspect | str]:
         found.append(Suspect(MASK_INVERTED, in_dtype_of(np.where(mask, 0.0, v64 * scale), values)))
     if call.function == "dropout_backward" and mask.any():
         found.append(Suspect(MASK_IGNORED_BACKWARD, in_dtype_of(v64 * scale, values)))
+        found.append(
+            Suspect(BACKWARD_WITHOUT_DOUT, in_dtype_of(np.where(mask, scale, 0.0), values))
+        )
     if p == 1 and non_finite(call.result):
         found.append(P_ONE_NAN)
     return found
@@ -120,16 +176,21 @@ def _sgd_decay(reference: Any, call: Call) -> list[Suspect | str]:
     arguments = bound(reference.sgd_step_with_weight_decay, call)
     w, lr, decay = arguments["w"], arguments["lr"], arguments["weight_decay"]
     w64, dw = np.asarray(w, np.float64), np.asarray(arguments["dw"], np.float64)
-    return [Suspect(DECAY_DOUBLED, in_dtype_of(w64 - lr * (dw + 2 * decay * w64), w))]
+    return [
+        Suspect(DECAY_DOUBLED, in_dtype_of(w64 - lr * (dw + 2 * decay * w64), w)),
+        Suspect(DECAY_WITHOUT_LR, in_dtype_of(w64 * (1 - decay) - lr * dw, w)),
+        Suspect(DECAY_SUBTRACTED, in_dtype_of(w64 - lr * (dw - decay * w64), w)),
+        Suspect(DECAY_L1, in_dtype_of(w64 - lr * (dw + decay * np.sign(w64)), w)),
+    ]
 
 
 @diagnoses_for("decoupled_weight_decay")
 def _decoupled(reference: Any, call: Call) -> list[Suspect | str]:
     arguments = bound(reference.decoupled_weight_decay, call)
-    w = arguments["w"]
+    w, lr, decay = arguments["w"], arguments["lr"], arguments["weight_decay"]
+    w64 = np.asarray(w, np.float64)
     return [
-        Suspect(
-            DECOUPLED_WITHOUT_LR,
-            in_dtype_of(np.asarray(w, np.float64) * (1 - arguments["weight_decay"]), w),
-        )
+        Suspect(DECOUPLED_WITHOUT_LR, in_dtype_of(w64 * (1 - decay), w)),
+        Suspect(DECOUPLED_CONSTANT, in_dtype_of(w64 - lr * decay, w)),
+        Suspect(DECOUPLED_GROWS, in_dtype_of(w64 * (1 + lr * decay), w)),
     ]
