@@ -26,6 +26,23 @@ Where the mistakes come from (public course material, forums and solutions):
   issues/10; likewise ``dout / (H * W)`` for global average pooling.
 * global average pooling returning ``(N, C, 1, 1)``, the shape of
   ``torch.nn.functional.adaptive_avg_pool2d(x, 1)`` before the flatten.
+* NaN never winning the maximum (``v > best`` is False for NaN), or winning only as a
+  window's first element: github.com/pytorch/pytorch/issues/7645 (PyTorch's max pooling
+  ignored NaN until /pull/7670), github.com/Theano/Theano/issues/3060 ("when the nan isn't
+  in the first element of the patch"), github.com/tracel-ai/burn/pull/5662.
+* pairs read as ``(width, height)`` (``kw, kh = kernel_size``), the ``cv2`` habit:
+  stackoverflow.com/questions/21248245; the public test of pairs exists because of it.
+* max-pool gradients scattered without each plane's offset (``switches`` used as indices
+  into the whole flattened input, or the batch's part of the offset left out):
+  github.com/tensorflow/tensorflow/pull/7161 (argmax indices that leave out the batch).
+* the window origins of the switches kept in padded coordinates (``rows0 = i * stride``,
+  the ``- padding`` forgotten) while the unpadded width flattens them.
+* average-pooling gradients of overlapping windows assigned (``dx[window] = g``) instead of
+  accumulated, the slip of github.com/0809zheng/CS231n-assignment2019/issues/19 in the
+  average's backward pass.
+* global average pooling as a sum (sum where mean), and ``/ H * W`` for ``/ (H * W)``:
+  the operator-precedence slip of github.com/regularhunter/libfreeaptx/issues/6
+  (``/ 3*NB_CHANNELS*4``).
 """
 
 from __future__ import annotations
@@ -93,6 +110,38 @@ GLOBAL_UNDIVIDED = (
     "receives dout[n, c] / (H * W)"
 )
 
+NAN_IGNORED = (
+    "your result matches NaN never winning a window (v > best is False for NaN): a NaN in a "
+    "window wins it, as in PyTorch (take = (v > best) | isnan(v)); the output is NaN and the "
+    "switch points at the NaN"
+)
+PAIRS_WIDTH_FIRST = (
+    "your result matches kernel_size, stride or padding pairs read as (width, height): each "
+    "pair is (height, width), the height first"
+)
+NO_PLANE_OFFSETS = (
+    "your dx matches the switches scattered without each plane's offset: a switch indexes its "
+    "own H x W plane, so its index in the whole flattened input is (n * C + c) * H * W + "
+    "switch (the batch's part n * C * H * W included)"
+)
+SWITCHES_PADDED_ORIGIN = (
+    "your switches are shifted by the padding: the windows start at i * stride - padding in "
+    "unpadded coordinates (subtract the padding before flattening h * W + w)"
+)
+AVERAGE_ASSIGNED = (
+    "your dx matches overlapping windows' gradients assigned (dx[window] = g) instead of "
+    "added: an element inside several windows receives the sum of their dout / divisor "
+    "(use +=)"
+)
+GLOBAL_SUM = (
+    "your output matches the sum over each H x W plane: global average pooling is the mean, "
+    "the sum divided by H * W"
+)
+GLOBAL_PRECEDENCE = (
+    "your result matches a division by H followed by a multiplication by W (x / H * W is "
+    "(x / H) * W in Python): divide by (H * W), in parentheses"
+)
+
 
 def _pair(value: Any) -> tuple[int, int]:
     """An int or a pair as an ``(h, w)`` pair."""
@@ -127,6 +176,7 @@ def _switch_conventions(arguments: dict[str, Any], switches: np.ndarray) -> dict
         WINDOW_SWITCHES: (rows - top) * kw + (cols - left),
         PADDED_SWITCHES: (rows + ph) * (width + 2 * pw) + (cols + pw),
         TENSOR_SWITCHES: switches + planes * (height * width),
+        SWITCHES_PADDED_ORIGIN: switches + (ph * width + pw),
     }
 
 
@@ -144,8 +194,52 @@ def _max_pool_forward(reference: Any, call: Call) -> list[Suspect | str]:
         )
     conventions = _switch_conventions(arguments, switches)
     suspects += [Suspect(hint, other.astype(np.int64), (1,)) for hint, other in conventions.items()]
+    suspects += _nan_ignored(forward, arguments)
+    suspects += _pairs_width_first(forward, call, arguments)
     facts = _switch_facts(arguments, call.result, out, switches, conventions)
     return suspects + facts
+
+
+def _nan_ignored(forward: Any, arguments: dict[str, Any]) -> list[Suspect | str]:
+    """max_pool_forward with NaN never taken, and with NaN kept only as a window's first
+    element (the running maximum started at that element: without padding only)."""
+    x = arguments["x"]
+    if not np.isnan(x).any():
+        return []
+    _, (sh, sw), (ph, pw) = _geometry(arguments)
+    ignored = dict(arguments, x=np.where(np.isnan(x), -np.inf, x).astype(x.dtype))
+    out, switches = forward(**ignored)
+    suspects: list[Suspect | str] = [Suspect(NAN_IGNORED, (out, switches))]
+    if (ph, pw) == (0, 0):
+        ho, wo = out.shape[2], out.shape[3]
+        rows, cols = np.arange(ho) * sh, np.arange(wo) * sw
+        first = x[:, :, rows[:, None], cols[None, :]]
+        stuck = np.isnan(first)
+        index = np.broadcast_to(rows[:, None] * x.shape[3] + cols[None, :], out.shape)
+        suspects.append(
+            Suspect(
+                NAN_IGNORED,
+                (np.where(stuck, first, out), np.where(stuck, index, switches).astype(np.int64)),
+            )
+        )
+    return suspects
+
+
+def _swapped(value: Any) -> Any:
+    """A pair (or an int) read the other way round."""
+    return None if value is None else _pair(value)[::-1]
+
+
+def _pairs_width_first(function: Any, call: Call, arguments: dict[str, Any]) -> list[Suspect | str]:
+    """The pooling with every pair read as (width, height), or the kernel's only."""
+    names = ("kernel_size", "stride", "padding")
+    if all(arguments[n] is None or _swapped(arguments[n]) == _pair(arguments[n]) for n in names):
+        return []
+    every = {n: _swapped(arguments[n]) for n in names}
+    return [
+        suspect(function, call, PAIRS_WIDTH_FIRST, **every),
+        suspect(function, call, PAIRS_WIDTH_FIRST, kernel_size=every["kernel_size"]),
+    ]
 
 
 def _switch_facts(
@@ -193,10 +287,27 @@ def _last_window_wins(arguments: dict[str, Any]) -> np.ndarray:
     return dx.reshape(n, c, h, w)
 
 
+def _without_plane_offsets(arguments: dict[str, Any], batch_only: bool) -> np.ndarray:
+    """max_pool_backward scattered without the planes' offsets (``batch_only``: without the
+    batch's part n * C * H * W of them)."""
+    dout, switches = arguments["dout"], arguments["switches"]
+    n, c, h, w = (int(v) for v in arguments["input_shape"])
+    offsets = np.zeros((n, c, 1, 1), dtype=np.int64)
+    if batch_only:
+        offsets = offsets + np.arange(c, dtype=np.int64).reshape(1, c, 1, 1) * (h * w)
+    flat = (switches.astype(np.int64) + offsets).reshape(-1)
+    dx = np.bincount(flat, weights=dout.reshape(-1).astype(np.float64), minlength=n * c * h * w)
+    return dx.astype(dout.dtype).reshape(n, c, h, w)
+
+
 @diagnoses_for("max_pool_backward")
 def _max_pool_backward(reference: Any, call: Call) -> list[Suspect | str]:
     arguments = bound(reference.max_pool_backward, call)
-    return [computed(OVERWRITTEN, lambda: _last_window_wins(arguments))]
+    return [
+        computed(OVERWRITTEN, lambda: _last_window_wins(arguments)),
+        computed(NO_PLANE_OFFSETS, lambda: _without_plane_offsets(arguments, False)),
+        computed(NO_PLANE_OFFSETS, lambda: _without_plane_offsets(arguments, True)),
+    ]
 
 
 def _count_include_pad_swapped(function: Any, call: Call) -> Suspect:
@@ -209,9 +320,10 @@ def _count_include_pad_swapped(function: Any, call: Call) -> Suspect:
 def _avg_pool_forward(reference: Any, call: Call) -> list[Suspect | str]:
     forward = reference.avg_pool_forward
     suspects: list[Suspect | str] = [_count_include_pad_swapped(forward, call)]
-    if bound(forward, call)["stride"] is None:
+    arguments = bound(forward, call)
+    if arguments["stride"] is None:
         suspects.append(suspect(forward, call, STRIDE_DEFAULT, stride=1))
-    return suspects
+    return suspects + _pairs_width_first(forward, call, arguments)
 
 
 def _avg_pool_undivided(reference: Any, arguments: dict[str, Any]) -> np.ndarray:
@@ -228,6 +340,40 @@ def _avg_pool_undivided(reference: Any, arguments: dict[str, Any]) -> np.ndarray
     return reference.avg_pool_backward(**dict(arguments, dout=scaled))
 
 
+def _divisors(arguments: dict[str, Any], out_hw: tuple[int, int]) -> np.ndarray:
+    """Each window's divisor, (H_out, W_out)."""
+    (kh, kw), stride, padding = _geometry(arguments)
+    if arguments["count_include_pad"]:
+        return np.full(out_hw, float(kh * kw))
+    counts = []
+    for size, k, s, p, o in zip(
+        arguments["input_shape"][2:], (kh, kw), stride, padding, out_hw, strict=True
+    ):
+        start = np.arange(o) * s - p
+        counts.append(np.minimum(start + k, int(size)) - np.maximum(start, 0))
+    return (counts[0][:, None] * counts[1][None, :]).astype(np.float64)
+
+
+def _average_assigned(arguments: dict[str, Any], by_window: bool) -> np.ndarray:
+    """avg_pool_backward with ``dx[window] = g`` for each kernel offset in turn (the
+    reference's loop), or for each window in turn (``by_window``)."""
+    dout = arguments["dout"]
+    (kh, kw), (sh, sw), (ph, pw) = _geometry(arguments)
+    n, c, h, w = (int(v) for v in arguments["input_shape"])
+    ho, wo = int(dout.shape[2]), int(dout.shape[3])
+    g = dout.astype(np.float64) / _divisors(arguments, (ho, wo))
+    dx = np.zeros((n, c, h + 2 * ph, w + 2 * pw))
+    if by_window:
+        for i in range(ho):
+            for j in range(wo):
+                dx[:, :, i * sh : i * sh + kh, j * sw : j * sw + kw] = g[:, :, i, j, None, None]
+    else:
+        for i in range(kh):
+            for j in range(kw):
+                dx[:, :, i : i + sh * (ho - 1) + 1 : sh, j : j + sw * (wo - 1) + 1 : sw] = g
+    return dx[:, :, ph : ph + h, pw : pw + w].astype(dout.dtype)
+
+
 @diagnoses_for("avg_pool_backward")
 def _avg_pool_backward(reference: Any, call: Call) -> list[Suspect | str]:
     backward = reference.avg_pool_backward
@@ -235,6 +381,8 @@ def _avg_pool_backward(reference: Any, call: Call) -> list[Suspect | str]:
     suspects: list[Suspect | str] = [
         _count_include_pad_swapped(backward, call),
         computed(AVERAGE_UNDIVIDED, lambda: _avg_pool_undivided(reference, arguments)),
+        computed(AVERAGE_ASSIGNED, lambda: _average_assigned(arguments, False)),
+        computed(AVERAGE_ASSIGNED, lambda: _average_assigned(arguments, True)),
     ]
     return suspects
 
@@ -242,7 +390,13 @@ def _avg_pool_backward(reference: Any, call: Call) -> list[Suspect | str]:
 @diagnoses_for("global_avg_pool_forward")
 def _global_avg_pool_forward(reference: Any, call: Call) -> list[Suspect | str]:
     x = bound(reference.global_avg_pool_forward, call)["x"]
-    return [computed(GLOBAL_KEEPDIMS, lambda: x.mean(axis=(2, 3), keepdims=True).astype(x.dtype))]
+    h, w = int(x.shape[2]), int(x.shape[3])
+    total = x.astype(np.float64).sum(axis=(2, 3))
+    return [
+        computed(GLOBAL_KEEPDIMS, lambda: x.mean(axis=(2, 3), keepdims=True).astype(x.dtype)),
+        computed(GLOBAL_SUM, lambda: total.astype(x.dtype)),
+        computed(GLOBAL_PRECEDENCE, lambda: (total / h * w).astype(x.dtype)),
+    ]
 
 
 @diagnoses_for("global_avg_pool_backward")
@@ -253,4 +407,8 @@ def _global_avg_pool_backward(reference: Any, call: Call) -> list[Suspect | str]
     def copied() -> np.ndarray:
         return np.broadcast_to(dout[:, :, None, None], shape).copy()
 
-    return [computed(GLOBAL_UNDIVIDED, copied)]
+    def precedence() -> np.ndarray:
+        dx = dout.astype(np.float64) / shape[2] * shape[3]
+        return np.broadcast_to(dx[:, :, None, None], shape).astype(dout.dtype)
+
+    return [computed(GLOBAL_UNDIVIDED, copied), computed(GLOBAL_PRECEDENCE, precedence)]
