@@ -137,6 +137,24 @@ def test_errors_in_some_examples_only_are_located(rng):
     assert not [f for f in describe_difference(some, expected, {}) if "axis 0" in f]
 
 
+def test_errors_in_the_boxes_of_other_images_point_at_the_index(rng):
+    boxes = np.column_stack([[0, 1, 0, 2, 0, 1], rng.uniform(0, 8, (6, 4))])
+    expected = rng.standard_normal((6, 3, 2, 2))
+    wrong = expected.copy()
+    wrong[boxes[:, 0] != 0] = rng.standard_normal((3, 3, 2, 2))  # read from image 0
+    found = describe_difference(
+        wrong, expected, {"x": rng.standard_normal((3, 3, 8, 8)), "boxes": boxes}
+    )
+    assert "whose boxes[:, 0] is not 0; those with boxes[:, 0] == 0 are right" in _one(
+        found, "boxes"
+    )
+    unrelated = expected.copy()
+    unrelated[[1, 2, 4]] += 1.0  # wrong entries that no column of boxes tells apart
+    assert not [
+        f for f in describe_difference(unrelated, expected, {"boxes": boxes}) if "boxes" in f
+    ]
+
+
 def test_zeros_of_a_weight_shaped_like_the_result_locate_nothing(rng):
     expected = rng.standard_normal((2, 3, 4, 4))
     x, w = rng.standard_normal((2, 3, 6, 6)), rng.standard_normal((2, 3, 4, 4))

@@ -374,13 +374,50 @@ def _where_wrong(wrong: np.ndarray, arguments: dict[str, Any], what: str) -> Ite
         return
     count = f"{int(wrong.sum())} of {wrong.size} elements are wrong"
     yield from _at_zeros(wrong, arguments, what, count)
-    if wrong.ndim >= 2:
+    explained = list(_by_an_index(wrong, arguments, what, count))
+    yield from explained
+    if wrong.ndim >= 2 and not explained:
         yield from _some_of_axis(wrong, 0, "entries along axis 0", what, count)
     if wrong.ndim >= 3:
         label = "channels (axis 1)" if wrong.ndim == 4 else "entries along axis 1"
         yield from _some_of_axis(wrong, 1, label, what, count)
         yield from _border(wrong, what, count, _advice(arguments, "padding"))
         yield from _every_sth(wrong, what, count, _advice(arguments, "stride"))
+
+
+def _by_an_index(
+    wrong: np.ndarray, arguments: dict[str, Any], what: str, count: str
+) -> Iterator[Finding]:
+    """Wrong exactly in the entries along axis 0 whose integer input differs from the one
+    value every right entry has: ``boxes[:, 0]`` (a box's image), a label. The right entries
+    all read image 0: the index is ignored, or read as 0."""
+    if wrong.ndim < 1 or wrong.shape[0] < 4:
+        return
+    rows = wrong.reshape(wrong.shape[0], -1).any(axis=1)
+    if rows.sum() < 1 or (~rows).sum() < 2:
+        return
+    for name, value in arguments.items():
+        if type(value) is not np.ndarray or value.ndim not in (1, 2):
+            continue
+        if value.shape[0] != wrong.shape[0] or value.dtype.kind not in "iuf":
+            continue
+        if value.ndim == 1:
+            columns = [(name, value)]
+        else:
+            columns = [(f"{name}[:, {j}]", value[:, j]) for j in range(value.shape[1])]
+        for label, column in columns:
+            if not np.array_equal(column, np.round(column)):
+                continue  # an index or a label: whole numbers
+            shared = np.unique(column[~rows])
+            if shared.size != 1 or np.any(column[rows] == shared[0]):
+                continue
+            index = f"{label} == {int(shared[0])}"
+            yield Finding(
+                f"{what}: {count}, only in the entries along axis 0 whose {label} is not "
+                f"{int(shared[0])}; those with {index} are right: check how you use {label}",
+                f"wrong only where {label} is not the value the right entries share",
+            )
+            return
 
 
 def _advice(arguments: dict[str, Any], option: str) -> str:
