@@ -31,6 +31,29 @@ Where the mistakes come from (course code, students' questions and framework iss
   ``negative_slope`` there), a softmax taken along the last axis whatever ``axis`` says, and
   the sigmoid's backward fed the forward input as if it were the output (CS231n's caches keep
   the output; this assignment passes ``x``).
+* Leaky ReLU's slope left at another framework's default: TensorFlow's ``tf.nn.leaky_relu``
+  takes 0.2 and Keras's ``LeakyReLU`` 0.3 (jinyu121/DW2TF#2, Dobiasd/frugally-deep#446;
+  pytorch/pytorch#10349 on PyTorch's own two defaults); PyTorch's functional default is 0.01.
+* Leaky ReLU written as ``maximum(x, slope * x)``, right only for slopes up to 1:
+  tensorflow/tensorflow#24566 (``tf.nn.leaky_relu`` itself was written so).
+* Tanh's backward fed the forward input as if it were the output, ``dout * (1 - x ** 2)``:
+  CS231n's ``rnn_step_backward`` caches ``next_h = tanh(...)`` and uses ``1 - next_h ** 2``;
+  apache/mxnet#4316 (a ``tanh_grad`` taken for wrong until the input / output difference was
+  seen), davidrmiller/neural2d#40.
+* The cross-entropy gradient not divided by the batch size: janchorowski/nn_assignments#21,
+  apache/mxnet#2215, victorlempitsky/Mate#2 (CS231n's ``dW /= num_train``); and the gradient
+  kept at ``p - onehot`` when label smoothing is added to the loss only.
+* The hinge gradient without the label's column (``dW[:, y[i]] -= X[i]`` forgotten):
+  bruceoutdoors/CS231n#5 (``= -counts`` for ``-= counts``), mantasu/cs231n#9 (why the
+  subtraction is there).
+* MSE averaged over the batch axis only (D2L's ``l.sum() / batch_size``, a mean over the
+  examples) where ``mse_loss`` averages over every element.
+* The temperature applied to the student's logits only: huawei-noah/Pretrained-Language-Model#11
+  (TinyBERT's paper and code disagree on softening the teacher).
+* The multiclass focal loss's ``alpha`` kept in the loss and forgotten in the hand-written
+  gradient (a forgotten factor in the backward pass).
+* The L1 gradient at ``pred == target`` taken as +1 or -1 (``where(d > 0, 1, -1)``): PyTorch's
+  ``l1_loss`` itself gave 1 there (pytorch/pytorch#7172); jax-ml/jax#37820; torch/nn#43.
 """
 
 from __future__ import annotations
@@ -114,6 +137,47 @@ L2_WITHOUT_HALF = (
     "strength * w"
 )
 
+LEAKY_DEFAULT_SLOPE = (
+    "your leaky ReLU matches negative_slope left at TensorFlow's default 0.2 (or Keras's 0.3): "
+    "PyTorch's default, and this assignment's, is negative_slope=0.01"
+)
+LEAKY_AS_MAXIMUM = (
+    "your leaky ReLU is maximum(x, negative_slope * x), which is right only for slopes up to "
+    "1: for a slope above 1 it keeps slope * x for positive x; use where(x > 0, x, slope * x)"
+)
+TANH_OF_INPUT = (
+    "your gradient is dout * (1 - x ** 2), as if x were tanh's output: backward gets the "
+    "forward input, so compute t = tanh(x) first and use dout * (1 - t ** 2)"
+)
+CE_GRADIENT_NOT_MEAN = (
+    "your cross-entropy gradient is N times the right one (N = the number of examples): the "
+    "loss is a mean over the examples, so its gradient is (p - q) / N"
+)
+CE_GRADIENT_WITHOUT_SMOOTHING = (
+    "your cross-entropy gradient ignores label smoothing, (p - onehot(y)) / N: the loss's "
+    "target is q = (1 - eps) * onehot + eps / K, so the gradient is (p - q) / N"
+)
+HINGE_LABEL_COLUMN_MISSING = (
+    "your hinge gradient leaves the label's column out: s_y is subtracted in every active "
+    "term, so dscores[i, y_i] = -(the number of active terms of row i) / (N * K)"
+)
+MSE_MEAN_OVER_BATCH = (
+    "your MSE is averaged over the first axis (the batch) only: mse_loss averages over all "
+    "pred.size elements, in the loss and in its gradient 2 * (pred - target) / pred.size"
+)
+DISTILLATION_TEACHER_NOT_SOFTENED = (
+    "your distillation loss matches the teacher's softmax taken without the temperature: "
+    "soften both, p = softmax(student_logits / T) and q = softmax(teacher_logits / T)"
+)
+FOCAL_GRADIENT_WITHOUT_ALPHA = (
+    "your multiclass focal gradient lacks the factor alpha: the loss is multiplied by alpha, "
+    "so its gradient is too"
+)
+L1_GRADIENT_AT_KINK = (
+    "your L1 gradient is +1 or -1 where pred equals target: use sign(pred - target) / "
+    "pred.size, which is 0 there (PyTorch's convention)"
+)
+
 
 def _scalar(value: Any, like: Any) -> Any:
     return np.asarray(value, np.float64).astype(like.dtype)[()]
@@ -175,12 +239,46 @@ def _relu_backward(reference: Any, call: Call) -> list[Suspect | str]:
     return [Suspect(RELU_AT_ZERO, np.where(x >= 0, dout, 0).astype(x.dtype))]
 
 
+def _default_slopes(function: Any, call: Call, position: int) -> list[Suspect | str]:
+    """Another framework's default slope, where the call leaves negative_slope at its default
+    (a call that passes it says nothing of the default the student wrote)."""
+    if len(call.args) > position or "negative_slope" in call.kwargs:
+        return []
+    return [
+        suspect(function, call, LEAKY_DEFAULT_SLOPE, negative_slope=slope) for slope in (0.2, 0.3)
+    ]
+
+
+@diagnoses_for("leaky_relu_forward")
+def _leaky_relu_forward(reference: Any, call: Call) -> list[Suspect | str]:
+    function = reference.leaky_relu_forward
+    arguments = bound(function, call)
+    x, slope = arguments["x"], arguments["negative_slope"]
+    found = _default_slopes(function, call, 1)
+    if isinstance(x, np.ndarray) and x.dtype.kind == "f":
+        as_maximum = np.maximum(x, x * x.dtype.type(slope))  # what the student's line computes
+        found.append(Suspect(LEAKY_AS_MAXIMUM, as_maximum))
+    return found
+
+
 @diagnoses_for("leaky_relu_backward")
 def _leaky_relu_backward(reference: Any, call: Call) -> list[Suspect | str]:
-    arguments = bound(reference.leaky_relu_backward, call)
+    function = reference.leaky_relu_backward
+    arguments = bound(function, call)
     x, slope = arguments["x"], arguments["negative_slope"]
     dout = np.asarray(arguments["dout"], np.float64)
-    return [Suspect(LEAKY_AT_ZERO, in_dtype_of(np.where(x >= 0, dout, slope * dout), x))]
+    return [
+        Suspect(LEAKY_AT_ZERO, in_dtype_of(np.where(x >= 0, dout, slope * dout), x)),
+        *_default_slopes(function, call, 2),
+    ]
+
+
+@diagnoses_for("tanh_backward")
+def _tanh_backward(reference: Any, call: Call) -> list[Suspect | str]:
+    arguments = bound(reference.tanh_backward, call)
+    x = np.asarray(arguments["x"], np.float64)
+    dout = np.asarray(arguments["dout"], np.float64)
+    return [Suspect(TANH_OF_INPUT, in_dtype_of(dout * (1 - x * x), arguments["x"]))]
 
 
 @diagnoses_for("softmax_cross_entropy")
@@ -188,6 +286,10 @@ def _cross_entropy(reference: Any, call: Call) -> list[Suspect | str]:
     found = _overflow(reference, call)
     arguments = bound(reference.softmax_cross_entropy, call)
     logits, y, eps = arguments["logits"], np.asarray(arguments["y"]), arguments["label_smoothing"]
+    if logits.ndim == 2 and logits.shape[0] > 1 and y.shape == logits.shape[:1]:
+        _, grad = reference.softmax_cross_entropy(**arguments)
+        summed = np.asarray(grad, np.float64) * logits.shape[0]
+        found.append(Suspect(CE_GRADIENT_NOT_MEAN, in_dtype_of(summed, logits), (1,)))
     if logits.ndim != 2 or logits.shape[1] < 2 or not 0 < eps <= 1 or y.shape != logits.shape[:1]:
         return found
     n, k = logits.shape
@@ -199,6 +301,8 @@ def _cross_entropy(reference: Any, call: Call) -> list[Suspect | str]:
     found.append(
         Suspect(SMOOTHING_OVER_K_MINUS_1, (_scalar(loss, logits), in_dtype_of(grad, logits)))
     )
+    unsmoothed = (np.exp(log_p) - onehot) / n  # the gradient of the loss without smoothing
+    found.append(Suspect(CE_GRADIENT_WITHOUT_SMOOTHING, in_dtype_of(unsmoothed, logits), (1,)))
     return found
 
 
@@ -213,17 +317,48 @@ def _hinge(reference: Any, call: Call) -> list[Suspect | str]:
         "assignment) divides the sum over classes by the number of classes"
     )
     with_label = _scalar(np.float64(loss) + arguments["margin"] / k, scores)
+    without_label_column = np.where(_one_hot(arguments["y"], k) > 0, 0, grad).astype(grad.dtype)
+    label_column = Suspect(HINGE_LABEL_COLUMN_MISSING, without_label_column, (1,))
     if matches(with_label, loss * k):  # the two mistakes give one loss: say so in one hint
-        return [Suspect(HINGE_UNDIVIDED_OR_LABEL_COUNTED, with_label, (0,))]
-    return [Suspect(hint, loss * k, (0,)), Suspect(HINGE_LABEL_COUNTED, (with_label, grad))]
+        return [Suspect(HINGE_UNDIVIDED_OR_LABEL_COUNTED, with_label, (0,)), label_column]
+    return [
+        Suspect(hint, loss * k, (0,)),
+        Suspect(HINGE_LABEL_COUNTED, (with_label, grad)),
+        label_column,
+    ]
 
 
 @diagnoses_for("mse_loss")
 def _mse(reference: Any, call: Call) -> list[Suspect | str]:
     arguments = bound(reference.mse_loss, call)
     pred = arguments["pred"]
-    _, grad = reference.mse_loss(**arguments)
-    return [Suspect(MSE_WITHOUT_2, in_dtype_of(np.asarray(grad, np.float64) / 2, pred), (1,))]
+    loss, grad = reference.mse_loss(**arguments)
+    found: list[Suspect | str] = [
+        Suspect(MSE_WITHOUT_2, in_dtype_of(np.asarray(grad, np.float64) / 2, pred), (1,))
+    ]
+    if pred.ndim > 1 and pred.shape[0] > 0:
+        per_batch = pred.size / pred.shape[0]  # a mean over the first axis: size / N times more
+        found.append(
+            Suspect(
+                MSE_MEAN_OVER_BATCH,
+                (
+                    _scalar(np.float64(loss) * per_batch, pred),
+                    in_dtype_of(np.asarray(grad, np.float64) * per_batch, pred),
+                ),
+            )
+        )
+    return found
+
+
+@diagnoses_for("l1_loss")
+def _l1(reference: Any, call: Call) -> list[Suspect | str]:
+    arguments = bound(reference.l1_loss, call)
+    pred = arguments["pred"]
+    diff = pred - np.asarray(arguments["target"]).astype(pred.dtype)
+    return [
+        Suspect(L1_GRADIENT_AT_KINK, in_dtype_of(np.where(kink, 1.0, -1.0) / pred.size, pred), (1,))
+        for kink in (diff > 0, diff >= 0)  # the student's where(d > 0, 1, -1), or d >= 0
+    ]
 
 
 @diagnoses_for("binary_focal_loss")
@@ -248,7 +383,6 @@ def _binary_focal(reference: Any, call: Call) -> list[Suspect | str]:
     return found
 
 
-@diagnoses_for("multiclass_focal_loss")
 def _multiclass_focal(reference: Any, call: Call) -> list[Suspect | str]:
     found = _overflow(reference, call)
     arguments = bound(reference.multiclass_focal_loss, call)
@@ -264,6 +398,20 @@ def _multiclass_focal(reference: Any, call: Call) -> list[Suspect | str]:
     return found
 
 
+@diagnoses_for("multiclass_focal_loss")
+def _multiclass_focal_loss(reference: Any, call: Call) -> list[Suspect | str]:
+    found = _multiclass_focal(reference, call)
+    arguments = bound(reference.multiclass_focal_loss, call)
+    alpha = arguments["alpha"]
+    if alpha > 0:
+        _, grad = reference.multiclass_focal_loss(**arguments)
+        without = np.asarray(grad, np.float64) / alpha
+        found.append(
+            Suspect(FOCAL_GRADIENT_WITHOUT_ALPHA, in_dtype_of(without, arguments["logits"]), (1,))
+        )
+    return found
+
+
 @diagnoses_for("distillation_loss")
 def _distillation(reference: Any, call: Call) -> list[Suspect | str]:
     found = _overflow(reference, call)
@@ -275,6 +423,7 @@ def _distillation(reference: Any, call: Call) -> list[Suspect | str]:
     k = student.shape[1]
     return [
         *found,
+        _teacher_not_softened(arguments),
         Suspect(
             DISTILLATION_WITHOUT_T2, (_scalar(loss / t2, student), in_dtype_of(grad / t2, student))
         ),
@@ -282,6 +431,24 @@ def _distillation(reference: Any, call: Call) -> list[Suspect | str]:
             DISTILLATION_MEAN_OVER_K, (_scalar(loss / k, student), in_dtype_of(grad / k, student))
         ),
     ]
+
+
+def _teacher_not_softened(arguments: dict[str, Any]) -> Suspect:
+    """Distillation with q = softmax(teacher_logits), the temperature on the student only."""
+    student = arguments["student_logits"]
+    temperature = arguments["temperature"]
+    teacher = np.asarray(arguments["teacher_logits"]).astype(student.dtype)
+    n = student.shape[0]
+    log_p = _log_softmax(np.asarray(student, np.float64) / temperature)
+    log_q = _log_softmax(teacher)
+    q = np.exp(log_q)
+    with np.errstate(invalid="ignore"):
+        terms = np.where(q > 0, q * (log_q - log_p), 0.0)
+    loss = temperature**2 * terms.sum() / n
+    grad = temperature * (np.exp(log_p) - q) / n
+    return Suspect(
+        DISTILLATION_TEACHER_NOT_SOFTENED, (_scalar(loss, student), in_dtype_of(grad, student))
+    )
 
 
 @diagnoses_for("l2_penalty")
