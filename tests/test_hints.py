@@ -258,3 +258,32 @@ def test_a_mistake_the_reference_refuses_leaves_the_others(rng):
         conv.conv_forward(x, w, None, padding=0)  # "padding ignored" cannot be made here
     hints = diagnose(conv, [call])
     assert len(hints) == 1 and "true convolution" in hints[0], hints
+
+
+def test_a_pattern_of_one_call_only_is_not_described(rng):
+    """Wrong in one example of the batch in one call, wrong without that pattern in another:
+    the pattern is a coincidence of the first call's inputs, not the mistake."""
+    _, w, b = _conv_inputs(rng)
+    x = rng.standard_normal((4, 3, 6, 6))
+    right = conv.conv_forward(x, w, b, padding=1)
+    one_example = right.copy()
+    one_example[0] += 1.0 + rng.random(right.shape[1:])
+    patterned = Call("conv_forward", (x, w, b), {"padding": 1}, one_example)
+    assert any("entries along axis 0" in h for h in diagnose(conv, [patterned]))
+    everywhere = Call(
+        "conv_forward", (x, w, b), {}, conv.conv_forward(x, w, b) + 1.0 + rng.random()
+    )
+    assert not any("axis 0" in h for h in diagnose(conv, [everywhere, patterned]))
+
+
+def test_a_factor_that_differs_between_calls_is_said_without_its_value(rng):
+    x, w, b = _conv_inputs(rng)
+    first = Call("conv_forward", (x, w, b), {}, 2.0 * conv.conv_forward(x, w, b))
+    second = Call(
+        "conv_forward", (x, w, b), {"padding": 1}, 3.0 * conv.conv_forward(x, w, b, padding=1)
+    )
+    (hint,) = diagnose(conv, [first, second])
+    assert "times a constant in each call, but not the same constant in every call" in hint
+    assert "times 3" not in hint
+    (same,) = diagnose(conv, [first, Call("conv_forward", (x, w, b), {}, first.result)])
+    assert "times 2" in same

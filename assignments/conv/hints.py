@@ -67,6 +67,15 @@ from autograder.suite.hints import (
     diagnoses_for,
     suspect,
 )
+from autograder.suite.layer_mistakes import Layers
+
+LAYERS = Layers(
+    forward={"conv_forward": "convolution"},
+    backward={"conv_backward": "conv_forward"},
+    blocks=("depthwise_separable_forward", "depthwise_separable_backward"),
+)
+"""The separable convolution's two convolutions, for the mistakes the engine finds without a
+catalogue (a convolution given the wrong option or array: ``groups=1``, no dilation)."""
 
 _OPTIONS = ("stride", "padding", "dilation")
 

@@ -37,6 +37,8 @@ class Finding(NamedTuple):
 
     text: str
     kind: str
+    item: str = ""
+    """The item it is about, as ``text`` names it (``your dx``, ``your result['w1']``)."""
 
 
 def describe_difference(
@@ -74,6 +76,15 @@ def find_differences(
         labels = tuple(f"{what}[{key!r}]" for key in expected)
         mine = [actual[key] for key in expected]
         return _items_differences(mine, list(expected.values()), arguments, labels)
+    return [
+        finding._replace(item=finding.item or what)
+        for finding in _array_differences(actual, expected, arguments, what)
+    ]
+
+
+def _array_differences(
+    actual: Any, expected: Any, arguments: dict[str, Any], what: str
+) -> list[Finding]:
     if (
         type(actual) is np.ndarray
         and type(expected) is np.ndarray
@@ -107,10 +118,10 @@ def _items_differences(
             if other > index:
                 pair = f"{labels[index]} and {labels[other]}"
                 text = f"{pair} are swapped: each holds what the other should be"
-                found.append(Finding(text, "swapped with another item"))
+                found.append(Finding(text, "swapped with another item", labels[index]))
         else:
             said = f"holds what {labels[other]} should be"
-            found.append(Finding(f"{labels[index]} {said}", said))
+            found.append(Finding(f"{labels[index]} {said}", said, labels[index]))
     return found
 
 

@@ -52,7 +52,7 @@ import numpy as np
 from autograder.core.assignments import ASSIGNMENTS_DIR
 from autograder.suite.compare import assert_close
 from autograder.suite.conditioning import ConditionedReference
-from autograder.suite.differences import find_differences
+from autograder.suite.differences import Finding, find_differences
 from autograder.suite.layer_mistakes import Layers, layer_mistakes
 from autograder.suite.option_mistakes import OptionMistake, merged_hints, option_mistakes
 from autograder.suite.outputs import output_names
@@ -439,9 +439,10 @@ class _Evidence:
     def settle(self, reference: Any) -> _Findings:
         """The evidence in words; the most recent wrong call's difference described."""
         description: list[str] = []
-        if self.last_wrong is not None:
+        wrong = [entry[0] for entry in self.weighed if not entry[3]]
+        if wrong:
             try:
-                description = _described(reference, self.last_wrong)
+                description = _described(reference, wrong[:DESCRIBED_CALLS])
             except Exception:  # a courtesy: the hints found stay
                 description = []
         return _Findings(
@@ -455,14 +456,71 @@ class _Evidence:
         )
 
 
-def _described(reference: Any, call: Call) -> list[str]:
-    """What the difference of a wrong call's result from the right one shows."""
+DESCRIBED_CALLS = 4
+"""The difference of at most this many wrong calls of a test is described (the most recent)."""
+
+FACTOR_KIND = "the right values times "
+"""The start of every factor finding's kind (times 2, times the batch size, times a constant)."""
+
+
+def _described(reference: Any, calls: list[Call]) -> list[str]:
+    """What the difference of the most recent wrong call's result from the right one shows,
+    where the test's other wrong calls show it too: a pattern in one call only (wrong in one
+    filter of one call's dw) is a coincidence of its inputs. A factor that differs from call
+    to call is said as a constant factor, without the value."""
+    found = [_findings(reference, call) for call in calls]
+    said: list[str] = []
+    for finding in found[0][0]:
+        # the other calls where this item is wrong: each must show the same
+        others = [
+            [f for f in each if f.item == finding.item]
+            for each, wrong in found[1:]
+            if finding.item in wrong
+        ]
+        if all(any(f.kind == finding.kind for f in each) for each in others):
+            said.append(finding.text)
+        elif finding.kind.startswith(FACTOR_KIND) and all(
+            any(f.kind.startswith(FACTOR_KIND) for f in each) for each in others
+        ):
+            said.append(
+                finding.item + " is the right one times a constant in each call, but not the "
+                "same constant in every call (a factor is wrong)"
+            )
+    return said
+
+
+def _findings(reference: Any, call: Call) -> tuple[list[Finding], set[str]]:
+    """The findings of a wrong call, and the items it got wrong (named as they name them)."""
     conditioned = getattr(ConditionedReference(reference), call.function)
     correct = conditioned(*call.args, **call.kwargs)  # with its spread, as suites compare
     function = getattr(reference, call.function)
     names = output_names(function)
     findings = find_differences(call.result, correct, bound(function, call), names=names)
-    return [finding.text for finding in findings]
+    return findings, _wrong_items(call.result, correct, "your result", names)
+
+
+def _wrong_items(actual: Any, expected: Any, what: str, names: tuple[str, ...] = ()) -> set[str]:
+    """The items of ``actual`` that differ from ``expected``, labelled as
+    :func:`~autograder.suite.differences.find_differences` labels them."""
+    if isinstance(expected, tuple | list) and isinstance(actual, tuple | list):
+        if len(actual) != len(expected):
+            return {what}
+        if len(names) == len(expected) and all(names):
+            labels = ["your " + name for name in names]
+        else:
+            labels = [what + "[" + str(index) + "]" for index in range(len(expected))]
+        wrong: set[str] = set()
+        for mine, right, label in zip(actual, expected, labels, strict=True):
+            wrong |= _wrong_items(mine, right, label)
+        return wrong
+    if isinstance(expected, dict) and isinstance(actual, dict):
+        if actual.keys() != expected.keys():
+            return {what}
+        wrong = set()
+        for key in expected:
+            wrong |= _wrong_items(actual[key], expected[key], what + "[" + repr(key) + "]")
+        return wrong
+    return set() if matches(actual, expected) else {what}
 
 
 def _several(function_name: str, named: list[str]) -> list[str]:

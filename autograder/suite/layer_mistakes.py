@@ -56,6 +56,13 @@ class Layers:
     "the convolution with params['w3r']"."""
     relu: str = ""
     """The forward layer that is a ReLU (for "a ReLU added after conv_proj"); "" for none."""
+    blocks: tuple[str, ...] = ()
+    """The composite functions whose layers these are (``()``: every function of the module).
+    A layer's own implementation is never taken apart: how the reference computes it is not
+    the student's."""
+
+    def composes(self, function: str) -> bool:
+        return not self.blocks or function in self.blocks
 
 
 @dataclass
@@ -473,6 +480,8 @@ def layer_mistakes(
     of the result (the whole result for a single array); only the changes whose key is in
     ``keys`` when given (a test's other calls, checked against those found in its searched
     call), else at most :data:`MAX_LAYER_MISTAKES`."""
+    if not layers.composes(function.__name__):
+        return
     try:
         _, trace = traced(module, function, arguments, layers)
     except Exception:  # the reference refuses the arguments: no mistake to suspect
