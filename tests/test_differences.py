@@ -249,3 +249,14 @@ def test_a_factor_equal_to_the_learning_rate_or_the_temperature_is_named(rng):
     assert "times 1/10 (= lr), everywhere" in _one(found, "times")
     found = describe_difference(expected * 3, expected, {"temperature": 3.0})
     assert "times 3 (= temperature), everywhere" in _one(found, "times")
+
+
+def test_an_average_read_the_other_way_round_and_a_windows_sum_are_named(rng):
+    expected = rng.standard_normal((6, 5))
+    found = describe_difference(99 * expected, expected, {"alpha": 0.99})
+    assert "times 99 (= alpha / (1 - alpha))" in _one(found, "times 99")
+    found = describe_difference(expected / 9, expected, {"beta2": 0.9})
+    assert "(= (1 - beta2) / beta2)" in _one(found, "times 1/9")
+    found = describe_difference(4 * expected, expected, {"kernel_size": (2, 2)})
+    assert "the window's 2 * 2 (kernel_size)" in _one(found, "times 4")
+    assert "(=" not in _one(describe_difference(7 * expected, expected, {"alpha": 0.99}), "7")

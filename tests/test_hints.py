@@ -287,3 +287,24 @@ def test_a_factor_that_differs_between_calls_is_said_without_its_value(rng):
     assert "times 3" not in hint
     (same,) = diagnose(conv, [first, Call("conv_forward", (x, w, b), {}, first.result)])
     assert "times 2" in same
+
+
+def test_a_factor_one_quantity_explains_in_every_call_is_named_by_it(rng):
+    """Off by the temperature: 4 in one call (where the batch size is 4 too), 10 in another."""
+    from solutions import activations_losses as al
+
+    calls = []
+    for temperature in (4.0, 10.0):
+        student, teacher = rng.standard_normal((4, 5)), rng.standard_normal((4, 5))
+        loss, grad = al.distillation_loss(student, teacher, temperature=temperature)
+        arguments = (student, teacher)
+        calls.append(
+            Call(
+                "distillation_loss",
+                arguments,
+                {"temperature": temperature},
+                (loss, temperature * grad),
+            )
+        )
+    hints = diagnose(al, calls)
+    assert any("times temperature in every call" in h for h in hints), hints

@@ -138,8 +138,9 @@ UNIFORM_BOUND_AS_STD = (
     "is only std / sqrt(3): draw from U(-b, b) with b = sqrt(3) * std"
 )
 KAIMING_GAIN_SQUARED = (
-    "your He initialization uses the gain squared, std = gain ** 2 / sqrt(fan): the gain "
-    "already scales the standard deviation, std = gain / sqrt(fan)"
+    "your He initialization uses the gain squared, std = gain ** 2 / sqrt(fan), either in "
+    "the initializer or in a calculate_gain that returns the variance's factor (2 for relu "
+    "where sqrt(2) belongs): the gain scales the standard deviation, std = gain / sqrt(fan)"
 )
 KAIMING_GAIN_HARDCODED = (
     "your He initialization uses sqrt(2 / fan) whatever the nonlinearity: the gain of "

@@ -39,6 +39,8 @@ class Finding(NamedTuple):
     kind: str
     item: str = ""
     """The item it is about, as ``text`` names it (``your dx``, ``your result['w1']``)."""
+    labels: tuple[str, ...] = ()
+    """For a factor: the quantities of the call it equals (``temperature``, ``x.shape[0]``)."""
 
 
 def describe_difference(
@@ -190,6 +192,11 @@ FACTOR_SCALARS = frozenset({"p", "T", "temperature", "lr"})
 """Scalar options whose value makes the factors mistakes introduce (``1 / (1 - p)``, ``T**2``,
 a learning rate in the wrong place); other scalars (eps, momentum, stride, ...) name no
 factor: a match would be a coincidence."""
+AVERAGE_WEIGHTS = frozenset({"alpha", "beta1", "beta2", "momentum", "p"})
+"""Weights of an average, ``w * old + (1 - w) * new``: read the other way round, the first
+step's result is off by ``w / (1 - w)`` (or its inverse)."""
+WINDOW_SIZES = frozenset({"kernel_size", "sampling_ratio"})
+"""Sizes of a window or a grid: a sum where the mean belongs is off by their product."""
 MIN_PATTERN_SIZE = 8
 """Arrays smaller than this are too small for a pattern over the whole array to mean much."""
 
@@ -199,10 +206,20 @@ def _factor_names(arguments: dict[str, Any]) -> dict[Fraction, list[str]]:
     classes, ``1 / (1 - p)``, ``T**2`` and their inverses), each with its names in the call."""
     names: dict[Fraction, list[str]] = {}
 
-    def add(value: Fraction, label: str) -> None:
-        for factor, text in ((value, label), (1 / value, f"1 / {label}")):
+    def add(value: Fraction, label: str, inverse: str = "") -> None:
+        for factor, text in ((value, label), (1 / value, inverse or f"1 / {label}")):
             if factor not in (0, 1):
                 names.setdefault(factor, []).append(text)
+
+    for name, value in arguments.items():
+        if name in AVERAGE_WEIGHTS and isinstance(value, float) and 0 < value < 1:
+            weight = Fraction(value).limit_denominator(1000)
+            if abs(float(weight) - value) <= 1e-12:
+                add(weight / (1 - weight), f"{name} / (1 - {name})", f"(1 - {name}) / {name}")
+        if name in WINDOW_SIZES and not isinstance(value, bool):
+            sizes = value if isinstance(value, tuple) else (value, value)
+            if all(isinstance(v, int) and v > 1 for v in sizes) and len(sizes) == 2:
+                add(Fraction(sizes[0] * sizes[1]), f"the window's {sizes[0]} * {sizes[1]} ({name})")
 
     for name, value in arguments.items():
         if isinstance(value, np.ndarray) and value.ndim >= 1 and value.size > 1:
@@ -274,7 +291,9 @@ def _scaled(
         kind = f"the right values times {exact}"
     else:
         named, kind = "", f"the right values times {exact}"
-    yield Finding(f"{what} is the right one times {exact}{named}, everywhere", kind)
+    yield Finding(
+        f"{what} is the right one times {exact}{named}, everywhere", kind, labels=tuple(labels)
+    )
 
 
 def _distinct_quantities(labels: list[str]) -> list[str]:

@@ -479,9 +479,20 @@ def _described(reference: Any, calls: list[Call]) -> list[str]:
         ]
         if all(any(f.kind == finding.kind for f in each) for each in others):
             said.append(finding.text)
-        elif finding.kind.startswith(FACTOR_KIND) and all(
-            any(f.kind.startswith(FACTOR_KIND) for f in each) for each in others
-        ):
+            continue
+        factors = [[f for f in each if f.kind.startswith(FACTOR_KIND)] for each in others]
+        if not finding.kind.startswith(FACTOR_KIND) or not all(factors):
+            continue
+        common = [
+            label
+            for label in finding.labels
+            if all(any(label in f.labels for f in each) for each in factors)
+        ]
+        if common:  # one quantity explains the factor of every call, whatever its value
+            said.append(
+                finding.item + " is the right one times " + common[0] + " in every call, everywhere"
+            )
+        else:
             said.append(
                 finding.item + " is the right one times a constant in each call, but not the "
                 "same constant in every call (a factor is wrong)"
