@@ -308,3 +308,18 @@ def test_a_factor_one_quantity_explains_in_every_call_is_named_by_it(rng):
         )
     hints = diagnose(al, calls)
     assert any("times temperature in every call" in h for h in hints), hints
+
+
+def test_an_input_changed_in_place_is_named_from_the_verdict():
+    from autograder.sandbox.failures import modified
+    from autograder.suite.feedback import failure_hints
+    from autograder.suite.student import student_error
+
+    failure = modified("relu_forward", "x", "")
+    error = student_error("relu_forward", failure.message, failure.kind)
+    error.function = "relu_forward"
+    (hint,) = failure_hints(error)
+    assert hint.startswith("your relu_forward writes into its argument x")
+    assert "x = x.copy()" in hint
+    raised = student_error("relu_forward", "relu_forward raised ValueError: bad", "exception")
+    assert failure_hints(raised) == [] and failure_hints(ValueError("x")) == []

@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -158,6 +158,37 @@ def diagnosis_of(item: pytest.Item) -> TestDiagnosis | None:
     return gather(reference, calls)
 
 
+_MODIFIED = re.compile(r"modified its input (\S+) in place")
+
+
+def failure_hints(error: BaseException | None) -> list[str]:
+    """Hints a failed call's own verdict gives (no diagnosis needed): an input changed in place
+    is named with its usual causes and the way out."""
+    if not isinstance(error, StudentError) or error.kind != "modified_input":
+        return []
+    found = _MODIFIED.search(str(error))
+    if found is None:
+        return []
+    name = found.group(1)
+    return [
+        "your "
+        + (error.function or "function")
+        + " writes into its argument "
+        + name
+        + " (an assignment into it such as "
+        + name
+        + "[mask] = 0, an augmented one such as "
+        + name
+        + " += ..., or out="
+        + name
+        + "): the caller's array must stay as it was; compute a new array, or copy first ("
+        + name
+        + " = "
+        + name
+        + ".copy())"
+    ]
+
+
 def hint_text(hints: list[str]) -> str:
     """``\nhint: ...`` lines, one per hint."""
     return "".join(f"\nhint: {hint}" for hint in hints)
@@ -172,11 +203,13 @@ class FailureFeedback:
     redacted: str
     """The message a student sees ("" where it is the full one)."""
     diagnosis: TestDiagnosis
+    verdict_hints: list[str] = field(default_factory=list)
+    """Hints of the failed call's own verdict (:func:`failure_hints`)."""
 
     def apply(
         self, result: TestResult, refuted: dict[str, dict[str, set[PathKey]]] | None = None
     ) -> None:
-        hints = hint_text(self.diagnosis.hints(refuted))
+        hints = hint_text(self.verdict_hints + self.diagnosis.hints(refuted))
         if self.redacted:
             result.output, result.instructor_output = self.redacted + hints, self.full + hints
         else:

@@ -123,7 +123,7 @@ class InProcessFunctions(Functions):
             except failures.CallFailed as failure:
                 if self._guard is not None:
                     self._guard.note(function_name, failure, self._timeout, "")
-                raise student_error(function_name, failure.message) from None
+                raise student_error(function_name, failure.message, failure.kind) from None
 
         return run
 

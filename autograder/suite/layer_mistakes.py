@@ -396,9 +396,8 @@ def _options(
     layer = getattr(module, call.layer)
     for name, parameter in inspect.signature(layer).parameters.items():
         value = call.arguments.get(name)
-        if parameter.default is inspect.Parameter.empty or isinstance(value, str):
-            continue
-        if type(value) is np.ndarray and parameter.default is None:
+        optional = parameter.default is None or "None" in str(parameter.annotation)
+        if type(value) is np.ndarray and optional and name != next(iter(call.arguments)):
             yield Change(
                 ("without", call.label, name),
                 call.label + " without its " + name,
@@ -406,6 +405,8 @@ def _options(
                 index,
                 lambda layer, arguments, name=name: layer(**(arguments | {name: None})),
             )
+            continue
+        if parameter.default is inspect.Parameter.empty or isinstance(value, str):
             continue
         wrongs = wrong_values(value, parameter.default) if value is not None else []
         if isinstance(value, int) and not isinstance(value, bool):

@@ -85,10 +85,13 @@ def _changes(
     then an array argument given another one of its shape and dtype (``running_mean`` where
     ``running_var`` belongs: a slip of the variable's name)."""
     for option, parameter in parameters.items():
-        if parameter.default is inspect.Parameter.empty or option not in arguments:
+        if option not in arguments:
             continue
         value = arguments[option]
-        for wrong in wrong_values(value, parameter.default):
+        required = parameter.default is inspect.Parameter.empty
+        if required and (isinstance(value, bool) or not isinstance(value, int | float)):
+            continue  # a required number (a seed, a rate) may be left out too: 0 or 1
+        for wrong in wrong_values(value, None if required else parameter.default):
             if isinstance(wrong, bool):
                 change = option + "=" + str(wrong) + ", the other way round from this call"
                 advice = "check how " + option + " switches your computation"

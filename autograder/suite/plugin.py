@@ -66,6 +66,7 @@ from autograder.suite.feedback import (
     GRADING_ERROR_PREFIX,
     FailureFeedback,
     diagnosis_of,
+    failure_hints,
     failure_message,
     failure_messages,
     grading_error_of,
@@ -352,7 +353,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             full, redacted = failure_messages(report, call)
             redact = redacted != full and not shows_expected(item)
             diagnosis = diagnosis_of(item) or TestDiagnosis()
-            feedback = FailureFeedback(full, redacted if redact else "", diagnosis)
+            error = call.excinfo.value if call.excinfo is not None else None
+            feedback = FailureFeedback(
+                full, redacted if redact else "", diagnosis, failure_hints(error)
+            )
             feedback.apply(result)  # named again when the session ends, with every test's word
             if diagnosis.functions:
                 session_of(item.config).feedback[name] = feedback

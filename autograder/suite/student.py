@@ -47,6 +47,8 @@ class StudentError(AssertionError):
 
     function: str = ""
     """The student function whose call failed ("" where no call was made)."""
+    kind: str = ""
+    """How it failed, where the call was judged (``modified_input``, ``timeout``, ...)."""
 
 
 RAISABLE = (
@@ -68,14 +70,17 @@ RAISABLE = (
 _RAISED_TYPES: dict[str, type[StudentError]] = {}
 
 
-def student_error(function: str, message: str) -> StudentError:
+def student_error(function: str, message: str, kind: str = "") -> StudentError:
     """The error for a failed call: also an instance of the built-in exception the student's
     code raised (a ``ValueError`` for ``conv_forward raised ValueError: ...``), so suites can
-    expect it with ``pytest.raises(ValueError)`` whether or not the call ran in a sandbox."""
+    expect it with ``pytest.raises(ValueError)`` whether or not the call ran in a sandbox.
+    ``kind`` is the failure's kind (:class:`~autograder.sandbox.CallFailed`'s)."""
     match = re.match(rf"{re.escape(function)} raised (\w+)(?::|$)", message)
     name = match.group(1) if match else ""
     if name not in RAISABLE:
-        return StudentError(message)
+        error = StudentError(message)
+        error.kind = kind
+        return error
     if name not in _RAISED_TYPES:
         _RAISED_TYPES[name] = type(
             f"Student{name}", (StudentError, getattr(builtins, name)), {"__module__": __name__}
@@ -224,7 +229,7 @@ class SandboxedFunctions(Functions):
                 return self._sandbox.call(function_name, args, kwargs, backend=self._backend)
             except CallFailed as failure:  # a GradingError is not the student's: it goes on
                 self._note(function_name, failure)
-                raise student_error(function_name, failure.message) from None
+                raise student_error(function_name, failure.message, failure.kind) from None
 
         return run
 
@@ -238,7 +243,7 @@ class SandboxedFunctions(Functions):
             return self._sandbox.call_many(function_name, calls, backend=self._backend), None
         except BatchFailed as failure:
             self._note(function_name, failure)
-            return failure.results, student_error(function_name, failure.message)
+            return failure.results, student_error(function_name, failure.message, failure.kind)
         except WireError:  # no call ran: they run one by one, and that one raises in its turn
             return [], None
 
