@@ -104,3 +104,23 @@ def test_a_relu_moved_before_its_batch_norm_is_named(block):
     call = Call("residual_block_forward", (x, p, s, 2), {}, (np.maximum(a2 + sp, 0), state))
     hints = diagnose(residual, [call])
     assert any("the ReLU after bn1 applied before bn1 instead" in h for h in hints), hints
+
+
+def test_an_error_the_reference_raises_with_a_layer_mistake_is_named(block):
+    from autograder.suite.hints import diagnose_error
+
+    x, p, s, _ = block
+    # the student's conv1 has no padding: the branch shrinks and cannot be added to the shortcut
+    h1 = conv.conv_forward(x, p["w1"], None, stride=2, padding=0)
+    a1 = np.maximum(_bn(h1, p, s, "1")[0], 0)
+    a2 = _bn(conv.conv_forward(a1, p["w2"], None, stride=1, padding=1), p, s, "2")[0]
+    sp = _bn(conv.conv_forward(x, p["w_proj"], None, stride=2, padding=0), p, s, "_proj")[0]
+    with pytest.raises(ValueError) as raised:
+        np.maximum(a2 + sp, 0)
+    error = "ValueError: " + str(raised.value)
+    (hint,) = diagnose_error(residual, "residual_block_forward", ((x, p, s, 2), {}), error)
+    assert "raises with conv1 at padding=0 instead of 1" in hint, hint
+    assert (
+        diagnose_error(residual, "residual_block_forward", ((x, p, s, 2), {}), "ValueError: x")
+        == []
+    )

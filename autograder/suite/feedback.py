@@ -27,7 +27,7 @@ from autograder.core.assignments import (
 from autograder.core.results import TestResult
 from autograder.sandbox import GradingError
 from autograder.suite.compare import ComparisonError
-from autograder.suite.hints import PathKey, TestDiagnosis, gather
+from autograder.suite.hints import PathKey, TestDiagnosis, diagnose_error, gather
 from autograder.suite.session import CALLS
 from autograder.suite.student import StudentError
 
@@ -161,10 +161,18 @@ def diagnosis_of(item: pytest.Item) -> TestDiagnosis | None:
 _MODIFIED = re.compile(r"modified its input (\S+) in place")
 
 
-def failure_hints(error: BaseException | None) -> list[str]:
-    """Hints a failed call's own verdict gives (no diagnosis needed): an input changed in place
-    is named with its usual causes and the way out."""
-    if not isinstance(error, StudentError) or error.kind != "modified_input":
+def failure_hints(error: BaseException | None, reference: Any | None = None) -> list[str]:
+    """Hints a failed call's own verdict gives: an input changed in place, named with its usual
+    causes and the way out; an error the reference raises too with one of its layers given a
+    wrong option or array (where the reference is available)."""
+    if not isinstance(error, StudentError):
+        return []
+    if error.kind == "exception" and reference is not None and error.arguments is not None:
+        first = str(error).splitlines()[0] if str(error) else ""
+        prefix = error.function + " raised "
+        if error.function and first.startswith(prefix):
+            return diagnose_error(reference, error.function, error.arguments, first[len(prefix) :])
+    if error.kind != "modified_input":
         return []
     found = _MODIFIED.search(str(error))
     if found is None:

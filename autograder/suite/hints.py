@@ -53,7 +53,7 @@ from autograder.core.assignments import ASSIGNMENTS_DIR
 from autograder.suite.compare import assert_close
 from autograder.suite.conditioning import ConditionedReference
 from autograder.suite.differences import Finding, find_differences
-from autograder.suite.layer_mistakes import Layers, layer_mistakes
+from autograder.suite.layer_mistakes import Layers, layer_errors, layer_mistakes
 from autograder.suite.option_mistakes import OptionMistake, merged_hints, option_mistakes
 from autograder.suite.outputs import output_names
 
@@ -253,6 +253,42 @@ def gather(reference: Any, calls: list[Call], assignment: str | None = None) -> 
         except Exception:
             continue
     return found
+
+
+def diagnose_error(
+    reference: Any,
+    function_name: str,
+    arguments: tuple[tuple[Any, ...], dict[str, Any]],
+    raised: str,
+    assignment: str | None = None,
+) -> list[str]:
+    """Hints for a call that raised ``raised`` (``ValueError: operands could not be broadcast
+    together with shapes ...``): the layer mistakes with which the reference raises exactly
+    that error (a convolution without its padding shrinks a branch that no longer adds up)."""
+    try:
+        layers = assignment_layers(assignment or _assignment_of(reference))
+        function = getattr(reference, function_name, None)
+        if layers is None or not callable(function):
+            return []
+        args, kwargs = arguments
+        bound_arguments = bound(function, Call(function_name, args, kwargs, None))
+        module = inspect.getmodule(function)
+        changes = layer_errors(module, function, bound_arguments, layers, raised)
+    except Exception:  # a hint is a courtesy: never let it break grading
+        return []
+    said = [
+        "your "
+        + function_name
+        + " raises the error that "
+        + function_name
+        + " raises with "
+        + change
+        for change in changes
+    ]
+    if len(said) <= 1:
+        return said
+    listed = "; ".join("(" + str(n) + ") " + hint for n, hint in enumerate(said, 1))
+    return [str(len(said)) + " mistakes each raise exactly this error: " + listed]
 
 
 PathKey = frozenset

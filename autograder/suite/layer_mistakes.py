@@ -410,7 +410,9 @@ def _options(
             continue
         wrongs = wrong_values(value, parameter.default) if value is not None else []
         if isinstance(value, int) and not isinstance(value, bool):
-            wrongs += [v for k, v in block_options.items() if v != value and v not in wrongs]
+            for other in block_options.values():
+                if other != value and other not in wrongs:
+                    wrongs.append(other)
         for wrong in wrongs:
             yield Change(
                 ("option", call.label, name, repr(wrong)),
@@ -501,3 +503,33 @@ def layer_mistakes(
             continue
         items = items_of(function.__name__, change.change, change.advice, output, names)
         yield change.key, [replace(mistake, changed="") for mistake in items]
+
+
+def layer_errors(
+    module: Any,
+    function: Callable[..., Any],
+    arguments: dict[str, Any],
+    layers: Layers,
+    error: str,
+) -> list[str]:
+    """The layer changes with which the reference raises exactly ``error`` (``ValueError:
+    operands could not be broadcast together with shapes (2,8,4,4) (2,8,6,6)``, a student's
+    call that failed): their words, ``conv2 at padding=0 instead of 1``."""
+    if not layers.composes(function.__name__):
+        return []
+    try:
+        _, trace = traced(module, function, arguments, layers)
+    except Exception:  # the reference refuses the arguments: no mistake to suspect
+        return []
+    found = []
+    for tried, change in enumerate(_changes(trace, arguments, layers, module)):
+        if tried >= MAX_LAYER_MISTAKES:
+            break
+        try:
+            changed_output(module, function, arguments, layers, change)
+        except _Vanished:
+            continue
+        except Exception as raised:  # the change fails as the student's call failed
+            if type(raised).__name__ + ": " + str(raised) == error:
+                found.append((change.change, change.advice))
+    return list(dict.fromkeys(change + ": " + advice for change, advice in found))

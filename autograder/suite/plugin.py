@@ -355,7 +355,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             diagnosis = diagnosis_of(item) or TestDiagnosis()
             error = call.excinfo.value if call.excinfo is not None else None
             feedback = FailureFeedback(
-                full, redacted if redact else "", diagnosis, failure_hints(error)
+                full,
+                redacted if redact else "",
+                diagnosis,
+                failure_hints(error, reference_module(item)),
             )
             feedback.apply(result)  # named again when the session ends, with every test's word
             if diagnosis.functions:

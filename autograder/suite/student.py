@@ -49,6 +49,8 @@ class StudentError(AssertionError):
     """The student function whose call failed ("" where no call was made)."""
     kind: str = ""
     """How it failed, where the call was judged (``modified_input``, ``timeout``, ...)."""
+    arguments: tuple[tuple[Any, ...], dict[str, Any]] | None = None
+    """The failed call's ``(args, kwargs)``."""
 
 
 RAISABLE = (
@@ -79,13 +81,14 @@ def student_error(function: str, message: str, kind: str = "") -> StudentError:
     name = match.group(1) if match else ""
     if name not in RAISABLE:
         error = StudentError(message)
-        error.kind = kind
-        return error
-    if name not in _RAISED_TYPES:
-        _RAISED_TYPES[name] = type(
-            f"Student{name}", (StudentError, getattr(builtins, name)), {"__module__": __name__}
-        )
-    return _RAISED_TYPES[name](message)
+    else:
+        if name not in _RAISED_TYPES:
+            _RAISED_TYPES[name] = type(
+                f"Student{name}", (StudentError, getattr(builtins, name)), {"__module__": __name__}
+            )
+        error = _RAISED_TYPES[name](message)
+    error.kind = kind
+    return error
 
 
 class CallGuard:
@@ -160,6 +163,7 @@ class Functions:
                     result = outcome.value
             except StudentError as error:
                 error.function = function_name  # whose call gave no result (for the summary)
+                error.arguments = (args, kwargs)  # what it was given (for a diagnosis)
                 raise
             self._calls.append(Call(function_name, args, kwargs, result))
             return result
