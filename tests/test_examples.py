@@ -3,6 +3,10 @@ device-discipline bug, full credit with failed strict cases: those are feedback 
 example that declares the ``hint`` naming its mistake gets that hint, and no other example of
 its assignment does."""
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
 import pytest
 
 from autograder.authoring.examples import apply_edits, buggy_specs
@@ -14,18 +18,44 @@ from autograder.grading.grade import grade
 SPECS = buggy_specs()
 WITH_HINT = [spec for spec in SPECS if "hint" in spec]
 _REPORTS: dict[str, GradeReport] = {}
+WORKERS = max(1, min(4, os.cpu_count() or 1))
+"""Examples graded at once (each grading is a pytest process of its own)."""
 
 
-def _graded(spec: dict, tmp_path_factory: pytest.TempPathFactory) -> GradeReport:
-    """The example graded (once per test session: several tests read its report)."""
+def _grade(spec: dict, folder: Path) -> GradeReport:
+    reference = solution_submission_files(SOLUTIONS_DIR, assignment_names())
+    write_files(apply_edits(reference, spec), folder)
+    # the strict cases are feedback only (0 points): only a device-discipline example needs them
+    options = () if spec.get("feedback_only") else ("-k", "not strict")
+    return grade(load_assignment(spec["assignment"]), folder, extra_options=options)
+
+
+def _graded_all(specs: list[dict], tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Grade those of ``specs`` not graded yet in this session, several at a time."""
+    todo = [spec for spec in specs if spec["name"] not in _REPORTS]
+    folders = [tmp_path_factory.mktemp(spec["name"]) for spec in todo]
+    with ThreadPoolExecutor(WORKERS) as pool:
+        for spec, report in zip(todo, pool.map(_grade, todo, folders), strict=True):
+            _REPORTS[spec["name"]] = report
+
+
+@pytest.fixture(scope="session")
+def selected_examples(request) -> list[dict]:
+    """The examples this session's selected tests grade (``-k`` may pick a few)."""
+    names = set()
+    for item in request.session.items:
+        spec = getattr(item, "callspec", None) and item.callspec.params.get("spec")
+        if isinstance(spec, dict) and "name" in spec:
+            names.add(spec["name"])
+    return [spec for spec in SPECS if spec["name"] in names]
+
+
+def _graded(spec: dict, tmp_path_factory, selected: list[dict]) -> GradeReport:
+    """The example graded (once per test session: several tests read its report), with the
+    other selected examples of its assignment, in parallel."""
     if spec["name"] not in _REPORTS:
-        folder = tmp_path_factory.mktemp(spec["name"])
-        reference = solution_submission_files(SOLUTIONS_DIR, assignment_names())
-        write_files(apply_edits(reference, spec), folder)
-        # the strict cases are feedback only (0 points): only a device-discipline example needs them
-        options = () if spec.get("feedback_only") else ("-k", "not strict")
-        report = grade(load_assignment(spec["assignment"]), folder, extra_options=options)
-        _REPORTS[spec["name"]] = report
+        same = [s for s in selected if s["assignment"] == spec["assignment"]]
+        _graded_all([spec, *[s for s in same if s["name"] != spec["name"]]], tmp_path_factory)
     return _REPORTS[spec["name"]]
 
 
@@ -43,8 +73,8 @@ def test_every_assignment_has_a_buggy_example():
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=[s["name"] for s in SPECS])
-def test_buggy_example_earns_partial_credit(spec, tmp_path_factory):
-    report = _graded(spec, tmp_path_factory)
+def test_buggy_example_earns_partial_credit(spec, tmp_path_factory, selected_examples):
+    report = _graded(spec, tmp_path_factory, selected_examples)
     assert report.tests, report.log[-2000:]
     if spec.get("feedback_only"):
         assert report.score == report.max_score, (report.score, report.max_score)
@@ -66,12 +96,14 @@ def _claims(report: GradeReport, hint: str) -> list[str]:
 
 
 @pytest.mark.parametrize("spec", WITH_HINT, ids=[s["name"] for s in WITH_HINT])
-def test_an_examples_hint_names_its_mistake_and_no_other(spec, tmp_path_factory):
-    report = _graded(spec, tmp_path_factory)
+def test_an_examples_hint_names_its_mistake_and_no_other(spec, tmp_path_factory, selected_examples):
+    report = _graded(spec, tmp_path_factory, selected_examples)
     assert _claims(report, spec["hint"]), _hints(report)
-    for other in SPECS:
-        if other["assignment"] == spec["assignment"] and other["name"] != spec["name"]:
-            given = _claims(_graded(other, tmp_path_factory), spec["hint"])
+    others = [o for o in SPECS if o["assignment"] == spec["assignment"] and o is not spec]
+    _graded_all(others, tmp_path_factory)
+    for other in others:
+        if other["name"] != spec["name"]:
+            given = _claims(_REPORTS[other["name"]], spec["hint"])
             assert not given, f"{other['name']} got the hint of {spec['name']}: {given}"
 
 
