@@ -260,3 +260,17 @@ def test_an_average_read_the_other_way_round_and_a_windows_sum_are_named(rng):
     found = describe_difference(4 * expected, expected, {"kernel_size": (2, 2)})
     assert "the window's 2 * 2 (kernel_size)" in _one(found, "times 4")
     assert "(=" not in _one(describe_difference(7 * expected, expected, {"alpha": 0.99}), "7")
+
+
+def test_values_transposed_or_mirrored_are_named(rng):
+    expected = rng.standard_normal((4, 3, 3, 3))
+    found = describe_difference(np.swapaxes(expected, -1, -2).copy(), expected, {})
+    assert "holds the right values its last two axes swapped" in _one(found, "transposed")
+    assert "border" not in " ".join(found)  # a 3 x 3 kernel has no border to speak of
+    wide = rng.standard_normal((2, 5, 7))
+    found = describe_difference(wide[..., ::-1].copy(), wide, {})
+    assert "mirrored left to right" in _one(found, "mirrored")
+    symmetric = np.ones((2, 4, 4)) * np.arange(4.0)  # constant along axis -2
+    symmetric = symmetric + symmetric.swapaxes(-1, -2)
+    wrong = symmetric + 1.0
+    assert not [f for f in describe_difference(wrong, symmetric, {}) if "transposed" in f]

@@ -319,7 +319,7 @@ def test_an_input_changed_in_place_is_named_from_the_verdict():
     error = student_error("relu_forward", failure.message, failure.kind)
     error.function = "relu_forward"
     (hint,) = failure_hints(error)
-    assert hint.startswith("your relu_forward writes into its argument x")
+    assert hint.startswith("your relu_forward changes its argument x in place")
     assert "x = x.copy()" in hint
     raised = student_error("relu_forward", "relu_forward raised ValueError: bad", "exception")
     assert failure_hints(raised) == [] and failure_hints(ValueError("x")) == []

@@ -162,11 +162,42 @@ def _array_findings(
     if not np.isfinite(actual).all():
         yield _non_finite(actual, what)
         return
+    rearranged = list(_rearranged(actual, expected, bound, what))
+    if rearranged:
+        yield from rearranged
+        return
     yield from _scaled(actual, expected, bound, arguments, what)
     yield from _offset(actual, expected, bound, what)
     yield from _shifted(actual, expected, what)
     yield from _where_wrong(wrong, arguments, what)
     yield from _precision(actual, expected, what)
+
+
+REARRANGEMENTS = (
+    ("its last two axes swapped (rows and columns transposed)", lambda e: np.swapaxes(e, -1, -2)),
+    ("mirrored left to right (the last axis reversed)", lambda e: np.flip(e, -1)),
+    ("upside down (the second-to-last axis reversed)", lambda e: np.flip(e, -2)),
+    ("rotated by 180 degrees (both last axes reversed)", lambda e: np.flip(e, (-2, -1))),
+)
+"""Ways the right values come out in other places: a kernel indexed ``[v, u]`` for ``[u, v]``,
+a loop run backwards."""
+
+
+def _rearranged(
+    actual: np.ndarray, expected: np.ndarray, bound: np.ndarray, what: str
+) -> Iterator[Finding]:
+    """The right values, transposed or mirrored in the last two axes."""
+    if expected.ndim < 2 or min(expected.shape[-2:]) < 2 or not _patterned(expected):
+        return
+    for words, rearrange in REARRANGEMENTS:
+        moved = rearrange(expected)
+        if moved.shape != expected.shape:
+            continue  # a transpose of a rectangle: another shape, found as permuted axes
+        if _close(moved, expected, bound).all():
+            continue  # symmetric: the rearrangement changes nothing
+        if _close(actual, moved, bound).all():
+            yield Finding(f"{what} holds the right values {words}", f"the right values {words}")
+            return
 
 
 def _non_finite(actual: np.ndarray, what: str) -> Finding:
@@ -503,8 +534,8 @@ def _some_of_axis(
 def _border(wrong: np.ndarray, what: str, count: str, advice: str) -> Iterator[Finding]:
     height, width = wrong.shape[-2:]
     for depth in (1, 2):
-        if height <= 2 * depth or width <= 2 * depth:
-            return
+        if height <= 2 * depth + 1 or width <= 2 * depth + 1:
+            return  # an inside of at least 2 x 2: a 3 x 3 kernel has no border worth naming
         ring = np.ones((height, width), dtype=bool)
         ring[depth:-depth, depth:-depth] = False
         if _dense(wrong, np.broadcast_to(ring, wrong.shape)):

@@ -181,9 +181,9 @@ def failure_hints(error: BaseException | None, reference: Any | None = None) -> 
     return [
         "your "
         + (error.function or "function")
-        + " writes into its argument "
+        + " changes its argument "
         + name
-        + " (an assignment into it such as "
+        + " in place (an assignment into it such as "
         + name
         + "[mask] = 0, an augmented one such as "
         + name

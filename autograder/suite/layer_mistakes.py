@@ -296,7 +296,7 @@ def _changes(
         yield from _dropped(index, call, layers, module)
         yield from _moved(index, call, trace, layers, module)
         yield from _relu_added(index, call, layers, module)
-        yield from _options(index, call, block_options, module)
+        yield from _options(index, call, block_options, module, pool)
         stand_ins += _stand_ins(index, call, pool)
         pool += _outputs(call, module)
     yield from stand_ins  # last: the many pairs of arrays, after the few changes of each layer
@@ -391,17 +391,23 @@ def _relu_added(index: int, call: LayerCall, layers: Layers, module: Any) -> Ite
 
 
 def _options(
-    index: int, call: LayerCall, block_options: dict[str, int], module: Any
+    index: int,
+    call: LayerCall,
+    block_options: dict[str, int],
+    module: Any,
+    inputs: list[tuple[str, np.ndarray]],
 ) -> Iterator[Change]:
     layer = getattr(module, call.layer)
     for name, parameter in inspect.signature(layer).parameters.items():
         value = call.arguments.get(name)
         optional = parameter.default is None or "None" in str(parameter.annotation)
         if type(value) is np.ndarray and optional and name != next(iter(call.arguments)):
+            own = next((label for label, v in inputs if v is value), "")
+            left = own + " (its " + name + ")" if own else "its " + name
             yield Change(
                 ("without", call.label, name),
-                call.label + " without its " + name,
-                "check that you pass " + name + " to " + call.label,
+                call.label + " without " + left,
+                "check that you pass " + (own or name) + " to " + call.label,
                 index,
                 lambda layer, arguments, name=name: layer(**(arguments | {name: None})),
             )
