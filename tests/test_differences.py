@@ -274,3 +274,25 @@ def test_values_transposed_or_mirrored_are_named(rng):
     symmetric = symmetric + symmetric.swapaxes(-1, -2)
     wrong = symmetric + 1.0
     assert not [f for f in describe_difference(wrong, symmetric, {}) if "transposed" in f]
+
+
+def test_one_entry_repeated_for_the_batch_and_another_shape_are_named(rng):
+    expected = rng.random((4, 6)) >= 0.5
+    shared = np.broadcast_to(expected[:1], expected.shape).copy()
+    found = describe_difference(shared, expected, {})
+    assert "the same in each of its 4 entries along axis 0" in _one(found, "entries")
+    assert describe_difference(np.zeros((4, 6)), rng.standard_normal((4, 6)), {}) == []
+    right = rng.standard_normal((2, 4, 6, 6))
+    found = describe_difference(right[:, :, :5, :5].copy(), right, {})
+    assert "has shape (2, 4, 5, 5) where the right one has (2, 4, 6, 6): 1 smaller" in found[0]
+    flat = describe_difference(right.ravel().copy()[::-1], right, {})
+    assert "as many values, in another shape" in flat[0]
+
+
+def test_a_scalar_off_by_a_quantity_of_the_call_is_named(rng):
+    logits = rng.standard_normal((8, 5))
+    found = describe_difference(8 * 0.731, 0.731, {"logits": logits}, what="your loss")
+    assert "your loss is the right one times 8 (= the batch size" in found[0] or (
+        "(= logits.shape[0])" in found[0]
+    )
+    assert describe_difference(3.0 * 0.731, 0.731, {"logits": logits}) == []

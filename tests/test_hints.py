@@ -323,3 +323,19 @@ def test_an_input_changed_in_place_is_named_from_the_verdict():
     assert "x = x.copy()" in hint
     raised = student_error("relu_forward", "relu_forward raised ValueError: bad", "exception")
     assert failure_hints(raised) == [] and failure_hints(ValueError("x")) == []
+
+
+def test_different_results_for_the_same_arguments_are_named(rng):
+    from solutions import regularization
+
+    x = rng.standard_normal((4, 5))
+    first = Call("dropout_mask", (x, 0.5, 3), {}, rng.random((4, 5)) >= 0.5)
+    second = Call("dropout_mask", (x, 0.5, 3), {}, rng.random((4, 5)) >= 0.5)
+    hints = diagnose(regularization, [first, second])
+    assert any("different results for the same arguments" in h for h in hints), hints
+    right = regularization.dropout_mask(x, 0.5, 3)
+    same = [
+        Call("dropout_mask", (x, 0.5, 3), {}, right),
+        Call("dropout_mask", (x, 0.5, 3), {}, right),
+    ]
+    assert not any("different results" in h for h in diagnose(regularization, same))

@@ -100,6 +100,11 @@ def _array_differences(
                 "in another dtype than the right one",
             )
         ]
+    if _number(actual) and _number(expected):
+        return list(_scalar_factor(float(actual), float(expected), arguments, what))
+    repeated = _repeated(actual, expected, what)
+    if repeated:
+        return repeated
     if not _comparable(actual, expected):
         return _permuted(actual, expected, what)
     return list(itertools.islice(_array_findings(actual, expected, arguments, what), MAX_FINDINGS))
@@ -198,6 +203,56 @@ def _rearranged(
         if _close(actual, moved, bound).all():
             yield Finding(f"{what} holds the right values {words}", f"the right values {words}")
             return
+
+
+def _repeated(actual: Any, expected: Any, what: str) -> list[Finding]:
+    """Every entry along axis 0 the same (one example's values, or one mask, for the whole
+    batch) where the right entries differ."""
+    if type(actual) is not np.ndarray or type(expected) is not np.ndarray:
+        return []
+    if actual.shape != expected.shape or actual.ndim < 2 or actual.shape[0] < 2:
+        return []
+    if actual[0].size < 2 or not (actual == actual[:1]).all() or (expected == expected[:1]).all():
+        return []
+    if (actual == actual.flat[0]).all():
+        return []  # one value everywhere (a stub's zeros): no example was computed at all
+    return [
+        Finding(
+            f"{what} is the same in each of its {actual.shape[0]} entries along axis 0 (every "
+            f"example of the batch), where the right entries differ: compute each one from its "
+            f"own example (or draw each one)",
+            "the same in every entry along axis 0",
+        )
+    ]
+
+
+def _number(value: Any) -> bool:
+    """A real number: a float, a NumPy floating scalar or a 0-d float array."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, float | np.floating):
+        return True
+    return type(value) is np.ndarray and value.ndim == 0 and value.dtype.kind == "f"
+
+
+def _scalar_factor(
+    actual: float, expected: float, arguments: dict[str, Any], what: str
+) -> Iterator[Finding]:
+    """A scalar (a loss) off by a factor that one quantity of the call has (the batch size):
+    one number alone says nothing more, so a factor no quantity explains is not said."""
+    if not (np.isfinite(actual) and np.isfinite(expected)) or expected == 0 or actual == expected:
+        return
+    ratio = actual / expected
+    exact = Fraction(ratio).limit_denominator(1000)
+    if exact in (0, 1) or abs(float(exact) - ratio) > 1e-9 * abs(ratio):
+        return
+    labels = _distinct_quantities(_factor_names(arguments).get(exact, []))
+    if len(labels) == 1:
+        yield Finding(
+            f"{what} is the right one times {exact} (= {labels[0]})",
+            f"the right values times {labels[0]}",
+            labels=tuple(labels),
+        )
 
 
 def _non_finite(actual: np.ndarray, what: str) -> Finding:
@@ -382,10 +437,12 @@ def _shifted(actual: np.ndarray, expected: np.ndarray, what: str) -> Iterator[Fi
 def _permuted(actual: Any, expected: Any, what: str) -> list[Finding]:
     if type(actual) is not np.ndarray or type(expected) is not np.ndarray:
         return []
-    if actual.shape == expected.shape or sorted(actual.shape) != sorted(expected.shape):
+    if actual.shape == expected.shape:
         return []
+    if sorted(actual.shape) != sorted(expected.shape):
+        return _other_shape(actual, expected, what)
     if actual.dtype != expected.dtype or expected.dtype.kind != "f":
-        return []
+        return _other_shape(actual, expected, what)
     for order in itertools.permutations(range(expected.ndim)):
         moved = expected.transpose(order)
         if moved.shape == actual.shape and _close(actual, moved).all():
@@ -396,6 +453,37 @@ def _permuted(actual: Any, expected: Any, what: str) -> list[Finding]:
                     "the right values with the axes in another order",
                 )
             ]
+    return _other_shape(actual, expected, what)
+
+
+def _other_shape(actual: np.ndarray, expected: np.ndarray, what: str) -> list[Finding]:
+    """How a result's shape differs from the right one's: by how much along which axes, or
+    the same number of values in another shape."""
+    shapes = f"{what} has shape {actual.shape} where the right one has {expected.shape}"
+    if actual.ndim == expected.ndim:
+        deltas = {
+            axis: a - e
+            for axis, (a, e) in enumerate(zip(actual.shape, expected.shape, strict=True))
+        }
+        off = {axis: delta for axis, delta in deltas.items() if delta}
+        if len(set(off.values())) == 1:
+            (delta,) = set(off.values())
+            axes = " and ".join(str(axis) for axis in off)
+            word = "larger" if delta > 0 else "smaller"
+            plural = "axes" if len(off) > 1 else "axis"
+            return [
+                Finding(
+                    f"{shapes}: {abs(delta)} {word} along {plural} {axes}",
+                    f"{abs(delta)} {word} along {plural} {axes}",
+                )
+            ]
+    if actual.size == expected.size:
+        return [
+            Finding(
+                f"{shapes}: as many values, in another shape",
+                "as many values, in another shape",
+            )
+        ]
     return []
 
 

@@ -247,6 +247,7 @@ def gather(reference: Any, calls: list[Call], assignment: str | None = None) -> 
     found = TestDiagnosis()
     for function, weighed in evidence.items():
         try:
+            weighed.facts += _not_a_function_of_its_arguments(function, weighed)
             if layers is not None:
                 weighed.weigh_layers(reference, layers)
             found.functions[function] = weighed.settle(reference)
@@ -289,6 +290,42 @@ def diagnose_error(
         return said
     listed = "; ".join("(" + str(n) + ") " + hint for n, hint in enumerate(said, 1))
     return [str(len(said)) + " mistakes each raise exactly this error: " + listed]
+
+
+def _not_a_function_of_its_arguments(function: str, evidence: _Evidence) -> list[str]:
+    """A fact where two calls of the test with equal arguments returned different results."""
+    calls = [entry[0] for entry in evidence.weighed]
+    for index, first in enumerate(calls):
+        for second in calls[index + 1 :]:
+            same = _equal(first.args, second.args) and _equal(first.kwargs, second.kwargs)
+            if same and not _equal(first.result, second.result):
+                return [
+                    "your " + function + " returned different results for the same arguments: "
+                    "it depends on something besides them (a random generator not seeded with "
+                    "the seed it is given, a global, or a state kept between calls)"
+                ]
+    return []
+
+
+def _equal(first: Any, second: Any) -> bool:
+    """Exact equality of arguments or results (arrays, dicts, tuples, numbers)."""
+    if isinstance(first, dict) and isinstance(second, dict):
+        return first.keys() == second.keys() and all(_equal(first[k], second[k]) for k in first)
+    if isinstance(first, tuple | list) and isinstance(second, tuple | list):
+        return len(first) == len(second) and all(
+            _equal(a, b) for a, b in zip(first, second, strict=True)
+        )
+    if isinstance(first, np.ndarray) or isinstance(second, np.ndarray):
+        return (
+            isinstance(first, np.ndarray)
+            and isinstance(second, np.ndarray)
+            and first.shape == second.shape
+            and bool(np.array_equal(first, second, equal_nan=first.dtype.kind in "fc"))
+        )
+    try:
+        return bool(first == second)
+    except Exception:
+        return False
 
 
 PathKey = frozenset
