@@ -296,3 +296,11 @@ def test_a_scalar_off_by_a_quantity_of_the_call_is_named(rng):
         "(= logits.shape[0])" in found[0]
     )
     assert describe_difference(3.0 * 0.731, 0.731, {"logits": logits}) == []
+
+
+def test_a_gradient_left_per_example_is_named_by_its_missing_sum(rng):
+    per_example = rng.standard_normal((4, 3))
+    found = describe_difference(per_example, per_example.sum(axis=0), {})
+    assert "your values summed over axis 0 are the right ones" in found[0]
+    other = rng.standard_normal((4, 3))
+    assert "summed" not in " ".join(describe_difference(other, per_example.sum(axis=0), {}))

@@ -456,10 +456,39 @@ def _permuted(actual: Any, expected: Any, what: str) -> list[Finding]:
     return _other_shape(actual, expected, what)
 
 
+def _reduced_further(actual: np.ndarray, expected: np.ndarray) -> str:
+    """``"summed over axis 0"`` where summing (or averaging) ``actual`` over some of its axes
+    gives ``expected``: a gradient left per example, a statistic per position."""
+    if actual.ndim <= expected.ndim or expected.dtype.kind != "f" or actual.dtype.kind != "f":
+        return ""
+    if not np.isfinite(actual).all() or not np.isfinite(expected).all():
+        return ""
+    dropped = actual.ndim - expected.ndim
+    for axes in itertools.combinations(range(actual.ndim), dropped):
+        kept = tuple(n for axis, n in enumerate(actual.shape) if axis not in axes)
+        if kept != expected.shape:
+            continue
+        listed = ", ".join(str(axis) for axis in axes)
+        plural = "axes" if len(axes) > 1 else "axis"
+        for word, reduce in (("summed", np.sum), ("averaged", np.mean)):
+            if _close(reduce(actual.astype(np.float64), axis=axes), expected).all():
+                return f"{word} over {plural} {listed}"
+    return ""
+
+
 def _other_shape(actual: np.ndarray, expected: np.ndarray, what: str) -> list[Finding]:
     """How a result's shape differs from the right one's: by how much along which axes, or
     the same number of values in another shape."""
     shapes = f"{what} has shape {actual.shape} where the right one has {expected.shape}"
+    reduced = _reduced_further(actual, expected)
+    if reduced:
+        return [
+            Finding(
+                f"{shapes}: your values {reduced} are the right ones, so the reduction over "
+                f"those axes is missing",
+                "right once reduced over more axes",
+            )
+        ]
     if actual.ndim == expected.ndim:
         deltas = {
             axis: a - e
