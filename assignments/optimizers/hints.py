@@ -107,7 +107,8 @@ FANS_WITHOUT_KERNEL = (
 )
 FAN_OUT_FOR_FAN_IN = (
     "your weights have the spread of the fan-out where mode='fan_in' asks for the fan-in "
-    "(C * KH * KW): pick the fan that mode names"
+    "(C * KH * KW): pick the fan that mode names, and check that fan_in_and_fan_out returns "
+    "(fan_in, fan_out) in that order"
 )
 SGD_LR_IN_VELOCITY = (
     "your velocity carries the learning rate (CS231n's v = momentum * v - lr * g, w + v): "
@@ -149,7 +150,8 @@ KAIMING_GAIN_HARDCODED = (
 )
 FAN_IN_FOR_FAN_OUT = (
     "your weights have the spread of the fan-in where mode='fan_out' asks for the fan-out "
-    "(F * KH * KW): pick the fan that mode names"
+    "(F * KH * KW): pick the fan that mode names, and check that fan_in_and_fan_out returns "
+    "(fan_in, fan_out) in that order"
 )
 
 
