@@ -304,3 +304,14 @@ def test_a_gradient_left_per_example_is_named_by_its_missing_sum(rng):
     assert "your values summed over axis 0 are the right ones" in found[0]
     other = rng.standard_normal((4, 3))
     assert "summed" not in " ".join(describe_difference(other, per_example.sum(axis=0), {}))
+
+
+def test_a_reduction_over_the_wrong_axes_is_named_by_the_axes_kept(rng):
+    x = rng.standard_normal((6, 10))
+    right = x.sum(axis=0)  # dgamma: one value per feature
+    found = describe_difference(x.sum(axis=1), right, {"dout": rng.standard_normal((6, 10))})
+    assert "yours keeps dout's axis 0 where the right one keeps its axis 1" in found[0]
+    square = rng.standard_normal((5, 5))  # both axes have 5 entries: which one is kept is unknown
+    assert "keeps" not in " ".join(
+        describe_difference(square.sum(0)[:4], square.sum(0), {"x": square})
+    )

@@ -183,3 +183,10 @@ def test_a_mistake_made_on_one_path_only_stays_named():
     results = {name: TestResult(name, 0.0, 1.0, "failed") for name in feedback}
     name_hints(results, feedback)
     assert "eps=0.0" in results["a"].output
+
+
+def test_a_pair_option_read_as_one_number_or_swapped_is_named():
+    from autograder.suite.option_mistakes import wrong_values
+
+    assert wrong_values((2, 3), 1) == [(2, 2), (3, 3), (3, 2)]
+    assert wrong_values((2, 2), 1) == []  # a square pair: nothing to swap, and 2 is 2

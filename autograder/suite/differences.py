@@ -106,7 +106,7 @@ def _array_differences(
     if repeated:
         return repeated
     if not _comparable(actual, expected):
-        return _permuted(actual, expected, what)
+        return _permuted(actual, expected, what, arguments)
     return list(itertools.islice(_array_findings(actual, expected, arguments, what), MAX_FINDINGS))
 
 
@@ -212,6 +212,8 @@ def _repeated(actual: Any, expected: Any, what: str) -> list[Finding]:
         return []
     if actual.shape != expected.shape or actual.ndim < 2 or actual.shape[0] < 2:
         return []
+    if actual.dtype.kind == "f":
+        return []  # a float result may repeat where its examples normalize alike: masks only
     if actual[0].size < 2 or not (actual == actual[:1]).all() or (expected == expected[:1]).all():
         return []
     if (actual == actual.flat[0]).all():
@@ -248,11 +250,17 @@ def _scalar_factor(
         return
     labels = _distinct_quantities(_factor_names(arguments).get(exact, []))
     if len(labels) == 1:
-        yield Finding(
-            f"{what} is the right one times {exact} (= {labels[0]})",
-            f"the right values times {labels[0]}",
-            labels=tuple(labels),
-        )
+        named, kind = _factor_words(labels[0])
+        yield Finding(f"{what} is the right one times {exact}{named}", kind, labels=tuple(labels))
+
+
+def _factor_words(label: str) -> tuple[str, str]:
+    """`` (= the batch size, x.shape[0])`` and its kind, for a factor one quantity explains."""
+    if label.endswith(".shape[0]"):
+        inverse = "1 / " if label.startswith("1 / ") else ""
+        named = f" (= {inverse}the batch size, {label.removeprefix('1 / ')})"
+        return named, f"the right values times {inverse}the batch size"
+    return f" (= {label})", f"the right values times {label}"
 
 
 def _non_finite(actual: np.ndarray, what: str) -> Finding:
@@ -366,12 +374,8 @@ def _scaled(
         )
         return
     labels = _distinct_quantities(_factor_names(arguments).get(exact, []))
-    if len(labels) == 1 and labels[0].endswith(".shape[0]"):
-        inverse = "1 / " if labels[0].startswith("1 / ") else ""
-        named = f" (= {inverse}the batch size, {labels[0].removeprefix('1 / ')})"
-        kind = f"the right values times {inverse}the batch size"
-    elif len(labels) == 1:
-        named, kind = f" (= {labels[0]})", f"the right values times {labels[0]}"
+    if len(labels) == 1:
+        named, kind = _factor_words(labels[0])
     elif labels:  # several quantities of the call have this value: it could be any of them
         named = f" (= {', or '.join(labels[:3])}: the call cannot tell them apart)"
         kind = f"the right values times {exact}"
@@ -434,15 +438,15 @@ def _shifted(actual: np.ndarray, expected: np.ndarray, what: str) -> Iterator[Fi
                 return
 
 
-def _permuted(actual: Any, expected: Any, what: str) -> list[Finding]:
+def _permuted(actual: Any, expected: Any, what: str, arguments: dict[str, Any]) -> list[Finding]:
     if type(actual) is not np.ndarray or type(expected) is not np.ndarray:
         return []
     if actual.shape == expected.shape:
         return []
     if sorted(actual.shape) != sorted(expected.shape):
-        return _other_shape(actual, expected, what)
+        return _other_shape(actual, expected, what, arguments)
     if actual.dtype != expected.dtype or expected.dtype.kind != "f":
-        return _other_shape(actual, expected, what)
+        return _other_shape(actual, expected, what, arguments)
     for order in itertools.permutations(range(expected.ndim)):
         moved = expected.transpose(order)
         if moved.shape == actual.shape and _close(actual, moved).all():
@@ -453,7 +457,7 @@ def _permuted(actual: Any, expected: Any, what: str) -> list[Finding]:
                     "the right values with the axes in another order",
                 )
             ]
-    return _other_shape(actual, expected, what)
+    return _other_shape(actual, expected, what, arguments)
 
 
 def _reduced_further(actual: np.ndarray, expected: np.ndarray) -> str:
@@ -476,7 +480,41 @@ def _reduced_further(actual: np.ndarray, expected: np.ndarray) -> str:
     return ""
 
 
-def _other_shape(actual: np.ndarray, expected: np.ndarray, what: str) -> list[Finding]:
+def _kept_axes(actual: np.ndarray, expected: np.ndarray, arguments: dict[str, Any]) -> str:
+    """Where both shapes are those of some axes of one input (``dgamma`` of shape ``(N,)``
+    where ``(D,)`` belongs, for an ``x`` of shape ``(N, D)``): which axes each keeps."""
+    for name, value in arguments.items():
+        if type(value) is not np.ndarray or value.ndim < 2:
+            continue
+        mine, right = _axes_of(actual.shape, value.shape), _axes_of(expected.shape, value.shape)
+        if mine is not None and right is not None and mine != right:
+            plural = "axes" if len(right) > 1 else "axis"
+            return (
+                f"yours keeps {name}'s {_listed(mine)} where the right one keeps its "
+                f"{_listed(right)}: reduce over the other {plural} of {name}"
+            )
+    return ""
+
+
+def _axes_of(shape: tuple[int, ...], of: tuple[int, ...]) -> tuple[int, ...] | None:
+    """The one set of axes of ``of`` whose sizes, in order, are ``shape`` (None if none or
+    several: the sizes do not tell the axes apart)."""
+    found = [
+        axes
+        for axes in itertools.combinations(range(len(of)), len(shape))
+        if tuple(of[axis] for axis in axes) == tuple(shape)
+    ]
+    return found[0] if len(found) == 1 and shape else None
+
+
+def _listed(axes: tuple[int, ...]) -> str:
+    words = ", ".join(str(axis) for axis in axes)
+    return ("axes " if len(axes) > 1 else "axis ") + words
+
+
+def _other_shape(
+    actual: np.ndarray, expected: np.ndarray, what: str, arguments: dict[str, Any]
+) -> list[Finding]:
     """How a result's shape differs from the right one's: by how much along which axes, or
     the same number of values in another shape."""
     shapes = f"{what} has shape {actual.shape} where the right one has {expected.shape}"
@@ -489,7 +527,10 @@ def _other_shape(actual: np.ndarray, expected: np.ndarray, what: str) -> list[Fi
                 "right once reduced over more axes",
             )
         ]
-    if actual.ndim == expected.ndim:
+    kept = _kept_axes(actual, expected, arguments)
+    if kept:
+        return [Finding(f"{shapes}: {kept}", "kept the wrong axes of an input")]
+    if actual.ndim == expected.ndim and actual.ndim >= 3:
         deltas = {
             axis: a - e
             for axis, (a, e) in enumerate(zip(actual.shape, expected.shape, strict=True))

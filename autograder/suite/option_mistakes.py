@@ -143,6 +143,9 @@ def wrong_values(value: Any, default: Any) -> list[Any]:
     a number, its default and the neutral 0 and 1 (those it does not have)."""
     if isinstance(value, bool):
         return [not value]
+    if _int_pair(value):  # a (height, width) pair: one of its numbers for both, or swapped
+        first, second = value
+        return [type(value)(pair) for pair in ((first, first), (second, second), (second, first))]
     if not isinstance(value, int | float) or isinstance(default, str):
         return []
     found: list[Any] = []
@@ -152,6 +155,16 @@ def wrong_values(value: Any, default: Any) -> list[Any]:
         if candidate != value and candidate not in found:
             found.append(candidate)
     return found
+
+
+def _int_pair(value: Any) -> bool:
+    """A pair of two different ints (``stride=(2, 3)``, ``kernel_size=(2, 3)``)."""
+    return (
+        isinstance(value, tuple | list)
+        and len(value) == 2
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+        and value[0] != value[1]
+    )
 
 
 def items_of(
