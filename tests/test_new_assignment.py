@@ -355,7 +355,11 @@ def test_the_demo_grades_the_new_assignments_examples(kit):
 
 
 @pytest.mark.slow
+@pytest.mark.exhaustive  # grades all ~170 bundled examples again (tests/test_examples.py does)
 def test_the_whole_demo_includes_the_new_assignment(kit):
+    """The whole demo (minutes: it builds every assignment and grades every bundled example,
+    which ``tests/test_examples.py`` grades too); the default run checks the demo's grading on
+    the new assignment only (above)."""
     out = _run(kit, "demo", timeout=1800).stdout
     assert "scale-ignores-the-factor" in out and "dist/scale/student.zip" in out, out[-3000:]
 
