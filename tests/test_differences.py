@@ -315,3 +315,22 @@ def test_a_reduction_over_the_wrong_axes_is_named_by_the_axes_kept(rng):
     assert "keeps" not in " ".join(
         describe_difference(square.sum(0)[:4], square.sum(0), {"x": square})
     )
+
+
+def test_errors_at_each_rows_label_column_are_located(rng):
+    y = rng.integers(0, 5, 6)
+    expected = rng.standard_normal((6, 5))
+    wrong = expected.copy()
+    wrong[np.arange(6), y] += 1.0
+    found = describe_difference(wrong, expected, {"scores": expected, "y": y})
+    assert "exactly one per row, at its label's column y[i]" in _one(found, "label")
+    other = expected.copy()
+    other[np.arange(6), (y + 1) % 5] += 1.0
+    assert not [f for f in describe_difference(other, expected, {"y": y}) if "label" in f]
+
+
+def test_values_scaled_and_shifted_are_named(rng):
+    expected = rng.uniform(-2, 2, (8, 6))
+    found = describe_difference(expected / 2 + 1, expected, {})
+    assert "times 1/2 plus the same constant everywhere" in _one(found, "plus")
+    assert not [f for f in describe_difference(expected + 1, expected, {}) if "plus" in f]

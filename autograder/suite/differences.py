@@ -171,8 +171,11 @@ def _array_findings(
     if rearranged:
         yield from rearranged
         return
-    yield from _scaled(actual, expected, bound, arguments, what)
-    yield from _offset(actual, expected, bound, what)
+    scaled = list(_scaled(actual, expected, bound, arguments, what))
+    offset = list(_offset(actual, expected, bound, what))
+    yield from scaled + offset
+    if not scaled and not offset:
+        yield from _affine(actual, expected, bound, what)
     yield from _shifted(actual, expected, what)
     yield from _where_wrong(wrong, arguments, what)
     yield from _precision(actual, expected, what)
@@ -417,6 +420,32 @@ def _offset(
     )
 
 
+def _affine(
+    actual: np.ndarray, expected: np.ndarray, bound: np.ndarray, what: str
+) -> Iterator[Finding]:
+    """``a * right + c`` everywhere, with ``a`` not 1 and ``c`` not 0 (draws from ``[0, b)``
+    where ``[-b, b)`` belongs: half the right values plus ``b / 2``)."""
+    if not _patterned(expected):
+        return
+    e, a = expected.astype(np.float64).ravel(), actual.astype(np.float64).ravel()
+    design = np.column_stack([e, np.ones_like(e)])
+    (scale, shift), *_ = np.linalg.lstsq(design, a, rcond=None)
+    if abs(scale) < 1e-3 or abs(scale - 1) < 1e-6:
+        return
+    spread = float(np.max(np.abs(e))) or 1.0
+    if abs(shift) < 1e-6 * spread:
+        return
+    if not _close(actual, expected * scale + shift, bound * max(abs(scale), 1.0) + 1e-9).all():
+        return
+    exact = Fraction(float(scale)).limit_denominator(64)
+    factor = str(exact) if abs(float(exact) - scale) <= 1e-6 * abs(scale) else f"{scale:.4g}"
+    yield Finding(
+        f"{what} is the right one times {factor} plus the same constant everywhere (values "
+        f"scaled and shifted: check the range or the centre of what you compute)",
+        "the right values scaled and shifted",
+    )
+
+
 def _shifted(actual: np.ndarray, expected: np.ndarray, what: str) -> Iterator[Finding]:
     """The right values moved by one position along a spatial axis (the last two)."""
     for axis in range(max(actual.ndim - 2, 0), actual.ndim):
@@ -593,6 +622,10 @@ def _where_wrong(wrong: np.ndarray, arguments: dict[str, Any], what: str) -> Ite
         return
     count = f"{int(wrong.sum())} of {wrong.size} elements are wrong"
     yield from _at_zeros(wrong, arguments, what, count)
+    at_labels = list(_at_labels(wrong, arguments, what, count))
+    if at_labels:
+        yield from at_labels
+        return
     explained = list(_by_an_index(wrong, arguments, what, count))
     yield from explained
     if wrong.ndim >= 2 and not explained:
@@ -602,6 +635,30 @@ def _where_wrong(wrong: np.ndarray, arguments: dict[str, Any], what: str) -> Ite
         yield from _some_of_axis(wrong, 1, label, what, count)
         yield from _border(wrong, what, count, _advice(arguments, "padding"))
         yield from _every_sth(wrong, what, count, _advice(arguments, "stride"))
+
+
+def _at_labels(
+    wrong: np.ndarray, arguments: dict[str, Any], what: str, count: str
+) -> Iterator[Finding]:
+    """Wrong exactly at each row's label column (``dscores[i, y[i]]``): the correct class's
+    term of a loss's gradient."""
+    if wrong.ndim != 2:
+        return
+    n, k = wrong.shape
+    for name, value in arguments.items():
+        if type(value) is not np.ndarray or value.shape != (n,) or value.dtype.kind not in "iu":
+            continue
+        if value.min(initial=0) < 0 or value.max(initial=0) >= k:
+            continue
+        labels = np.zeros(wrong.shape, dtype=bool)
+        labels[np.arange(n), value] = True
+        if np.array_equal(wrong, labels):
+            yield Finding(
+                f"{what}: {count}, exactly one per row, at its label's column {name}[i]: the "
+                f"other classes are right; check the term of the correct class",
+                "wrong only at each row's label column",
+            )
+            return
 
 
 def _by_an_index(
