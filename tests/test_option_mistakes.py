@@ -190,3 +190,11 @@ def test_a_pair_option_read_as_one_number_or_swapped_is_named():
 
     assert wrong_values((2, 3), 1) == [(2, 2), (3, 3), (3, 2)]
     assert wrong_values((2, 2), 1) == []  # a square pair: nothing to swap, and 2 is 2
+
+
+def test_a_pair_read_as_its_first_number_is_said_so():
+    from autograder.suite.option_mistakes import _pair_words
+
+    assert _pair_words((2, 3), (2, 2)) == " (its first number for both axes)"
+    assert _pair_words((2, 3), (3, 2)) == " (its numbers swapped)"
+    assert _pair_words(2, 1) == ""

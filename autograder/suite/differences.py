@@ -316,7 +316,14 @@ def _factor_names(arguments: dict[str, Any]) -> dict[Fraction, list[str]]:
         if name in WINDOW_SIZES and not isinstance(value, bool):
             sizes = value if isinstance(value, tuple) else (value, value)
             if all(isinstance(v, int) and v > 1 for v in sizes) and len(sizes) == 2:
-                add(Fraction(sizes[0] * sizes[1]), f"the window's {sizes[0]} * {sizes[1]} ({name})")
+                count = f"{sizes[0]} * {sizes[1]}"
+                add(
+                    Fraction(sizes[0] * sizes[1]),
+                    f"the {count} values of each window or bin ({name}): a sum where their "
+                    f"mean belongs",
+                    f"1 / the {count} values of each window or bin ({name}): a mean where their "
+                    f"sum belongs",
+                )
 
     for name, value in arguments.items():
         if isinstance(value, np.ndarray) and value.ndim >= 1 and value.size > 1:
@@ -512,9 +519,9 @@ def _reduced_further(actual: np.ndarray, expected: np.ndarray) -> str:
 def _kept_axes(actual: np.ndarray, expected: np.ndarray, arguments: dict[str, Any]) -> str:
     """Where both shapes are those of some axes of one input (``dgamma`` of shape ``(N,)``
     where ``(D,)`` belongs, for an ``x`` of shape ``(N, D)``): which axes each keeps."""
-    for name, value in arguments.items():
-        if type(value) is not np.ndarray or value.ndim < 2:
-            continue
+    for name, value in sorted(arguments.items(), key=lambda item: -_ndim(item[1])):
+        if type(value) is not np.ndarray or value.ndim < 2 or value.shape == expected.shape:
+            continue  # the data an output reduces, not the parameter it is shaped like
         mine, right = _axes_of(actual.shape, value.shape), _axes_of(expected.shape, value.shape)
         if mine is not None and right is not None and mine != right:
             plural = "axes" if len(right) > 1 else "axis"
@@ -523,6 +530,10 @@ def _kept_axes(actual: np.ndarray, expected: np.ndarray, arguments: dict[str, An
                 f"{_listed(right)}: reduce over the other {plural} of {name}"
             )
     return ""
+
+
+def _ndim(value: Any) -> int:
+    return value.ndim if type(value) is np.ndarray else -1
 
 
 def _axes_of(shape: tuple[int, ...], of: tuple[int, ...]) -> tuple[int, ...] | None:

@@ -96,7 +96,8 @@ def _changes(
                 change = option + "=" + str(wrong) + ", the other way round from this call"
                 advice = "check how " + option + " switches your computation"
             else:
-                change = option + "=" + repr(wrong) + " instead of this call's " + option
+                change = option + "=" + repr(wrong) + _pair_words(value, wrong)
+                change += " instead of this call's " + option
                 advice = "check that " + option + " enters your computation, where it belongs"
             yield {option: wrong}, change, advice
     arrays = [(k, v) for k, v in arguments.items() if type(v) is np.ndarray and v.size > 1]
@@ -155,6 +156,17 @@ def wrong_values(value: Any, default: Any) -> list[Any]:
         if candidate != value and candidate not in found:
             found.append(candidate)
     return found
+
+
+def _pair_words(value: Any, wrong: Any) -> str:
+    """`` (its first number for both axes)`` for a pair read as one of its numbers, or
+    swapped."""
+    if not _int_pair(value):
+        return ""
+    if tuple(wrong) == (value[1], value[0]):
+        return " (its numbers swapped)"
+    which = "first" if wrong[0] == value[0] else "second"
+    return " (its " + which + " number for both axes)"
 
 
 def _int_pair(value: Any) -> bool:
