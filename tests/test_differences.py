@@ -295,7 +295,7 @@ def test_a_scalar_off_by_a_quantity_of_the_call_is_named(rng):
     assert "your loss is the right one times 8 (= the batch size" in found[0] or (
         "(= logits.shape[0])" in found[0]
     )
-    assert describe_difference(3.0 * 0.731, 0.731, {"logits": logits}) == []
+    assert describe_difference(5.0 * 0.731, 0.731, {"logits": logits}) == []
 
 
 def test_a_gradient_left_per_example_is_named_by_its_missing_sum(rng):
@@ -334,3 +334,14 @@ def test_values_scaled_and_shifted_are_named(rng):
     found = describe_difference(expected / 2 + 1, expected, {})
     assert "times 1/2 plus the same constant everywhere" in _one(found, "plus")
     assert not [f for f in describe_difference(expected + 1, expected, {}) if "plus" in f]
+
+
+def test_an_offset_per_channel_and_a_scalar_halved_are_named(rng):
+    expected = rng.standard_normal((2, 3, 4, 4))
+    beta = np.array([0.5, -1.0, 2.0]).reshape(1, 3, 1, 1)
+    found = describe_difference(expected + beta, expected, {})
+    assert "off by a constant in each channel (axis 1), a different one in each" in found[0]
+    assert describe_difference(0.5 * 0.731, 0.731, {}) == [
+        "your result is exactly 1/2 times the right one (a factor is wrong)"
+    ]
+    assert describe_difference(0.731 * 7 / 5, 0.731, {}) == []

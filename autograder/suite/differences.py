@@ -175,7 +175,8 @@ def _array_findings(
     offset = list(_offset(actual, expected, bound, what))
     yield from scaled + offset
     if not scaled and not offset:
-        yield from _affine(actual, expected, bound, what)
+        per_axis = list(_offset_per_axis(actual, expected, bound, what))
+        yield from per_axis or _affine(actual, expected, bound, what)
     yield from _shifted(actual, expected, what)
     yield from _where_wrong(wrong, arguments, what)
     yield from _precision(actual, expected, what)
@@ -255,6 +256,12 @@ def _scalar_factor(
     if len(labels) == 1:
         named, kind = _factor_words(labels[0])
         yield Finding(f"{what} is the right one times {exact}{named}", kind, labels=tuple(labels))
+    elif not labels and exact.numerator <= 4 and exact.denominator <= 4 and exact > 0:
+        # a loss exactly 1/2 or 2 times the right one is no coincidence: a factor is wrong
+        yield Finding(
+            f"{what} is exactly {exact} times the right one (a factor is wrong)",
+            f"the right values times {exact}",
+        )
 
 
 def _factor_words(label: str) -> tuple[str, str]:
@@ -425,6 +432,34 @@ def _offset(
         f"{what} is off by the same constant at every element (an added or missing term)",
         "off by a constant at every element",
     )
+
+
+def _offset_per_axis(
+    actual: np.ndarray, expected: np.ndarray, bound: np.ndarray, what: str
+) -> Iterator[Finding]:
+    """Off by a constant that changes only along one axis (per channel: a shift such as
+    ``beta`` added in the wrong place; per example: a term of each example's own)."""
+    if actual.ndim < 2 or not _patterned(expected):
+        return
+    difference = actual.astype(np.float64) - expected.astype(np.float64)
+    for axis in range(actual.ndim):
+        if actual.shape[axis] < 2 or actual.size // actual.shape[axis] < 2:
+            continue
+        others = tuple(a for a in range(actual.ndim) if a != axis)
+        shifts = difference.mean(axis=others, keepdims=True)
+        if np.allclose(shifts, shifts.flat[0]) or not (shifts != 0).all():
+            continue  # one constant everywhere (said above), or no shift in some entries
+        if _close(actual, expected + shifts, bound + np.abs(shifts) * 1e-6).all():
+            where = {0: "entry of axis 0 (each example)", actual.ndim - 1: "entry of the last axis"}
+            if actual.ndim == 4:
+                where[1] = "channel (axis 1)"
+            label = where.get(axis, f"entry of axis {axis}")
+            yield Finding(
+                f"{what} is off by a constant in each {label}, a different one in each: a term "
+                f"of each {label.partition(' (')[0]} is added, missing or in the wrong place",
+                f"off by a constant per entry of axis {axis}",
+            )
+            return
 
 
 def _affine(
