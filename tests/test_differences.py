@@ -295,7 +295,7 @@ def test_a_scalar_off_by_a_quantity_of_the_call_is_named(rng):
     assert "your loss is the right one times 8 (= the batch size" in found[0] or (
         "(= logits.shape[0])" in found[0]
     )
-    assert describe_difference(5.0 * 0.731, 0.731, {"logits": logits}) == []
+    assert describe_difference(7.0 * 0.731, 0.731, {"logits": logits}) == []
 
 
 def test_a_gradient_left_per_example_is_named_by_its_missing_sum(rng):
