@@ -345,3 +345,10 @@ def test_an_offset_per_channel_and_a_scalar_halved_are_named(rng):
         "your result is exactly 1/2 times the right one (a factor is wrong)"
     ]
     assert describe_difference(0.731 * 7 / 5, 0.731, {}) == []
+
+
+def test_values_shifted_along_both_axes_point_at_one_sided_padding(rng):
+    expected = rng.standard_normal((2, 3, 8, 8))
+    moved = np.roll(expected, (1, 1), axis=(-2, -1))
+    found = describe_difference(moved, expected, {"padding": 1})
+    assert "shifted by 1 position down and to the right along both" in _one(found, "both")

@@ -507,6 +507,30 @@ def _shifted(actual: np.ndarray, expected: np.ndarray, what: str) -> Iterator[Fi
                     f"the right values shifted by one position along axis {axis}",
                 )
                 return
+    yield from _shifted_diagonally(actual, expected, what)
+
+
+def _shifted_diagonally(actual: np.ndarray, expected: np.ndarray, what: str) -> Iterator[Finding]:
+    """The right values moved by the same number of positions along both spatial axes (the
+    zero padding all put on one side: the input copied to the padded buffer's corner)."""
+    if actual.ndim < 2 or min(actual.shape[-2:]) < 4:
+        return
+    for step in (1, 2, -1, -2):
+        moved = np.roll(expected, (step, step), axis=(-2, -1))
+        inner = (Ellipsis, slice(2, -2), slice(2, -2))
+        if _close(expected[inner], moved[inner]).all():
+            return
+        if _close(actual[inner], moved[inner]).all():
+            direction = "down and to the right" if step > 0 else "up and to the left"
+            count = abs(step)
+            positions = "position" if count == 1 else "positions"
+            yield Finding(
+                f"{what} holds the right values shifted by {count} {positions} {direction} "
+                f"along both of the last two axes: check that the zero padding is on every "
+                f"side (the input at [p:p + H, p:p + W] of the padded array)",
+                "the right values shifted along both of the last two axes",
+            )
+            return
 
 
 def _permuted(actual: Any, expected: Any, what: str, arguments: dict[str, Any]) -> list[Finding]:
