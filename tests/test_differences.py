@@ -341,6 +341,12 @@ def test_an_offset_per_channel_and_a_scalar_halved_are_named(rng):
     beta = np.array([0.5, -1.0, 2.0]).reshape(1, 3, 1, 1)
     found = describe_difference(expected + beta, expected, {})
     assert "off by a constant in each channel (axis 1), a different one in each" in found[0]
+    b = rng.standard_normal(3)
+    found = describe_difference(expected - b.reshape(1, 3, 1, 1), expected, {"b": b})
+    assert (
+        found[0]
+        == "your result is off by exactly -b in each channel (axis 1): b is left out, add it"
+    )
     assert describe_difference(0.5 * 0.731, 0.731, {}) == [
         "your result is exactly 1/2 times the right one (a factor is wrong)"
     ]

@@ -175,9 +175,9 @@ def _array_findings(
     offset = list(_offset(actual, expected, bound, what))
     yield from scaled + offset
     if not scaled and not offset:
-        per_axis = list(_offset_per_axis(actual, expected, bound, what))
+        per_axis = list(_offset_per_axis(actual, expected, bound, what, arguments))
         yield from per_axis or _affine(actual, expected, bound, what)
-    yield from _shifted(actual, expected, what)
+    yield from _shifted(actual, expected, what, arguments)
     yield from _where_wrong(wrong, arguments, what)
     yield from _precision(actual, expected, what)
 
@@ -435,7 +435,11 @@ def _offset(
 
 
 def _offset_per_axis(
-    actual: np.ndarray, expected: np.ndarray, bound: np.ndarray, what: str
+    actual: np.ndarray,
+    expected: np.ndarray,
+    bound: np.ndarray,
+    what: str,
+    arguments: dict[str, Any],
 ) -> Iterator[Finding]:
     """Off by a constant that changes only along one axis (per channel: a shift such as
     ``beta`` added in the wrong place; per example: a term of each example's own)."""
@@ -454,12 +458,36 @@ def _offset_per_axis(
             if actual.ndim == 4:
                 where[1] = "channel (axis 1)"
             label = where.get(axis, f"entry of axis {axis}")
+            named = _offset_argument(shifts.ravel(), arguments)
+            if named:
+                offset, advice = named
+                yield Finding(
+                    f"{what} is off by exactly {offset} in each {label}: {advice}",
+                    f"off by an input per entry of axis {axis}",
+                )
+                return
             yield Finding(
                 f"{what} is off by a constant in each {label}, a different one in each: a term "
                 f"of each {label.partition(' (')[0]} is added, missing or in the wrong place",
                 f"off by a constant per entry of axis {axis}",
             )
             return
+
+
+def _offset_argument(shifts: np.ndarray, arguments: dict[str, Any]) -> tuple[str, str] | None:
+    """``("-b", "b is left out, add it")`` where the offsets are an input vector (or its
+    negative)."""
+    for name, value in arguments.items():
+        if type(value) is not np.ndarray or value.shape != shifts.shape or value.dtype.kind != "f":
+            continue
+        if not value.any():
+            continue
+        scale = float(np.max(np.abs(value)))
+        if np.allclose(shifts, -value, rtol=1e-6, atol=1e-9 * scale):
+            return f"-{name}", f"{name} is left out, add it"
+        if np.allclose(shifts, value, rtol=1e-6, atol=1e-9 * scale):
+            return f"+{name}", f"{name} is added twice"
+    return None
 
 
 def _affine(
@@ -488,7 +516,9 @@ def _affine(
     )
 
 
-def _shifted(actual: np.ndarray, expected: np.ndarray, what: str) -> Iterator[Finding]:
+def _shifted(
+    actual: np.ndarray, expected: np.ndarray, what: str, arguments: dict[str, Any]
+) -> Iterator[Finding]:
     """The right values moved by one position along a spatial axis (the last two)."""
     for axis in range(max(actual.ndim - 2, 0), actual.ndim):
         if actual.shape[axis] < 3:
@@ -507,7 +537,8 @@ def _shifted(actual: np.ndarray, expected: np.ndarray, what: str) -> Iterator[Fi
                     f"the right values shifted by one position along axis {axis}",
                 )
                 return
-    yield from _shifted_diagonally(actual, expected, what)
+    if "padding" in arguments:  # where a padding could be misplaced
+        yield from _shifted_diagonally(actual, expected, what)
 
 
 def _shifted_diagonally(actual: np.ndarray, expected: np.ndarray, what: str) -> Iterator[Finding]:
