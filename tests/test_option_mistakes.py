@@ -198,3 +198,21 @@ def test_a_pair_read_as_its_first_number_is_said_so():
     assert _pair_words((2, 3), (2, 2)) == " (its first number for both axes)"
     assert _pair_words((2, 3), (3, 2)) == " (its numbers swapped)"
     assert _pair_words(2, 1) == ""
+
+
+def test_a_sibling_functions_result_is_named():
+    """Group norm's backward that computes instance norm's (a sibling's code copied)."""
+    from solutions import normalization
+
+    rng = np.random.default_rng(0)
+    x, gamma = rng.standard_normal((2, 6, 3, 3)), rng.standard_normal(6)
+    dout = rng.standard_normal(x.shape)
+    wrong = normalization.instancenorm_backward(dout, x, gamma)
+    hints = diagnose(normalization, [Call("groupnorm_backward", (dout, x, 2, gamma), {}, wrong)])
+    assert any(
+        "are what instancenorm_backward returns with this call's arguments" in h for h in hints
+    )
+    right = normalization.groupnorm_backward(dout, x, 6, gamma)  # 6 groups of 1: instance norm
+    assert (
+        diagnose(normalization, [Call("groupnorm_backward", (dout, x, 6, gamma), {}, right)]) == []
+    )

@@ -54,7 +54,12 @@ from autograder.suite.compare import assert_close
 from autograder.suite.conditioning import ConditionedReference
 from autograder.suite.differences import Finding, find_differences
 from autograder.suite.layer_mistakes import Layers, layer_errors, layer_mistakes
-from autograder.suite.option_mistakes import OptionMistake, merged_hints, option_mistakes
+from autograder.suite.option_mistakes import (
+    OptionMistake,
+    merged_hints,
+    option_mistakes,
+    sibling_mistakes,
+)
 from autograder.suite.outputs import output_names
 
 HINTS_FILE = "hints.py"
@@ -467,6 +472,8 @@ class _Evidence:
         self, function: Callable[..., Any], call: Call, correct: Any, arguments: dict[str, Any]
     ) -> None:
         for mistake in option_mistakes(function, arguments):
+            self._weigh_option(mistake, call, correct, arguments)
+        for mistake in sibling_mistakes(function, arguments):
             self._weigh_option(mistake, call, correct, arguments)
 
     def _weigh_option(

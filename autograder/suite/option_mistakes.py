@@ -78,6 +78,40 @@ def option_mistakes(
             yield replace(mistake, changed=changed)
 
 
+def sibling_mistakes(
+    function: Callable[..., Any], arguments: dict[str, Any]
+) -> Iterator[OptionMistake]:
+    """Another function of the same module called with this call's arguments (by name): the
+    code of a sibling copied (instance norm's backward where group norm's belongs)."""
+    module = inspect.getmodule(function)
+    if module is None:
+        return
+    names = output_names(function)
+    for name, sibling in vars(module).items():
+        if name.startswith("_") or name == function.__name__ or not inspect.isfunction(sibling):
+            continue
+        if sibling.__module__ != function.__module__:
+            continue  # a layer imported from another assignment is not a sibling
+        try:
+            parameters = inspect.signature(sibling).parameters
+        except (TypeError, ValueError):
+            continue
+        required = [p for p, v in parameters.items() if v.default is inspect.Parameter.empty]
+        if not required or any(p not in arguments for p in required):
+            continue
+        given = {p: arguments[p] for p in parameters if p in arguments}
+        try:
+            with warnings.catch_warnings(), np.errstate(all="ignore"):
+                warnings.simplefilter("ignore")
+                output = sibling(**given)
+        except Exception:  # the sibling refuses these arguments
+            continue
+        change = "this call's arguments"
+        advice = "check what " + function.__name__ + " computes that " + name + " does not"
+        for mistake in items_of(name, change, advice, output, names):
+            yield replace(mistake, changed="")
+
+
 def _changes(
     parameters: Mapping[str, inspect.Parameter], arguments: dict[str, Any]
 ) -> Iterator[tuple[dict[str, Any], str, str]]:
