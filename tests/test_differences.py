@@ -324,6 +324,10 @@ def test_errors_at_each_rows_label_column_are_located(rng):
     wrong[np.arange(6), y] += 1.0
     found = describe_difference(wrong, expected, {"scores": expected, "y": y})
     assert "exactly one per row, at its label's column y[i]" in _one(found, "label")
+    flipped = expected.copy()
+    flipped[np.arange(6), y] *= -1
+    found = describe_difference(flipped, expected, {"scores": expected, "y": y})
+    assert "column y[i]; there, yours have the opposite sign" in _one(found, "label")
     other = expected.copy()
     other[np.arange(6), (y + 1) % 5] += 1.0
     assert not [f for f in describe_difference(other, expected, {"y": y}) if "label" in f]
@@ -333,6 +337,9 @@ def test_values_scaled_and_shifted_are_named(rng):
     expected = rng.uniform(-2, 2, (8, 6))
     found = describe_difference(expected / 2 + 1, expected, {})
     assert "times 1/2 plus the same constant everywhere" in _one(found, "plus")
+    centred = rng.uniform(-1, 1, (50, 40))
+    found = describe_difference((centred + 1) / 2, centred, {})
+    assert "the right values are centred on 0, yours on 0.4" in _one(found, "centred")
     assert not [f for f in describe_difference(expected + 1, expected, {}) if "plus" in f]
 
 

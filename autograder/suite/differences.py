@@ -178,7 +178,7 @@ def _array_findings(
         per_axis = list(_offset_per_axis(actual, expected, bound, what, arguments))
         yield from per_axis or _affine(actual, expected, bound, what)
     yield from _shifted(actual, expected, what, arguments)
-    yield from _where_wrong(wrong, arguments, what)
+    yield from _where_wrong(wrong, arguments, what, _opposite_there(actual, expected, wrong))
     yield from _precision(actual, expected, what)
 
 
@@ -509,9 +509,13 @@ def _affine(
         return
     exact = Fraction(float(scale)).limit_denominator(64)
     factor = str(exact) if abs(float(exact) - scale) <= 1e-6 * abs(scale) else f"{scale:.4g}"
+    centre_right, centre_mine = float(np.mean(e)), float(np.mean(a))
+    centred = ""
+    if abs(centre_right) < 0.05 * spread and abs(centre_mine) > 0.1 * spread:
+        centred = f"; the right values are centred on 0, yours on {centre_mine:.3g}"
     yield Finding(
         f"{what} is the right one times {factor} plus the same constant everywhere (values "
-        f"scaled and shifted: check the range or the centre of what you compute)",
+        f"scaled and shifted: check the range or the centre of what you compute){centred}",
         "the right values scaled and shifted",
     )
 
@@ -533,7 +537,13 @@ def _shifted(
             if _close(actual[inner_t], moved[inner_t]).all():
                 yield Finding(
                     f"{what} holds the right values shifted by one position {direction} "
-                    f"along axis {axis}: check where each output position's window starts",
+                    f"along axis {axis}: check where each output position's window starts"
+                    + (
+                        ", and that the input sits in the middle of the padded array (the "
+                        "padding on every side)"
+                        if "padding" in arguments
+                        else ""
+                    ),
                     f"the right values shifted by one position along axis {axis}",
                 )
                 return
@@ -718,12 +728,23 @@ DENSE = 0.5
 a coincidence of the inputs, and naming the channel would mislead)."""
 
 
-def _where_wrong(wrong: np.ndarray, arguments: dict[str, Any], what: str) -> Iterator[Finding]:
+def _opposite_there(actual: np.ndarray, expected: np.ndarray, wrong: np.ndarray) -> str:
+    """``"; there, yours have the opposite sign"`` where every wrong value is the right one
+    negated."""
+    mine, right = actual[wrong].astype(np.float64), expected[wrong].astype(np.float64)
+    if mine.size and _close(mine, -right).all():
+        return "; there, yours have the opposite sign"
+    return ""
+
+
+def _where_wrong(
+    wrong: np.ndarray, arguments: dict[str, Any], what: str, there: str = ""
+) -> Iterator[Finding]:
     if wrong.all() or wrong.size < MIN_PATTERN_SIZE:
         return
     count = f"{int(wrong.sum())} of {wrong.size} elements are wrong"
     yield from _at_zeros(wrong, arguments, what, count)
-    at_labels = list(_at_labels(wrong, arguments, what, count))
+    at_labels = list(_at_labels(wrong, arguments, what, count, there))
     if at_labels:
         yield from at_labels
         return
@@ -739,7 +760,7 @@ def _where_wrong(wrong: np.ndarray, arguments: dict[str, Any], what: str) -> Ite
 
 
 def _at_labels(
-    wrong: np.ndarray, arguments: dict[str, Any], what: str, count: str
+    wrong: np.ndarray, arguments: dict[str, Any], what: str, count: str, there: str = ""
 ) -> Iterator[Finding]:
     """Wrong exactly at each row's label column (``dscores[i, y[i]]``): the correct class's
     term of a loss's gradient."""
@@ -755,8 +776,8 @@ def _at_labels(
         labels[np.arange(n), value] = True
         if np.array_equal(wrong, labels):
             yield Finding(
-                f"{what}: {count}, exactly one per row, at its label's column {name}[i]: the "
-                f"other classes are right; check the term of the correct class",
+                f"{what}: {count}, exactly one per row, at its label's column {name}[i]{there}: "
+                f"the other classes are right; check the term of the correct class",
                 "wrong only at each row's label column",
             )
             return
