@@ -477,6 +477,20 @@ def _outputs(call: LayerCall, module: Any) -> list[tuple[str, np.ndarray]]:
 # What the hints engine asks.
 
 
+def _call_changes(
+    module: Any, function: Callable[..., Any], arguments: dict[str, Any], layers: Layers
+) -> list[Change]:
+    """The changes one call of a composite function allows (none for a layer's own code, or
+    where the reference refuses the arguments)."""
+    if not layers.composes(function.__name__):
+        return []
+    try:
+        _, trace = traced(module, function, arguments, layers)
+    except Exception:  # the reference refuses the arguments: no mistake to suspect
+        return []
+    return list(_changes(trace, arguments, layers, module))
+
+
 def layer_mistakes(
     module: Any,
     function: Callable[..., Any],
@@ -489,15 +503,9 @@ def layer_mistakes(
     of the result (the whole result for a single array); only the changes whose key is in
     ``keys`` when given (a test's other calls, checked against those found in its searched
     call), else at most :data:`MAX_LAYER_MISTAKES`."""
-    if not layers.composes(function.__name__):
-        return
-    try:
-        _, trace = traced(module, function, arguments, layers)
-    except Exception:  # the reference refuses the arguments: no mistake to suspect
-        return
     names = output_names(function)
     tried = 0
-    for change in _changes(trace, arguments, layers, module):
+    for change in _call_changes(module, function, arguments, layers):
         if keys is not None and change.key not in keys:
             continue
         if keys is None and tried >= MAX_LAYER_MISTAKES:
@@ -521,14 +529,8 @@ def layer_errors(
     """The layer changes with which the reference raises exactly ``error`` (``ValueError:
     operands could not be broadcast together with shapes (2,8,4,4) (2,8,6,6)``, a student's
     call that failed): their words, ``conv2 at padding=0 instead of 1``."""
-    if not layers.composes(function.__name__):
-        return []
-    try:
-        _, trace = traced(module, function, arguments, layers)
-    except Exception:  # the reference refuses the arguments: no mistake to suspect
-        return []
     found = []
-    for tried, change in enumerate(_changes(trace, arguments, layers, module)):
+    for tried, change in enumerate(_call_changes(module, function, arguments, layers)):
         if tried >= MAX_LAYER_MISTAKES:
             break
         try:
