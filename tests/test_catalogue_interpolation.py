@@ -13,6 +13,7 @@ import pytest
 
 from autograder.suite.hints import Call, diagnose
 from solutions import interpolation
+from tests.oracles.roi_align_loops import _sample_weights
 
 HINTS = Path(__file__).parents[1] / "assignments" / "interpolation" / "hints.py"
 
@@ -84,25 +85,8 @@ def _roi_align_loop(x, boxes, ph, pw, ratio, aligned, offset=0.5, grid_rule=math
                     y = y1 + i * bin_h + (iy + offset) * bin_h / gh
                     for ix in range(gw):
                         xx = x1 + j * bin_w + (ix + offset) * bin_w / gw
-                        if y < -1 or y > h or xx < -1 or xx > w:
-                            continue
-                        y, xx = max(y, 0.0), max(xx, 0.0)
-                        y0, x0 = math.floor(y), math.floor(xx)
-                        if y0 >= h - 1:
-                            y0 = y1_ = h - 1
-                            y = float(y0)
-                        else:
-                            y1_ = y0 + 1
-                        if x0 >= w - 1:
-                            x0 = x1_ = w - 1
-                            xx = float(x0)
-                        else:
-                            x1_ = x0 + 1
-                        ly, lx = y - y0, xx - x0
-                        total += (1 - ly) * (1 - lx) * plane[:, y0, x0] + (1 - ly) * lx * plane[
-                            :, y0, x1_
-                        ]
-                        total += ly * (1 - lx) * plane[:, y1_, x0] + ly * lx * plane[:, y1_, x1_]
+                        for weight, row, col in _sample_weights(y, xx, h, w) or ():
+                            total += weight * plane[:, row, col]
                 out[k, :, i, j] = total / max(gh * gw, 1)
     return out
 
