@@ -117,7 +117,8 @@ def dropout_forward(x: Array, p: float, mask: Array, training: bool = True) -> A
 
     Returns:
         ``out`` shaped like ``x``, dtype of ``x``. Training:
-        ``out = x * mask / (1 - p)`` (all zeros when ``p = 1``). Evaluation: a copy of ``x``.
+        ``out = x * mask / (1 - p)`` (all zeros when ``p = 1``). Evaluation: ``x`` unchanged
+        (``x`` itself or a copy: no function of the kit writes to its inputs).
 
     Raises:
         ValueError: if ``p`` is not in ``[0, 1]``, or in training if ``mask`` is not a boolean
@@ -143,7 +144,7 @@ def dropout_backward(dout: Array, p: float, mask: Array, training: bool = True) 
 
     Returns:
         ``dx`` shaped like ``dout``, dtype of ``dout``: ``dout * mask / (1 - p)`` in training
-        (zeros when ``p = 1``), a copy of ``dout`` in evaluation.
+        (zeros when ``p = 1``), ``dout`` unchanged in evaluation (itself or a copy).
 
     Raises:
         ValueError: as ``dropout_forward``.

@@ -86,6 +86,17 @@ def test_max_pool_forward_nan_propagates(student, reference, rng):
     _max_pool_case(student, reference, x, 2, None, 0)
 
 
+@pytest.mark.points(0.5)
+@pytest.mark.parametrize("p", [0, 1], ids=["unpadded", "padded"])
+def test_max_pool_forward_all_minus_infinity_windows(student, reference, rng, p):
+    # Blocks of -inf fill whole windows away from the plane's corner: their output is -inf
+    # and their switch is the window's first real element (PyTorch's rule).
+    x = rng.standard_normal((2, 2, 8, 8))
+    x[0, 0, 2:6, 4:8] = -np.inf
+    x[1, 1, 4:8, 0:8] = -np.inf
+    _max_pool_case(student, reference, x, 2, 2, p)
+
+
 @pytest.mark.points(1)
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape, k, s, p", SOME)
