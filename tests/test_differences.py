@@ -257,6 +257,10 @@ def test_an_average_read_the_other_way_round_and_a_windows_sum_are_named(rng):
     assert "times 99 (= alpha / (1 - alpha))" in _one(found, "times 99")
     found = describe_difference(expected / 9, expected, {"beta2": 0.9})
     assert "(= (1 - beta2) / beta2)" in _one(found, "times 1/9")
+    # an RMS of the average read the other way round is off by its square root
+    found = describe_difference(expected / 3, expected, {"alpha": 0.9})
+    assert "times 1/3 (= sqrt((1 - alpha) / alpha))" in _one(found, "times 1/3")
+    assert "sqrt" not in _one(describe_difference(expected / 3, expected, {"alpha": 0.5}), "1/3")
     found = describe_difference(4 * expected, expected, {"kernel_size": (2, 2)})
     assert "the 2 * 2 values of each window or bin (kernel_size): a sum where" in found[0]
     assert "(=" not in _one(describe_difference(7 * expected, expected, {"alpha": 0.99}), "7")

@@ -185,6 +185,35 @@ def test_a_mistake_made_on_one_path_only_stays_named():
     assert "eps=0.0" in results["a"].output
 
 
+def test_another_test_refutes_a_mistake_on_calls_that_differ_only_in_sizes_and_rates():
+    from autograder.core.results import TestResult
+    from autograder.suite.feedback import FailureFeedback, name_hints
+    from autograder.suite.hints import gather, path_key
+
+    rng = np.random.default_rng(8)
+    w, dw = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
+    # test a: the step happens to be the one with momentum=0; test b: the same branch (another
+    # learning rate), where momentum=0 would show, was right
+    fitting = Call("momentum_step", (w, dw), {"lr": 0.1}, momentum_step(w, dw, 0.1, 0.0))
+    right = Call("momentum_step", (w, dw), {"lr": 0.05}, momentum_step(w, dw, 0.05))
+    other = Call("momentum_step", (w, dw), {"lr": 0.05}, momentum_step(w, dw, 0.05) + 1.0)
+    feedback = {
+        "a": FailureFeedback("a failed", "", gather(REFERENCE, [fitting])),
+        "b": FailureFeedback("b failed", "", gather(REFERENCE, [right, other])),
+    }
+    results = {name: TestResult(name, 0.0, 1.0, "failed") for name in feedback}
+    feedback["a"].apply(results["a"])
+    assert "momentum=0" in results["a"].output  # on its own evidence
+    name_hints(results, feedback)
+    assert "momentum=0" not in results["a"].output
+    # a branch tests a flag, a mode or a number's sign, not its size
+    assert path_key({"lr": 0.1, "n": 3}, ()) == path_key({"lr": 0.05, "n": 7}, ())
+    assert path_key({"p": 0.0}, ()) != path_key({"p": 0.5}, ())
+    assert path_key({"ratio": -1}, ()) != path_key({"ratio": 2}, ())
+    assert path_key({"size": (1, 2)}, ()) == path_key({"size": 4}, ())
+    assert path_key({"mode": "fan_in"}, ()) != path_key({"mode": "fan_out"}, ())
+
+
 def test_a_pair_option_read_as_one_number_or_swapped_is_named():
     from autograder.suite.option_mistakes import wrong_values
 

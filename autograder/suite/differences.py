@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
+import math
 from fractions import Fraction
 from typing import Any, NamedTuple
 
@@ -319,7 +320,11 @@ def _factor_names(arguments: dict[str, Any]) -> dict[Fraction, list[str]]:
         if name in AVERAGE_WEIGHTS and isinstance(value, float) and 0 < value < 1:
             weight = Fraction(value).limit_denominator(1000)
             if abs(float(weight) - value) <= 1e-12:
-                add(weight / (1 - weight), f"{name} / (1 - {name})", f"(1 - {name}) / {name}")
+                ratio = weight / (1 - weight)
+                add(ratio, f"{name} / (1 - {name})", f"(1 - {name}) / {name}")
+                root = _rational_square_root(ratio)
+                if root is not None:  # an RMS of that average: divided by its square root
+                    add(root, f"sqrt({name} / (1 - {name}))", f"sqrt((1 - {name}) / {name})")
         if name in WINDOW_SIZES and not isinstance(value, bool):
             sizes = value if isinstance(value, tuple) else (value, value)
             if all(isinstance(v, int) and v > 1 for v in sizes) and len(sizes) == 2:
@@ -355,6 +360,14 @@ def _factor_names(arguments: dict[str, Any]) -> dict[Fraction, list[str]]:
                 if exact < 1:
                     add(1 - exact, f"(1 - {name})")
     return names
+
+
+def _rational_square_root(value: Fraction) -> Fraction | None:
+    """The exact square root of ``value`` (``1/9`` -> ``1/3``), or None when it is irrational."""
+    roots = [math.isqrt(part) for part in (value.numerator, value.denominator)]
+    if roots[0] ** 2 != value.numerator or roots[1] ** 2 != value.denominator:
+        return None
+    return Fraction(roots[0], roots[1])
 
 
 def _patterned(expected: np.ndarray) -> bool:

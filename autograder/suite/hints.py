@@ -334,17 +334,39 @@ def _equal(first: Any, second: Any) -> bool:
 
 
 PathKey = frozenset
-"""A call's path: its options that are not arrays (flags, numbers, strings), by name, but
-those a mistake changes. Two calls on one path run the same branches of the student's code."""
+"""A call's path: its options that are not arrays, by name, but those a mistake changes:
+flags and strings by value, numbers (and pairs of them) by their sign. Two calls on one path
+run the same branches of the student's code: branches test flags, modes and the special values
+(``sampling_ratio <= 0``, ``momentum == 0``, ``padding == 0``), not sizes or rates."""
 
 
 def path_key(arguments: dict[str, Any], changed: tuple[str, ...]) -> PathKey:
     """The path of a call with these ``arguments``, leaving out the ``changed`` ones."""
-    return frozenset(
-        (name, repr(value))
-        for name, value in arguments.items()
-        if name not in changed and (value is None or isinstance(value, bool | int | float | str))
-    )
+    path = {}
+    for name, value in arguments.items():
+        branch = _branch_of(value)
+        if name not in changed and branch is not None:
+            path[name] = branch
+    return frozenset(path.items())
+
+
+def _branch_of(value: Any) -> str | None:
+    """What of an option's value a branch tests: a flag's or a string's value, a number's sign
+    (``"negative"``, ``"0"``, ``"positive"``, ``"nan"``), a pair's signs; None for the rest."""
+    if value is None or isinstance(value, bool | str):
+        return repr(value)
+    if isinstance(value, int | float):
+        if value != value:
+            return "nan"
+        return "negative" if value < 0 else "0" if value == 0 else "positive"
+    if (
+        isinstance(value, tuple)
+        and value
+        and all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
+    ):
+        signs = sorted({_branch_of(v) or "" for v in value})
+        return signs[0] if len(signs) == 1 else "/".join(signs)
+    return None
 
 
 @dataclass

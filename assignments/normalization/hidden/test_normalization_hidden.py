@@ -170,8 +170,8 @@ def test_groupnorm_eps(student, reference, rng, eps):
 @pytest.mark.points(0.5)
 @pytest.mark.parametrize("which", ["layernorm", "instancenorm", "groupnorm"])
 def test_large_mean_is_accurate(student, reference, rng, which):
-    # mean(x**2) - mean(x)**2 loses ~14 of 16 digits here; mean((x - mean)**2) does not.
-    x = _x(rng, (3, 4, 4, 4), np.float64, offset=1e7)
+    # mean(x**2) - mean(x)**2 loses ~10 of 16 digits here; mean((x - mean)**2) loses ~5.
+    x = _x(rng, (3, 4, 4, 4), np.float64, offset=1e5)
     if which == "layernorm":
         args = (x, rng.standard_normal((4, 4, 4)), rng.standard_normal((4, 4, 4)))
     elif which == "instancenorm":
@@ -179,7 +179,10 @@ def test_large_mean_is_accurate(student, reference, rng, which):
     else:
         args = (x, 2, rng.standard_normal(4), rng.standard_normal(4))
     name = f"{which}_forward"
-    _compare(getattr(student, name)(*args), getattr(reference, name)(*args), ("out",))
+    # Compared to a copy of the reference's result, whose bound is the dtype's own (a result
+    # of the reference's would be widened by its terms of size 1e5, which excuses the loss).
+    want = np.array(getattr(reference, name)(*args))
+    _compare(getattr(student, name)(*args), want, ("out",))
 
 
 @pytest.mark.points(0.5)
