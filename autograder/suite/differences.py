@@ -17,8 +17,8 @@ expected value, so hidden tests may show them.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
 import math
+from collections.abc import Iterator
 from fractions import Fraction
 from typing import Any, NamedTuple
 
