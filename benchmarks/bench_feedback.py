@@ -13,6 +13,11 @@ tests' output. Per assignment and in total it prints the share of variants
   expressions written from the mistake, before looking at any feedback);
 * **misleading**: some hint line matches neither its ``named_by`` nor its ``also_true``
   patterns (``also_true``: lines that are true of the variant without naming its mistake);
+
+a line no pattern of its variant matches may have been judged since by a reviewer who saw only
+the variant's mistake and the line (``feedback_variants/adjudicated.toml``: ``names``, ``true``
+or ``misleading``, each with its reason); that verdict counts, and the figures without those
+verdicts are printed too;
 * **caught by public**: at least one test of the public suite (``test_<name>_public``) failed;
 * **full marks**: the grading gave every point;
 
@@ -37,7 +42,7 @@ import threading
 import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +71,9 @@ HINT_PREFIX = "hint: "
 
 REQUIRED_KEYS = ("name", "function", "mistake", "named_by", "edits")
 OPTIONAL_KEYS = ("also_true",)
+ADJUDICATED = VARIANTS_DIR / "adjudicated.toml"
+"""Reviewers' verdicts on hint lines that no pattern of their variant matches."""
+VERDICTS = ("names", "true", "misleading")
 
 
 @dataclass(frozen=True)
@@ -115,18 +123,29 @@ class Variant:
     named_by: tuple[re.Pattern[str], ...]
     also_true: tuple[re.Pattern[str], ...]
     edits: tuple[dict[str, str], ...]
+    verdicts: tuple[tuple[str, str], ...] = ()
+    """``(line, verdict)`` of reviewed hint lines (:data:`ADJUDICATED`), exact lines."""
 
     def spec(self) -> dict[str, Any]:
         """The variant as :func:`apply_edits` takes it."""
         return {"name": self.name, "edits": [dict(edit) for edit in self.edits]}
 
-    def names(self, line: str) -> bool:
-        """Whether a hint line names this variant's mistake."""
-        return any(pattern.search(line) for pattern in self.named_by)
+    def names(self, line: str, adjudicated: bool = True) -> bool:
+        """Whether a hint line names this variant's mistake (by a pattern, or by a reviewer's
+        verdict unless ``adjudicated`` is false)."""
+        if any(pattern.search(line) for pattern in self.named_by):
+            return True
+        return adjudicated and self.verdict_of(line) == "names"
 
-    def is_true(self, line: str) -> bool:
+    def is_true(self, line: str, adjudicated: bool = True) -> bool:
         """Whether a hint line is known to be true of this variant without naming it."""
-        return any(pattern.search(line) for pattern in self.also_true)
+        if any(pattern.search(line) for pattern in self.also_true):
+            return True
+        return adjudicated and self.verdict_of(line) == "true"
+
+    def verdict_of(self, line: str) -> str | None:
+        """A reviewer's verdict on this exact line, if one was given."""
+        return next((verdict for text, verdict in self.verdicts if text == line), None)
 
 
 @dataclass
@@ -242,6 +261,7 @@ def load_variants(
     reference = reference if reference is not None else reference_files()
     examples = _example_fingerprints(reference)
     loaded = Loaded()
+    verdicts, loaded.problems = load_verdicts()
     seen: dict[str, str] = {}
     for assignment in assignments or assignment_names():
         path = VARIANTS_DIR / f"{assignment}.toml"
@@ -265,8 +285,33 @@ def load_variants(
                 loaded.problems.append(f"{label}: name already used in {seen[variant.name]}")
                 continue
             seen[variant.name] = path.name
-            loaded.variants.append(variant)
+            loaded.variants.append(replace(variant, verdicts=tuple(verdicts.get(variant.name, ()))))
+    if not assignments:
+        unknown = sorted(set(verdicts) - set(seen))
+        if unknown:
+            loaded.problems.append(f"{ADJUDICATED.name}: no such variants: {unknown}")
     return loaded
+
+
+def load_verdicts(path: Path = ADJUDICATED) -> tuple[dict[str, list[tuple[str, str]]], list[str]]:
+    """Per variant name, its reviewed ``(line, verdict)`` pairs; and the problems of the file."""
+    if not path.is_file():
+        return {}, []
+    try:
+        entries = tomllib.loads(path.read_text(encoding="utf-8")).get("line", [])
+    except tomllib.TOMLDecodeError as error:
+        return {}, [f"{path.name}: not valid TOML: {error}"]
+    verdicts: dict[str, list[tuple[str, str]]] = {}
+    problems = []
+    for index, entry in enumerate(entries):
+        keys = {"variant", "line", "verdict", "reason"}
+        if set(entry) != keys or not all(isinstance(entry[k], str) and entry[k] for k in keys):
+            problems.append(f"{path.name}[{index}]: needs exactly the strings {sorted(keys)}")
+        elif entry["verdict"] not in VERDICTS:
+            problems.append(f"{path.name}[{index}]: verdict must be one of {VERDICTS}")
+        else:
+            verdicts.setdefault(entry["variant"], []).append((entry["line"], entry["verdict"]))
+    return verdicts, problems
 
 
 def sample(variants: Sequence[Variant], k: int | None) -> list[Variant]:
@@ -310,15 +355,28 @@ class Outcome:
 
     @property
     def misleading_lines(self) -> list[str]:
+        return self.unmatched_lines(adjudicated=True)
+
+    def unmatched_lines(self, adjudicated: bool) -> list[str]:
+        """The hint lines neither named nor true (with the reviewers' verdicts, or not)."""
+        v = self.variant
         return [
             line
             for line in self.hints
-            if not self.variant.names(line) and not self.variant.is_true(line)
+            if not v.names(line, adjudicated) and not v.is_true(line, adjudicated)
         ]
 
     @property
     def misleading(self) -> bool:
         return bool(self.misleading_lines)
+
+    @property
+    def named_by_patterns(self) -> bool:
+        return any(self.variant.names(line, adjudicated=False) for line in self.hints)
+
+    @property
+    def misleading_by_patterns(self) -> bool:
+        return bool(self.unmatched_lines(adjudicated=False))
 
     @property
     def full_marks(self) -> bool:
@@ -337,6 +395,8 @@ class Outcome:
             "max_score": self.max_score,
             "named": self.named,
             "misleading": self.misleading_lines,
+            "named_by_patterns": self.named_by_patterns,
+            "unmatched_by_patterns": self.unmatched_lines(adjudicated=False),
             "caught_public": self.caught_public,
             "full_marks": self.full_marks,
             "hints": self.hints,
@@ -451,6 +511,21 @@ def verdict(outcomes: Sequence[Outcome]) -> str:
     return "targets: " + "; ".join(parts)
 
 
+def without_verdicts(outcomes: Sequence[Outcome]) -> str:
+    """One line: named and misleading by the patterns alone (the reviewers' verdicts left out)."""
+    total = len(outcomes)
+    named = sum(o.named_by_patterns for o in outcomes)
+    misleading = sum(o.misleading_by_patterns for o in outcomes)
+    reviewed = sum(
+        1 for o in outcomes for line in o.hints if o.variant.verdict_of(line) is not None
+    )
+    return (
+        f"by the patterns alone ({reviewed} hint lines judged by a reviewer left unjudged): "
+        f"named {named}/{total} {named / total if total else 0:.0%}, "
+        f"misleading {misleading}/{total} {misleading / total if total else 0:.0%}"
+    )
+
+
 def details(outcomes: Sequence[Outcome]) -> str:
     """Per variant: its outcome and its hint lines, each marked named / true / MISLEADING."""
     lines = []
@@ -475,6 +550,9 @@ def details(outcomes: Sequence[Outcome]) -> str:
                 if o.variant.is_true(hint)
                 else "MISLEADING"
             )
+            by_patterns = o.variant.names(hint, False) or o.variant.is_true(hint, False)
+            if o.variant.verdict_of(hint) and not by_patterns:
+                mark += ", by review"
             lines.append(f"    [{mark}] hint: {hint}")
         if not o.hints:
             lines.append("    (no hint)")
@@ -517,6 +595,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print()
     print(table(outcomes))
     print(verdict(outcomes))
+    print(without_verdicts(outcomes))
     print(f"{len(outcomes)} variants graded in {elapsed:.0f} s with --jobs {arguments.jobs}")
     if arguments.json:
         payload = {

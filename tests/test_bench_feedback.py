@@ -331,6 +331,40 @@ def test_an_outcome_counts_named_misleading_caught_and_full_marks(loaded):
     assert bench.outcome_of(variant, _report([], 0.0, 0.0), 0.1).grading_error
 
 
+def test_every_reviewed_line_belongs_to_a_variant(loaded):
+    verdicts, problems = bench.load_verdicts()
+    assert not problems and not loaded.problems, problems + loaded.problems
+    assert set(verdicts) <= {v.name for v in loaded.variants}
+    for variant in loaded.variants:
+        assert list(variant.verdicts) == verdicts.get(variant.name, [])
+
+
+def test_a_reviewers_verdict_counts_for_its_exact_line_only(loaded, tmp_path):
+    path = tmp_path / "adjudicated.toml"
+    path.write_text(
+        '[[line]]\nvariant = "v"\nline = "dx is off per channel"\nverdict = "true"\n'
+        'reason = "it is"\n\n[[line]]\nvariant = "v"\nline = "the stride is ignored"\n'
+        'verdict = "names"\nreason = "it does"\n\n[[line]]\nvariant = "v"\nline = "x"\n'
+        'verdict = "maybe"\nreason = "?"\n',
+        encoding="utf-8",
+    )
+    verdicts, problems = bench.load_verdicts(path)
+    assert len(problems) == 1 and "verdict must be one of" in problems[0]
+    variant = next(v for v in loaded.variants if v.name == "conv-backward-stride-ignored")
+    variant = bench.Variant(
+        **{**vars(variant), "named_by": (re.compile("nothing matches"),), "verdicts": ()}
+    )
+    variant = bench.replace(variant, verdicts=tuple(verdicts["v"]))
+    hints = "hint: dx is off per channel\nhint: the stride is ignored\nhint: dx is off per row"
+    tests = [TestResult("test_conv_public::test_a", 0.0, 1.0, "failed", output=hints)]
+    outcome = bench.outcome_of(variant, _report(tests, 0.0, 1.0), 0.1)
+    assert outcome.named and outcome.misleading_lines == ["dx is off per row"]
+    assert not outcome.named_by_patterns and outcome.misleading_by_patterns
+    assert outcome.unmatched_lines(adjudicated=False) == outcome.hints
+    assert "3 hint lines judged" not in bench.without_verdicts([outcome])
+    assert "named 0/1" in bench.without_verdicts([outcome])
+
+
 def test_the_script_runs_end_to_end_on_a_sample(tmp_path):
     results = tmp_path / "outcomes.json"
     stdout = io.StringIO()

@@ -212,6 +212,8 @@ def test_another_test_refutes_a_mistake_on_calls_that_differ_only_in_sizes_and_r
     assert path_key({"ratio": -1}, ()) != path_key({"ratio": 2}, ())
     assert path_key({"size": (1, 2)}, ()) == path_key({"size": 4}, ())
     assert path_key({"mode": "fan_in"}, ()) != path_key({"mode": "fan_out"}, ())
+    assert path_key({"x": np.ones((2, 3))}, ()) == path_key({"x": np.ones((4, 5))}, ())
+    assert path_key({"x": np.ones((2, 3))}, ()) != path_key({"x": np.ones((2, 3, 4, 4))}, ())
 
 
 def test_a_pair_option_read_as_one_number_or_swapped_is_named():

@@ -334,10 +334,11 @@ def _equal(first: Any, second: Any) -> bool:
 
 
 PathKey = frozenset
-"""A call's path: its options that are not arrays, by name, but those a mistake changes:
-flags and strings by value, numbers (and pairs of them) by their sign. Two calls on one path
-run the same branches of the student's code: branches test flags, modes and the special values
-(``sampling_ratio <= 0``, ``momentum == 0``, ``padding == 0``), not sizes or rates."""
+"""A call's path: its arguments by name, but those a mistake changes: flags and strings by
+value, numbers (and pairs of them) by their sign, arrays by their number of axes. Two calls on
+one path run the same branches of the student's code: branches test flags, modes, the special
+values (``sampling_ratio <= 0``, ``momentum == 0``, ``padding == 0``) and ``x.ndim``, not sizes
+or rates."""
 
 
 def path_key(arguments: dict[str, Any], changed: tuple[str, ...]) -> PathKey:
@@ -351,8 +352,11 @@ def path_key(arguments: dict[str, Any], changed: tuple[str, ...]) -> PathKey:
 
 
 def _branch_of(value: Any) -> str | None:
-    """What of an option's value a branch tests: a flag's or a string's value, a number's sign
-    (``"negative"``, ``"0"``, ``"positive"``, ``"nan"``), a pair's signs; None for the rest."""
+    """What of an argument's value a branch tests: a flag's or a string's value, a number's
+    sign (``"negative"``, ``"0"``, ``"positive"``, ``"nan"``), a pair's signs, an array's
+    number of axes; None for the rest."""
+    if isinstance(value, np.ndarray):
+        return "axes " + str(value.ndim)  # a key, not words a student reads
     if value is None or isinstance(value, bool | str):
         return repr(value)
     if isinstance(value, int | float):
