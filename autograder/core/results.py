@@ -5,6 +5,8 @@ row hold them); :class:`GradeReport` is one grading of a submission; :class:`Gra
 is Gradescope's ``results.json`` of a grading. Each reads and writes Gradescope's format in one
 place: :meth:`TestResult.to_gradescope` and :meth:`GradescopeResults.to_gradescope` write it,
 their ``from_gradescope`` read it back (see :mod:`autograder.core.gradescope` for its schema).
+:class:`LeaderboardEntry` is one quantity of Gradescope's leaderboard (a grading's test accuracy,
+its training time), which a grading and its ``results.json`` carry beside the tests.
 
 A test's ``extra_data`` holds what Gradescope has no field for: ``grading_error`` (the
 grader's environment failed this test, not the student) and ``instructor_output`` (the full
@@ -15,6 +17,8 @@ gets leaves it out.
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -123,6 +127,93 @@ class TestResult:
         )
 
 
+LEADERBOARD_ORDERS = ("desc", "asc")
+"""How Gradescope ranks a leaderboard's quantity: ``desc``, higher first (an accuracy; the
+default), or ``asc``, lower first (a time)."""
+_LEADERBOARD_KEYS = frozenset({"name", "value", "order"})
+
+
+@dataclass(frozen=True)
+class LeaderboardEntry:
+    """One quantity of a grading on Gradescope's leaderboard: its name, its value (a finite
+    number, or a text such as ``"*****"``) and how it ranks (:data:`LEADERBOARD_ORDERS`).
+
+    Made only by the grader's own code (a hidden test that trains the student's network and
+    measures it), never read from what student code says. Raises ``TypeError`` or
+    ``ValueError`` where a field is not one Gradescope reads; a number is kept as a ``float``.
+    """
+
+    name: str
+    value: float | str
+    order: str = "desc"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str):
+            raise TypeError(f"a leaderboard entry's name must be a string, not {self.name!r}")
+        if not self.name.strip():
+            raise ValueError("a leaderboard entry's name must be a non-empty string")
+        value = self.value
+        if isinstance(value, numbers.Real) and not isinstance(value, bool):
+            try:
+                value = float(value)
+            except OverflowError:  # an int past a float's range
+                value = math.inf
+            if not math.isfinite(value):
+                raise ValueError(
+                    f"leaderboard entry {self.name!r}: the value must be finite, not {value!r}"
+                )
+            object.__setattr__(self, "value", value)
+        elif not isinstance(value, str):
+            raise TypeError(
+                f"leaderboard entry {self.name!r}: the value must be a number or a string, "
+                f"not {type(value).__name__} {value!r}"
+            )
+        if self.order not in LEADERBOARD_ORDERS:
+            raise ValueError(
+                f"leaderboard entry {self.name!r}: order must be 'desc' or 'asc', "
+                f"not {self.order!r}"
+            )
+
+    @property
+    def numeric(self) -> bool:
+        """Whether the value is a number (not a text)."""
+        return not isinstance(self.value, str)
+
+    def to_gradescope(self) -> dict[str, Any]:
+        """The entry of ``results.json``'s ``leaderboard`` (``order`` only where ``asc``)."""
+        entry: dict[str, Any] = {"name": self.name, "value": self.value}
+        if self.order != "desc":
+            entry["order"] = self.order
+        return entry
+
+    @classmethod
+    def from_gradescope(cls, payload: Any) -> LeaderboardEntry:
+        """The entry a ``leaderboard`` item holds; raises ``TypeError`` or ``ValueError`` on
+        anything that is not one (a key missing or unknown, a field of the wrong kind)."""
+        if not isinstance(payload, Mapping):
+            raise TypeError(f"a leaderboard entry must be an object, not {payload!r}")
+        missing = [key for key in ("name", "value") if key not in payload]
+        if missing:
+            raise ValueError(f"a leaderboard entry has no {missing[0]!r}: {dict(payload)!r}")
+        unknown = sorted(str(key) for key in payload if key not in _LEADERBOARD_KEYS)
+        if unknown:
+            raise ValueError(f"a leaderboard entry has unknown keys {unknown}")
+        return cls(payload["name"], payload["value"], payload.get("order", "desc"))
+
+
+def leaderboard_from_gradescope(entries: Any) -> list[LeaderboardEntry]:
+    """The entries of a results file's ``leaderboard``; raises ``TypeError`` or ``ValueError``
+    unless it is a list of entries, each quantity named once."""
+    if type(entries) is not list:
+        raise TypeError("'leaderboard' is not a list")
+    board = [LeaderboardEntry.from_gradescope(entry) for entry in entries]
+    names = [entry.name for entry in board]
+    twice = next((name for name in names if names.count(name) > 1), None)
+    if twice is not None:
+        raise ValueError(f"'leaderboard' names {twice!r} more than once")
+    return board
+
+
 def tests_from_gradescope(entries: Any) -> list[TestResult]:
     """The results of a results file's ``tests``; raises unless it is a list of objects."""
     if type(entries) is not list or not all(type(entry) is dict for entry in entries):
@@ -133,7 +224,8 @@ def tests_from_gradescope(entries: Any) -> list[TestResult]:
 @dataclass
 class GradescopeResults:
     """A ``results.json`` as Gradescope reads it: the score, the text shown above the tests,
-    the tests, and ``extra_data`` (kept with the submission, never shown)."""
+    the tests, ``extra_data`` (kept with the submission, never shown) and the leaderboard's
+    quantities (none: no ``leaderboard`` in the file)."""
 
     score: float
     output: str = ""
@@ -141,6 +233,7 @@ class GradescopeResults:
     execution_time: float | None = None
     """Seconds; left out of the file where None."""
     extra_data: dict[str, Any] = field(default_factory=dict)
+    leaderboard: list[LeaderboardEntry] = field(default_factory=list)
 
     def to_gradescope(self) -> dict[str, Any]:
         """The payload, its tests as Gradescope may get them (no instructors' messages)."""
@@ -149,6 +242,8 @@ class GradescopeResults:
             payload["execution_time"] = self.execution_time
         payload["output"] = self.output
         payload["tests"] = [test.to_gradescope(for_students=True) for test in self.tests]
+        if self.leaderboard:
+            payload["leaderboard"] = [entry.to_gradescope() for entry in self.leaderboard]
         if self.extra_data:
             payload["extra_data"] = dict(self.extra_data)
         return payload
@@ -168,6 +263,7 @@ class GradescopeResults:
             tests=tests_from_gradescope(payload.get("tests", [])),
             execution_time=None if time is None else float(time),
             extra_data=dict(extra),
+            leaderboard=leaderboard_from_gradescope(payload.get("leaderboard", [])),
         )
 
     def write(self, path: Path) -> None:
@@ -198,6 +294,9 @@ class GradeReport:
     summary: dict[str, list[str]] = field(default_factory=dict)
     """Per scope of :data:`SUMMARY_SCOPES`: one line per student function, what its calls in
     those tests showed (``conv_backward: dx right in 12 of 12 cases; ...``)."""
+    leaderboard: list[LeaderboardEntry] = field(default_factory=list)
+    """The quantities the grading's tests recorded for Gradescope's leaderboard (the suites'
+    ``leaderboard`` fixture), in the order first recorded."""
 
     @classmethod
     def failed(cls, assignment: str, submission: str, problem: str, log: str = "") -> GradeReport:
@@ -244,6 +343,7 @@ class GradeReport:
             [*self.later_summaries(), *self.tests],
             round(self.execution_time, 3),
             extra,
+            list(self.leaderboard),
         )
 
     def summary_block(self, scope: str) -> list[str]:

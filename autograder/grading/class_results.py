@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from autograder.core.results import GradeReport, TestResult
+from autograder.core.results import GradeReport, LeaderboardEntry, TestResult
 from autograder.grading.classroom import ClassSubmission
 
 STATUSES = ("graded", "unreadable", "error")
@@ -37,6 +37,9 @@ class StudentResult:
     fresh: bool = False  # graded (or recorded) by this run
     summary: dict[str, list[str]] = field(default_factory=dict)
     """The grading's lines per student function, per scope (see ``GradeReport.summary``)."""
+    leaderboard: list[LeaderboardEntry] = field(default_factory=list)
+    """A graded submission's leaderboard quantities (see ``GradeReport.leaderboard``); none
+    for a submission not graded."""
 
     @classmethod
     def from_report(cls, submission: ClassSubmission, report: GradeReport) -> StudentResult:
@@ -60,6 +63,7 @@ class StudentResult:
             execution_time=report.execution_time,
             fresh=True,
             summary=report.summary,
+            leaderboard=list(report.leaderboard),
         )
 
     @classmethod

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from autograder.core.assignments import Assignment, UnknownAssignmentError, load_assignment
-from autograder.core.results import GradeReport, tests_from_gradescope
+from autograder.core.results import GradeReport, leaderboard_from_gradescope, tests_from_gradescope
 from autograder.grading.report import test_table
 
 SUITES = ("public", "hidden")
@@ -153,6 +153,7 @@ def _report_from(
         backends=dict(payload.get("backends", {})),
         grading_error=str(payload.get("grading_error", "") or ""),
         summary=_summary_from(payload.get("summary", {})),
+        leaderboard=leaderboard_from_gradescope(payload.get("leaderboard", [])),
     )
 
 

@@ -314,7 +314,8 @@ def run_grade_all(
     regrade: bool = False,
     allow_partial_isolation: bool = False,
 ) -> int:
-    """The ``grade-all`` command: grade, then write the gradebook, the summary and the charts.
+    """The ``grade-all`` command: grade, then write the gradebook, the summary and the charts
+    (and ``leaderboard.csv`` with its chart where some grading recorded a leaderboard).
 
     ``out`` defaults to ``grades/<assignment>``; ``jobs`` to every CPU. Before grading, a
     sandbox is started to learn the isolation student code gets here; where it is partial,

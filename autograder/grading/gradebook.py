@@ -31,6 +31,21 @@
     and a histogram of the scores (unreadable submissions count as 0). Statistics are per
     submission: a group counts once.
 
+``leaderboard.csv``, ``leaderboard.png``
+    Only where at least one graded submission's tests recorded Gradescope leaderboard
+    quantities (the suites' ``leaderboard`` fixture; stale copies are removed where none did).
+    One row per student of such a submission::
+
+        Rank, Name, SID, Email, Submission, <quantity 1>, <quantity 2>, ...
+
+    the quantities in the order first seen, each ranked in its own order (``desc``: higher
+    first; ``asc``: lower first, as the first submission that recorded it said). Rows are ranked
+    by the first quantity, ties broken by the next ones (a submission without a quantity comes
+    after those with it; numbers before texts); ``Rank`` is the submission's place (``1, 2, 2,
+    4``: submissions equal in every quantity share it; a group's students share theirs). The
+    chart: a scatter of the first two numeric quantities (the top-ranked submissions marked),
+    else a histogram of the only numeric one; its title says which.
+
 Text cells that a spreadsheet would read as a formula (starting with ``=``, ``+``, ``-``, ``@``)
 are prefixed with ``'``: names and messages partly come from students.
 """
@@ -38,6 +53,7 @@ are prefixed with ``'``: names and messages partly come from students.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import os
 import statistics
@@ -63,6 +79,8 @@ GRADEBOOK_COLUMNS = (
     "Message",
 )
 CANVAS_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
+LEADERBOARD_COLUMNS = ("Rank", "Name", "SID", "Email", "Submission")
+LEADERBOARD_FILES = ("leaderboard.csv", "leaderboard.png")
 
 
 @dataclass(frozen=True)
@@ -182,6 +200,153 @@ def write_gradebook(assignment: Assignment, results: Sequence[StudentResult], ou
     _write_csv(path, rows)
     _write_csv(out / "canvas.csv", canvas)
     return path
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """One column of the leaderboard: its name, how it ranks, whether all its values are
+    numbers."""
+
+    name: str
+    order: str
+    numeric: bool
+
+
+def leaderboard_entrants(results: Sequence[StudentResult]) -> list[StudentResult]:
+    """The graded submissions whose tests recorded leaderboard quantities."""
+    return [r for r in results if r.status == "graded" and r.leaderboard]
+
+
+def leaderboard_quantities(results: Sequence[StudentResult]) -> list[Quantity]:
+    """Every quantity of the entrants' leaderboards, in the order first seen (its order: the
+    first entrant's that recorded it)."""
+    orders: dict[str, str] = {}
+    numeric: dict[str, bool] = {}
+    for result in leaderboard_entrants(results):
+        for entry in result.leaderboard:
+            orders.setdefault(entry.name, entry.order)
+            numeric[entry.name] = numeric.get(entry.name, True) and entry.numeric
+    return [Quantity(name, order, numeric[name]) for name, order in orders.items()]
+
+
+def ranked_leaderboard(results: Sequence[StudentResult]) -> list[tuple[int, StudentResult]]:
+    """The entrants, best first, each with its rank (``1, 2, 2, 4``: ties in every quantity
+    share one); among full ties, the order of ``results``."""
+    quantities = leaderboard_quantities(results)
+
+    def values(result: StudentResult) -> dict[str, float | str]:
+        return {entry.name: entry.value for entry in result.leaderboard}
+
+    def compare(a: dict[str, float | str], b: dict[str, float | str]) -> int:
+        for quantity in quantities:
+            x, y = a.get(quantity.name), b.get(quantity.name)
+            if x is None or y is None:
+                if x is None and y is None:
+                    continue
+                return 1 if x is None else -1  # a missing quantity ranks last
+            if isinstance(x, str) != isinstance(y, str):
+                return 1 if isinstance(x, str) else -1  # numbers before texts
+            if x == y:
+                continue
+            better = x > y if quantity.order == "desc" else x < y  # type: ignore[operator]
+            return -1 if better else 1
+        return 0
+
+    entrants = [(values(r), r) for r in leaderboard_entrants(results)]
+    entrants.sort(key=functools.cmp_to_key(lambda a, b: compare(a[0], b[0])))
+    ranked: list[tuple[int, StudentResult]] = []
+    for place, (board, result) in enumerate(entrants, start=1):
+        tied = ranked and compare(entrants[place - 2][0], board) == 0
+        ranked.append((ranked[-1][0] if tied else place, result))
+    return ranked
+
+
+def write_leaderboard(
+    assignment: Assignment, results: Sequence[StudentResult], out: Path
+) -> Path | None:
+    """Write ``leaderboard.csv`` and ``leaderboard.png`` under ``out`` where some graded
+    submission recorded leaderboard quantities; return the CSV's path. Else write nothing,
+    remove those of an earlier run, and return None."""
+    ranked = ranked_leaderboard(results)
+    if not ranked:
+        for name in LEADERBOARD_FILES:
+            (out / name).unlink(missing_ok=True)
+        return None
+    quantities = leaderboard_quantities(results)
+    rows: list[list[object]] = [[*LEADERBOARD_COLUMNS, *(_cell(q.name) for q in quantities)]]
+    for rank, result in ranked:
+        board = {entry.name: entry.value for entry in result.leaderboard}
+        cells = [_board_cell(board.get(q.name)) for q in quantities]
+        for student in result.submission.students or (Student(),):
+            identity = [_cell(student.name), _cell(student.sid), _cell(student.email)]
+            rows.append([rank, *identity, _cell(result.submission.label), *cells])
+    path = out / "leaderboard.csv"
+    _write_csv(path, rows)
+    plot_leaderboard(assignment, ranked, quantities, out / "leaderboard.png")
+    return path
+
+
+def plot_leaderboard(
+    assignment: Assignment,
+    ranked: Sequence[tuple[int, StudentResult]],
+    quantities: Sequence[Quantity],
+    path: Path,
+) -> None:
+    """A scatter of the first two numeric quantities, one point per submission (the
+    top-ranked marked); with one numeric quantity, its histogram; with none, a note."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    numeric = [q for q in quantities if q.numeric]
+    boards = [(rank, {e.name: e.value for e in r.leaderboard}) for rank, r in ranked]
+    figure = Figure(figsize=(7.5, 4.6), layout="constrained")
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    if len(numeric) >= 2:
+        x, y = numeric[0], numeric[1]
+        both = [(rank, b[x.name], b[y.name]) for rank, b in boards if x.name in b and y.name in b]
+        rest = [(bx, by) for rank, bx, by in both if rank != 1]
+        best = [(bx, by) for rank, bx, by in both if rank == 1]
+        if rest:
+            axes.scatter(*zip(*rest, strict=True), color="#4c72b0", alpha=0.7, label="others")
+        if best:
+            axes.scatter(
+                *zip(*best, strict=True), color="#c44e52", marker="*", s=160, label="rank 1"
+            )
+        axes.set_xlabel(_axis_label(x))
+        axes.set_ylabel(_axis_label(y))
+        axes.legend(loc="best")
+        axes.grid(alpha=0.3)
+        title = f"{y.name} against {x.name} ({len(both)} submissions)"
+    elif numeric:
+        quantity = numeric[0]
+        values = [b[quantity.name] for _, b in boards if quantity.name in b]
+        axes.hist(values, bins=min(20, max(5, len(values))), color="#4c72b0", edgecolor="white")
+        axes.set_xlabel(_axis_label(quantity))
+        axes.set_ylabel("submissions")
+        axes.yaxis.get_major_locator().set_params(integer=True)
+        axes.grid(axis="y", alpha=0.3)
+        title = f"distribution of {quantity.name} ({len(values)} submissions)"
+    else:
+        axes.text(0.5, 0.5, "no numeric quantity to plot", ha="center", va="center")
+        axes.set_xticks([])
+        axes.set_yticks([])
+        title = f"{len(ranked)} submissions, no numeric quantity"
+    axes.set_title(f"{assignment.name} leaderboard: {title}")
+    _save(figure, path)
+
+
+def _axis_label(quantity: Quantity) -> str:
+    better = "higher" if quantity.order == "desc" else "lower"
+    return f"{quantity.name} ({better} ranks higher)"
+
+
+def _board_cell(value: float | str | None) -> str:
+    """A leaderboard value's cell: a number in full (15 significant digits), a text made safe,
+    nothing where the submission did not record it."""
+    if value is None:
+        return ""
+    return _cell(value) if isinstance(value, str) else f"{value:.15g}"
 
 
 def write_summary(assignment: Assignment, results: Sequence[StudentResult], out: Path) -> Path:

@@ -1,5 +1,6 @@
 """The end of a ``grade-all`` run: what it says of the run and, where the run completed, the
-gradebook, summary and charts it writes (:mod:`~autograder.grading.gradebook`)."""
+gradebook, summary, charts and (where the gradings recorded one) leaderboard it writes
+(:mod:`~autograder.grading.gradebook`)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 from autograder.core.assignments import Assignment
 from autograder.grading.class_results import RunSummary, StudentResult, clip
 from autograder.grading.classroom import Classroom
-from autograder.grading.gradebook import write_gradebook, write_summary
+from autograder.grading.gradebook import write_gradebook, write_leaderboard, write_summary
 
 
 def report_run(assignment: Assignment, classroom: Classroom, summary: RunSummary, out: Path) -> int:
@@ -35,6 +36,7 @@ def report_run(assignment: Assignment, classroom: Classroom, summary: RunSummary
         return 1
     gradebook = write_gradebook(assignment, summary.results, out)
     summary_path = write_summary(assignment, summary.results, out)
+    board = write_leaderboard(assignment, summary.results, out)
     per = f" ({summary.wall_time / summary.graded:.2f} s each)" if summary.graded else ""
     print(
         f"{assignment.name}: {len(classroom.submissions)} submissions ({classroom.layout}): "
@@ -42,6 +44,8 @@ def report_run(assignment: Assignment, classroom: Classroom, summary: RunSummary
     )
     print(f"gradebook: {gradebook}  (Canvas: {out / 'canvas.csv'})")
     print(f"summary: {summary_path}")
+    if board is not None:
+        print(f"leaderboard: {board}  (chart: {out / 'leaderboard.png'})")
     print_grading_errors(summary.results)
     return 0
 

@@ -4,7 +4,8 @@ it back.
 ``results.json``
     Gradescope's results file of that submission (valid against ``RESULTS_SCHEMA``), with
     ``extra_data`` holding what resuming and the gradebook need: ``status``, ``message``,
-    ``max_score``, the students, ``submission_digest`` and ``grader_digest``. Written
+    ``max_score``, the students, ``submission_digest`` and ``grader_digest``; and, where the
+    grading recorded some, its ``leaderboard`` (read back for ``leaderboard.csv``). Written
     atomically, last: its presence means done.
 ``feedback.txt``
     The readable table of tests with full failure messages, as a student would be shown it.
@@ -54,6 +55,7 @@ def load_result(out: Path, submission: ClassSubmission) -> tuple[StudentResult, 
         isolation=str(extra.get("isolation", "")),
         execution_time=stored.execution_time or 0.0,
         summary=_stored_summary(extra.get("summary", {})),
+        leaderboard=stored.leaderboard if extra["status"] == "graded" else [],
     )
     return result, extra
 
@@ -105,6 +107,7 @@ def write_result(
         execution_time=result.execution_time,
         isolation=result.isolation,
         summary=result.summary,
+        leaderboard=result.leaderboard,
     )
     results = report.gradescope()
     if result.status != "graded":

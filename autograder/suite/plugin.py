@@ -20,7 +20,9 @@ in the instructor's checkout only), ``rng`` (a ``numpy.random.Generator`` seeded
 submission's content and the test's name, so each submission gets its own numbers and the same
 submission always gets the same ones), ``backend`` (where the student's functions get their
 arrays in this case), ``forward_oracle`` (the functions whose numeric gradients a backward is
-checked against: the reference where the grader has it, else the student's own).
+checked against: the reference where the grader has it, else the student's own), ``leaderboard``
+(``leaderboard.record("Accuracy", 0.926)``, ``leaderboard.record("Time", 15.1, order="asc")``:
+a quantity the grader's test measured, for Gradescope's leaderboard in the results).
 
 Backends: every graded test that uses ``student`` is collected once per backend of
 :mod:`autograder.core.backends` (``test_forward[numpy-...]``, ``[strict-...]``, ``[cupy-...]``); the
@@ -59,7 +61,7 @@ from autograder.core.backends import (
     points_share,
     skip_reason,
 )
-from autograder.core.results import SCOPE_TITLES, SUMMARY_SCOPES, TestResult
+from autograder.core.results import SCOPE_TITLES, SUMMARY_SCOPES, LeaderboardEntry, TestResult
 from autograder.sandbox import GradingError, Limits
 from autograder.suite.conditioning import ConditionedReference, forget_spreads
 from autograder.suite.feedback import (
@@ -79,6 +81,7 @@ from autograder.suite.in_process import InProcessFunctions
 from autograder.suite.results import backend_summary, finish, graded_results
 from autograder.suite.session import (
     CALLS,
+    LeaderboardRecorder,
     SkippedBackend,
     round_points,
     session_of,
@@ -295,6 +298,22 @@ def forward_oracle(request: pytest.FixtureRequest, student: Any) -> Any:
 
 
 @pytest.fixture
+def leaderboard(request: pytest.FixtureRequest) -> LeaderboardRecorder:
+    """Gradescope's leaderboard: ``leaderboard.record(name, value, order="desc")`` notes one
+    quantity of this grading (``desc``: higher ranks higher, an accuracy; ``asc``: lower ranks
+    higher, a training time), which the ``--results`` file carries as its ``leaderboard`` and
+    ``grade`` passes on to Gradescope. One entry per name, in the order first recorded; a
+    later record of the same name replaces its value. A name, value (a finite number or a
+    text) or order Gradescope would not read raises, failing the test.
+
+    Record only what the test itself computed (the test accuracy of the network it trained
+    with the student's functions, the time it took), never a value student code reports: the
+    test is the grader's trusted code, and what a submission says is not.
+    """
+    return LeaderboardRecorder(session_of(request.config).leaderboard)
+
+
+@pytest.fixture
 def seed_salt(request: pytest.FixtureRequest) -> int | None:
     """Which of ``--seed-repeats`` seeds this case uses (None without the option)."""
     return getattr(request, "param", None)
@@ -454,6 +473,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             signal.signal(signal.SIGTERM, state.sigterm_before.pop())
 
 
+def _board_text(entry: LeaderboardEntry) -> str:
+    """A leaderboard entry as the terminal shows it: ``Time 15.1 (asc)``."""
+    value = f"{entry.value:g}" if isinstance(entry.value, float) else repr(entry.value)
+    return f"{entry.name} {value}" + (" (asc)" if entry.order == "asc" else "")
+
+
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     results = graded_results(config)
     if not results:
@@ -475,6 +500,9 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         terminalreporter.write_line(SCOPE_TITLES["all"])
         for line in lines:
             terminalreporter.write_line(f"  {line}")
+    board = session_of(config).leaderboard.values()
+    if board:
+        terminalreporter.write_line("leaderboard: " + ", ".join(_board_text(e) for e in board))
     if portable_reason(config) is not None:
         terminalreporter.write_line(PORTABLE_NOTICE)
     terminalreporter.write_sep("=", f"score {score:g} / {total:g} ({passed}/{len(results)} tests)")

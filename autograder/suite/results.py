@@ -1,5 +1,6 @@
 """The results file a session writes (``--results``): Gradescope's format, per-backend
-subtotals, the isolation student code had, and grading errors kept apart from scores."""
+subtotals, the isolation student code had, grading errors kept apart from scores, and the
+leaderboard's quantities the tests recorded (``leaderboard``, only where there are some)."""
 
 from __future__ import annotations
 
@@ -64,6 +65,9 @@ def finish(session: pytest.Session, exitstatus: int) -> None:
         "backends": backend_summary(config),
         "summary": function_summaries(config),
     }
+    board = session_of(config).leaderboard
+    if board:
+        payload["leaderboard"] = [entry.to_gradescope() for entry in board.values()]
     problems = list(dict.fromkeys(problems))
     if problems:
         payload["grading_error"] = problems[0] + (

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from autograder.core.results import TestResult
+from autograder.core.results import LeaderboardEntry, TestResult
 from autograder.suite.summary import FunctionSummary
 
 if TYPE_CHECKING:
@@ -51,6 +51,9 @@ class GradingSession:
     """Per failed test with a diagnosis: its messages and diagnosis, for naming its hints."""
     summary: FunctionSummary = field(default_factory=FunctionSummary)
     """What each test's calls showed, per student function (the lines above the tests)."""
+    leaderboard: dict[str, LeaderboardEntry] = field(default_factory=dict)
+    """Gradescope's leaderboard quantities the tests recorded, by name, in the order first
+    recorded (the ``leaderboard`` fixture's :class:`LeaderboardRecorder`)."""
     started: float = field(default_factory=time.perf_counter)
     """When the session started (``time.perf_counter``): the results' execution time."""
     clock: float = field(default_factory=time.monotonic)
@@ -59,6 +62,26 @@ class GradingSession:
     """The signal that cut the session short, if one did."""
     sigterm_before: list[Any] = field(default_factory=list)
     """The SIGTERM handler to restore when the session ends (while ``--results`` is given)."""
+
+
+class LeaderboardRecorder:
+    """What the ``leaderboard`` fixture gives a test: :meth:`record` notes one quantity of
+    Gradescope's leaderboard in the session's state."""
+
+    def __init__(self, entries: dict[str, LeaderboardEntry]) -> None:
+        self._entries = entries
+
+    def record(self, name: str, value: float | str, order: str = "desc") -> None:
+        """Record ``value`` as the leaderboard's ``name`` (``order``: ``desc``, higher ranks
+        higher; ``asc``, lower ranks higher). A later record of the same name replaces it in
+        place. Raises ``TypeError`` or ``ValueError`` (the test fails) on a name, value or
+        order Gradescope would not read; see :class:`~autograder.core.results.LeaderboardEntry`.
+        """
+        entry = LeaderboardEntry(name, value, order)
+        self._entries[entry.name] = entry
+
+    def __repr__(self) -> str:
+        return f"LeaderboardRecorder({list(self._entries.values())!r})"
 
 
 _SESSION = pytest.StashKey[GradingSession]()
