@@ -20,6 +20,7 @@ grader's powers); the grading benchmark uses it as its baseline (``--in-process`
 from __future__ import annotations
 
 import _thread
+import copy
 import importlib
 import signal
 import sys
@@ -104,6 +105,11 @@ class InProcessFunctions(Functions):
                 error, prefix, str(self.folder)
             )
             raise StudentError(_IMPORT_FAILURES[self._module_file]) from None
+
+    def _timed(self, seconds: float) -> InProcessFunctions:
+        timed = copy.copy(self)
+        timed._timeout = seconds
+        return timed
 
     @property
     def _module_file(self) -> Path:

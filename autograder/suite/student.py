@@ -26,6 +26,7 @@ error.
 from __future__ import annotations
 
 import builtins
+import copy
 import inspect
 import re
 import time
@@ -174,6 +175,11 @@ class Functions:
     def _runner(self, function_name: str) -> Callable[[tuple[Any, ...], dict[str, Any]], Any]:
         raise NotImplementedError
 
+    def _timed(self, seconds: float) -> Functions:
+        """These functions, each call limited to ``seconds`` instead (see
+        :func:`with_call_timeout`)."""
+        raise NotImplementedError
+
     def _run_many(
         self, function_name: str, calls: list[tuple[tuple[Any, ...], dict[str, Any]]]
     ) -> tuple[list[Any], BaseException | None]:
@@ -216,12 +222,20 @@ class SandboxedFunctions(Functions):
         self._guard = guard
         self._test = test
 
+    _timeout: float | None = None
+    """Seconds one call may take, where not the sandbox's (:func:`with_call_timeout`)."""
+
+    def _timed(self, seconds: float) -> SandboxedFunctions:
+        timed = copy.copy(self)
+        timed._timeout = seconds
+        return timed
+
     def _refusal(self, function_name: str) -> StudentError | None:
         return None if self._guard is None else self._guard.refusal(function_name)
 
     def _note(self, function_name: str, failure: CallFailed) -> None:
         if self._guard is not None:
-            timeout = self._sandbox.limits.call_timeout
+            timeout = self._sandbox.limits.call_timeout if self._timeout is None else self._timeout
             self._guard.note(function_name, failure, timeout, self._test)
 
     def _runner(self, function_name: str) -> Callable[[tuple[Any, ...], dict[str, Any]], Any]:
@@ -230,7 +244,9 @@ class SandboxedFunctions(Functions):
             if refused is not None:
                 raise refused
             try:
-                return self._sandbox.call(function_name, args, kwargs, backend=self._backend)
+                return self._sandbox.call(
+                    function_name, args, kwargs, backend=self._backend, timeout=self._timeout
+                )
             except CallFailed as failure:  # a GradingError is not the student's: it goes on
                 self._note(function_name, failure)
                 raise student_error(function_name, failure.message, failure.kind) from None
@@ -250,6 +266,15 @@ class SandboxedFunctions(Functions):
             return failure.results, student_error(function_name, failure.message, failure.kind)
         except WireError:  # no call ran: they run one by one, and that one raises in its turn
             return [], None
+
+
+def with_call_timeout(functions: Functions, seconds: float) -> Functions:
+    """The ``student`` fixture's functions, each call limited to ``seconds`` of wall-clock time
+    instead of the grading's ``--call-timeout``: for the one call a test knows to be long (a
+    whole training run). The grading's budget still bounds it."""
+    if not seconds > 0:
+        raise ValueError(f"a call timeout must be positive, got {seconds!r}")
+    return functions._timed(float(seconds))
 
 
 # ------------------------------------------------------------------------ batched evaluation
