@@ -42,7 +42,7 @@ def load(dtype: Any) -> dict[str, np.ndarray]:
 
 def train_reference(data: dict[str, np.ndarray], arguments: argparse.Namespace) -> tuple:
     """Train the reference; its parameters and wall time."""
-    params = lenet.lenet_init(0, np.dtype(arguments.dtype).type)
+    params = lenet.lenet_init(data["x_train"], 0)
     start = time.perf_counter()
     trained, _ = lenet.train(
         params,
@@ -60,7 +60,7 @@ def train_torch(data: dict[str, np.ndarray], arguments: argparse.Namespace) -> t
     import torch
     import torch.nn.functional as F
 
-    params = lenet.lenet_init(0, np.dtype(arguments.dtype).type)
+    params = lenet.lenet_init(data["x_train"], 0)
     tp = {k: torch.tensor(v, requires_grad=True) for k, v in params.items()}
     optimizer = torch.optim.SGD(list(tp.values()), lr=arguments.lr, momentum=0.9)
     x, y = torch.from_numpy(data["x_train"]), torch.from_numpy(data["y_train"])

@@ -217,7 +217,7 @@ def _check_fc(x: Array, w: Array) -> None:
 # ------------------------------------------------------------------ the network
 
 
-def lenet_init(seed: int = 0, dtype: Any = np.float64, xp: Any = np) -> dict[str, Array]:
+def lenet_init(like: Array, seed: int = 0) -> dict[str, Array]:
     """LeNet-5's initial parameters, drawn with your own initializers.
 
     * ``conv1_w``, ``conv2_w``, ``fc1_w``, ``fc2_w`` (each followed by a ReLU):
@@ -230,9 +230,9 @@ def lenet_init(seed: int = 0, dtype: Any = np.float64, xp: Any = np) -> dict[str
     share one).
 
     Args:
+        like: an array whose dtype (float32 or float64) and array module (NumPy, or CuPy on
+            the GPU) the parameters take, for example the training images.
         seed: a non-negative int.
-        dtype: the parameters' dtype, ``np.float32`` or ``np.float64``.
-        xp: the array module to create them with (``numpy``, or ``cupy`` for the GPU).
 
     Returns:
         ``params``, with the keys and shapes of the module docstring's table.
@@ -243,16 +243,17 @@ def lenet_init(seed: int = 0, dtype: Any = np.float64, xp: Any = np) -> dict[str
     # BEGIN SOLUTION
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    xp = get_array_module(like)
     params: dict[str, Array] = {}
     weights = [name for name in PARAMETER_SHAPES if name.endswith("_w")]
     for index, name in enumerate(weights):
-        empty = xp.zeros(PARAMETER_SHAPES[name], dtype=dtype)
+        empty = xp.zeros(PARAMETER_SHAPES[name], dtype=like.dtype)
         if name == "fc3_w":
             params[name] = xavier_uniform(empty, seed=10 * seed + index)
         else:
             params[name] = kaiming_uniform(empty, nonlinearity="relu", seed=10 * seed + index)
         bias = name[:-1] + "b"
-        params[bias] = xp.zeros(PARAMETER_SHAPES[bias], dtype=dtype)
+        params[bias] = xp.zeros(PARAMETER_SHAPES[bias], dtype=like.dtype)
     return {name: params[name] for name in PARAMETER_SHAPES}
     # END SOLUTION
 
@@ -487,20 +488,20 @@ def train(
     n = int(x_train.shape[0])
     per_epoch = len(minibatches(n, batch_size, seed, 0))
     total = epochs * per_epoch
+    xp = get_array_module(x_train)
     velocities = {name: value * 0 for name, value in params.items()}
-    losses: list[float] = []
+    losses = []  # left on the device: one transfer at the end, not one per step
     step = 0
     for epoch in range(epochs):
         for index in minibatches(n, batch_size, seed, epoch):
-            xp = get_array_module(x_train)
             batch = xp.asarray(index)
             lr = learning_rate(step, total, base_lr)
             params, velocities, loss = train_step(
                 params, velocities, x_train[batch], y_train[batch], lr, momentum, weight_decay
             )
-            losses.append(float(loss))
+            losses.append(loss)
             step += 1
         if on_epoch is not None:
             on_epoch(epoch, params)
-    return params, losses
+    return params, [float(v) for v in xp.stack(losses).tolist()]
     # END SOLUTION
