@@ -183,6 +183,15 @@ def assignment_layers(assignment: str) -> Layers | None:
     return layers if isinstance(layers, Layers) else None
 
 
+def assignment_undiagnosed(assignment: str) -> frozenset[str]:
+    """The functions ``assignments/<assignment>/hints.py`` keeps out of every diagnosis (its
+    ``UNDIAGNOSED``): those whose calls are too long to make again, as a diagnosis does many
+    times over (a whole training run). Their failures keep their tests' own messages."""
+    path = hints_file(assignment)
+    names = getattr(_load_module(path), "UNDIAGNOSED", ()) if path.is_file() else ()
+    return frozenset(name for name in names if isinstance(name, str))
+
+
 @functools.cache
 def _load_diagnoses(path: Path) -> dict[str, Diagnosis]:
     """Gather a hints file's registered diagnoses."""
@@ -239,10 +248,13 @@ def gather(reference: Any, calls: list[Call], assignment: str | None = None) -> 
         return TestDiagnosis()
     try:
         layers = assignment_layers(assignment or _assignment_of(reference))
+        undiagnosed = assignment_undiagnosed(assignment or _assignment_of(reference))
     except Exception:
-        layers = None
+        layers, undiagnosed = None, frozenset()
     evidence: dict[str, _Evidence] = {}
     for call in reversed(calls):
+        if call.function in undiagnosed:
+            continue
         try:
             evidence.setdefault(call.function, _Evidence()).weigh(
                 reference, call, diagnoses.get(call.function)
@@ -274,7 +286,8 @@ def diagnose_error(
     try:
         layers = assignment_layers(assignment or _assignment_of(reference))
         function = getattr(reference, function_name, None)
-        if layers is None or not callable(function):
+        undiagnosed = assignment_undiagnosed(assignment or _assignment_of(reference))
+        if layers is None or not callable(function) or function_name in undiagnosed:
             return []
         args, kwargs = arguments
         bound_arguments = bound(function, Call(function_name, args, kwargs, None))
