@@ -40,6 +40,7 @@ import pytest
 
 from autograder.core.assignments import REPO_ROOT, SOLUTIONS_DIR, Assignment, assignment_names
 from autograder.grading.grade import suite_command
+from autograder.sandbox.limits import Limits
 from autograder.suite.compare import observing_comparisons
 from autograder.suite.conditioning import as_float64, forget_spreads, map_floats
 
@@ -335,9 +336,13 @@ def run_fairness(
 
 
 def _env() -> dict[str, str]:
+    """The graders' environment: no GPU, and the numeric libraries' thread pools pinned as the
+    sandbox pins them (the in-process runs would otherwise share the cores, and time, of the
+    runs beside them)."""
     import os
 
     env = dict(os.environ)
+    env.update(Limits().thread_env())
     env["AUTOGRADER_GPU"] = "0"
     env["PYTHONPATH"] = str(REPO_ROOT) + (
         os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else ""
