@@ -1,6 +1,6 @@
 """How long the reference LeNet-5 takes to train on the bundled digits, against PyTorch on the CPU.
 
-    python benchmarks/bench_lenet.py [--epochs 8] [--batch-size 32] [--lr 0.05] [--repeats 3]
+    python benchmarks/bench_lenet.py [--epochs 8] [--batch-size 32] [--lr 0.03] [--repeats 3]
                                      [--dtype float32]
 
 Both train the same network from the same initial parameters (the reference's ``lenet_init``)
@@ -90,7 +90,7 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--lr", type=float, default=0.05)
+    parser.add_argument("--lr", type=float, default=0.03)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--dtype", choices=("float32", "float64"), default="float32")
     return parser.parse_args(argv)

@@ -41,7 +41,7 @@ Conventions
   ``fc3_w``     ``(10, 84)``       ``fc3_b``     ``(10,)``
   ============  =================  ============  =================
 
-  61,706 numbers in all, 48,120 of them in ``fc1_w``: most of LeNet's parameters sit in its
+  61,706 numbers in all, 48,000 of them in ``fc1_w``: most of LeNet's parameters sit in its
   first fully connected layer, most of its arithmetic in its convolutions.
 * Gradients (``grads``) are a dict with the same keys and shapes. ReLU's derivative at
   exactly 0 is 0, and a max-pooling window's gradient goes to its switch (PyTorch's rules).

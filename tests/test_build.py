@@ -23,7 +23,7 @@ from autograder.core.assignments import (
 )
 from autograder.core.gradescope import RESULTS_SCHEMA
 from autograder.packaging.build import build
-from autograder.packaging.bundle import build_student_bundle
+from autograder.packaging.bundle import build_student_bundle, data_files
 
 otter_run = pytest.importorskip("otter.run", reason="needs the instructor extra (otter-grader)")
 
@@ -59,6 +59,9 @@ def test_student_bundle_ships_stubs_public_tests_readme_and_the_kit(student_bund
         assert not any("hidden" in m or "solutions/" in m for m in members)
         if (TEMPLATE_DIR / f"{folder}_handout.ipynb").is_file():
             assert f"{folder}/{folder}_handout.ipynb" in members
+        for path in data_files(assignment):  # lenet's digits
+            assert f"{folder}/data/{path.name}" in members
+    assert "lenet/data/digits32.npz" in _members(student_bundles["lenet"])
 
 
 def test_no_line_of_a_reference_or_hidden_suite_in_any_bundle(student_bundles):

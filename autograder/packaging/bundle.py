@@ -7,6 +7,7 @@ Layout of the zip (one folder, so "extract here" gives a tidy working folder)::
         <name>.py (+ sibling files)    the stubs from student_template/
         <name>_handout.ipynb           the handout notebook, when there is one
         tests/test_<name>_public.py    the public tests
+        data/                          the assignment's data set, when it has one
         wheels/cnn_autograder-*.whl    the kit, for ``autograder check`` (no solutions inside)
 
 The wheel holds the ``autograder`` package only; ``solutions/`` and the suites live beside it in
@@ -76,8 +77,17 @@ def student_files(assignment: Assignment) -> dict[str, bytes]:
     handout = TEMPLATE_DIR / f"{assignment.name}_handout.ipynb"
     if handout.is_file():
         files[handout.name] = handout.read_bytes()
+    for path in data_files(assignment):
+        files[f"data/{path.name}"] = path.read_bytes()
     files["README.md"] = student_readme(assignment, handout.is_file()).encode()
     return files
+
+
+def data_files(assignment: Assignment) -> list[Path]:
+    """The data an assignment ships to its students: the files of its ``data/`` folder (a data
+    set and its README), sorted; none for most assignments."""
+    folder = assignment.folder / "data"
+    return sorted(p for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []
 
 
 def student_readme(assignment: Assignment, has_handout: bool) -> str:
