@@ -150,6 +150,21 @@ def test_init(student, reference, seed, dtype):
             f"its values reach {float(np.abs(value).max()):.4g} and their spread is "
             f"{spread:.3f} times that of the right b"
         )
+    # ... and with YOUR initializers at the documented seeds (10 * seed + the layer's index),
+    # drawn on an array of the parameters' dtype or drawn in float64 and cast (both are fine)
+    for name, index in (("conv1_w", 0), ("fc3_w", 4)):
+        shape = (6, 1, 5, 5) if name == "conv1_w" else (10, 84)
+        draws = []
+        for template in (np.zeros(shape, dtype), np.zeros(shape)):
+            if name == "conv1_w":
+                draw = student.kaiming_uniform(template, nonlinearity="relu", seed=10 * seed)
+            else:
+                draw = student.xavier_uniform(template, seed=10 * seed + index)
+            draws.append(np.asarray(draw).astype(dtype))
+        assert any(np.array_equal(params[name], draw) for draw in draws), (
+            f"params[{name!r}] must be your initializer's draw with the seed "
+            f"{10 * seed + index} (10 * seed + the layer's index)"
+        )
     again = student.lenet_init(like, seed)
     other = student.lenet_init(like, seed + 1)
     for name in ("conv1_w", "fc1_w"):
@@ -211,6 +226,37 @@ def test_evaluate(student, reference, rng):
     want_loss, want_accuracy = reference.evaluate(params, x, y, 10)
     assert_scalar_close(np.float64(loss), np.float64(want_loss), name="loss")
     assert_scalar_close(np.float64(accuracy), np.float64(want_accuracy), name="accuracy")
+
+
+@pytest.mark.points(2)
+@pytest.mark.backends("numpy", "cupy")  # as the graded run (see test_lenet_public.py's toy run)
+def test_train_runs_the_documented_loop(student, reference, rng):
+    # A short run checked step by step: the batches of minibatches(n, batch_size, seed, epoch)
+    # in each epoch, one train_step per batch with the velocities carried over, at the rate
+    # YOUR learning_rate gives for the global step (the schedule is yours: it is asked here).
+    x, y = rng.random((70, 1, 32, 32)), rng.integers(0, 10, 70)  # 70 = 4 batches of 16 + 6
+    params = reference.lenet_init(x[:1], 3)
+    epochs, batch_size, base_lr, momentum, decay, seed = 2, 16, 0.02, 0.9, 1e-3, 5
+    total = epochs * len(reference.minibatches(70, batch_size, seed, 0))
+    rates = [float(student.learning_rate(step, total, base_lr)) for step in range(total)]
+    want, velocities, want_losses = params, {k: np.zeros_like(v) for k, v in params.items()}, []
+    step = 0
+    for epoch in range(epochs):
+        for index in reference.minibatches(70, batch_size, seed, epoch):
+            want, velocities, loss = reference.train_step(
+                want, velocities, x[index], y[index], rates[step], momentum, decay
+            )
+            want_losses.append(float(loss))
+            step += 1
+    got = student.train(params, x, y, epochs, batch_size, base_lr, momentum, decay, seed)
+    assert isinstance(got, tuple) and len(got) == 2, "train must return (params, losses)"
+    assert isinstance(got[1], list) and len(got[1]) == total, (
+        f"train must return one loss per step: {epochs} epochs of {total // epochs} batches "
+        f"(the last one smaller) make {total}, got "
+        f"{len(got[1]) if isinstance(got[1], list) else type(got[1]).__name__}"
+    )
+    assert_close(np.asarray(got[1], dtype=np.float64), np.array(want_losses), name="losses")
+    _compare_dicts(got[0], want, "params")
 
 
 def _digits():
