@@ -225,6 +225,24 @@ def test_otter_round_trip_multi_file_assignment_from_a_zip(tmp_path):
     assert possible > 0 and score == possible
 
 
+@pytest.mark.exhaustive  # a minute: an otter build, then a grading that trains the network
+def test_otter_round_trip_capstone_trains_and_fills_the_leaderboard(tmp_path):
+    """The capstone graded as Gradescope grades it: its data travels in the autograder zip,
+    the reference trains to full marks, and results.json carries the leaderboard."""
+    (built,) = build(["lenet"], tmp_path / "build")
+    assignment = load_assignment("lenet")
+    files = solution_submission_files(SOLUTIONS_DIR, [f[:-3] for f in assignment.files])
+    submission = _zip_folder(files, tmp_path / "lenet-submission.zip")
+    payload, _ = _otter_grade(built.autograder_zip, submission, tmp_path)
+    jsonschema.validate(payload, RESULTS_SCHEMA)
+    score, possible = _scores(payload)
+    assert possible > 0 and score == possible
+    board = {entry["name"]: entry for entry in payload["leaderboard"]}
+    assert set(board) == {"Test accuracy", "Training time (s)"}
+    assert board["Test accuracy"]["value"] >= 0.93 and "order" not in board["Test accuracy"]
+    assert board["Training time (s)"]["value"] > 0 and board["Training time (s)"]["order"] == "asc"
+
+
 def test_build_command_writes_both_artefacts(tmp_path, capsys):
     from autograder.cli import main
 
