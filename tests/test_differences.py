@@ -369,3 +369,11 @@ def test_values_shifted_along_both_axes_point_at_one_sided_padding(rng):
     moved = np.roll(expected, (1, 1), axis=(-2, -1))
     found = describe_difference(moved, expected, {"padding": 1})
     assert "shifted by 1 position down and to the right along both" in _one(found, "both")
+
+
+def test_two_accuracies_in_a_simple_ratio_are_no_factor():
+    # shares of a count are always in a ratio of small numbers: 2/7 against 4/7 says nothing
+    found = describe_difference(2 / 7, 4 / 7, {}, what="your accuracy")
+    assert not [f for f in found if "times" in f]
+    # a loss half the right one is a factor
+    assert any("exactly 1/2 times" in f for f in describe_difference(0.6931 / 2, 0.6931, {}))

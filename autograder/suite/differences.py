@@ -253,6 +253,8 @@ def _scalar_factor(
     exact = Fraction(ratio).limit_denominator(1000)
     if exact in (0, 1) or abs(float(exact) - ratio) > 1e-9 * abs(ratio):
         return
+    if "accuracy" in what:
+        return  # two shares of a count: any two are in a ratio of small numbers
     labels = _distinct_quantities(_factor_names(arguments).get(exact, []))
     if len(labels) == 1:
         named, kind = _factor_words(labels[0])
