@@ -150,21 +150,6 @@ def test_init(student, reference, seed, dtype):
             f"its values reach {float(np.abs(value).max()):.4g} and their spread is "
             f"{spread:.3f} times that of the right b"
         )
-    # ... and with YOUR initializers at the documented seeds (10 * seed + the layer's index),
-    # drawn on an array of the parameters' dtype or drawn in float64 and cast (both are fine)
-    for name, index in (("conv1_w", 0), ("fc3_w", 4)):
-        shape = (6, 1, 5, 5) if name == "conv1_w" else (10, 84)
-        draws = []
-        for template in (np.zeros(shape, dtype), np.zeros(shape)):
-            if name == "conv1_w":
-                draw = student.kaiming_uniform(template, nonlinearity="relu", seed=10 * seed)
-            else:
-                draw = student.xavier_uniform(template, seed=10 * seed + index)
-            draws.append(np.asarray(draw).astype(dtype))
-        assert any(np.array_equal(params[name], draw) for draw in draws), (
-            f"params[{name!r}] must be your initializer's draw with the seed "
-            f"{10 * seed + index} (10 * seed + the layer's index)"
-        )
     again = student.lenet_init(like, seed)
     other = student.lenet_init(like, seed + 1)
     for name in ("conv1_w", "fc1_w"):
