@@ -1,7 +1,7 @@
 """How well the feedback names students' mistakes, on realistic buggy variants of the references.
 
-    python benchmarks/bench_feedback.py [--assignment NAME ...] [--sample K] [--jobs N]
-                                        [--details] [--json PATH]
+    python benchmarks/bench_feedback.py [--assignment NAME ...] [--sample K] [--variant NAME ...]
+                                        [--jobs N] [--details] [--json PATH]
 
 Each variant (``benchmarks/feedback_variants/<assignment>.toml``) is ONE realistic mistake,
 written as text edits of the reference rendered as a submission (as the bundled examples are,
@@ -570,6 +570,12 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--sample", type=int, metavar="K", help="K variants per assignment (deterministic)"
     )
+    parser.add_argument(
+        "--variant",
+        action="append",
+        metavar="NAME",
+        help="grade the variant of this name only (repeatable; after --assignment)",
+    )
     parser.add_argument("--jobs", type=int, default=2, help="gradings at once (default: 2)")
     parser.add_argument("--details", action="store_true", help="each variant's outcome and hints")
     parser.add_argument("--json", type=Path, metavar="PATH", help="write every outcome as JSON")
@@ -586,6 +592,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     for problem in loaded.problems:
         print(f"bench_feedback: variant not measured: {problem}", file=sys.stderr)
     variants = sample(loaded.variants, arguments.sample)
+    if arguments.variant:
+        unknown = set(arguments.variant) - {v.name for v in variants}
+        if unknown:
+            print(f"bench_feedback: no such variant: {', '.join(sorted(unknown))}", file=sys.stderr)
+            return 2
+        variants = [v for v in variants if v.name in arguments.variant]
     start = time.perf_counter()
     print(f"grading {len(variants)} variants, {arguments.jobs} at a time", file=sys.stderr)
     outcomes = run(variants, reference, arguments.jobs)

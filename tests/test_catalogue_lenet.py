@@ -288,15 +288,19 @@ def test_evaluate_in_equal_batches_names_nothing(rng):
     assert diagnose(lenet, [Call("evaluate", (params, x, y, 10), {}, same)]) == []
 
 
-def _students_init(like, seed, one_seed=False, fc3_kaiming=False):
+def _students_init(like, seed, mistake=None):
     params = {}
+    weights = [name for name in lenet.PARAMETER_SHAPES if name.endswith("_w")]
     for index, (name, shape) in enumerate(lenet.PARAMETER_SHAPES.items()):
         if name.endswith("_b"):
             params[name] = np.zeros(shape, like.dtype)
             continue
-        draw_seed = seed if one_seed else 10 * seed + index // 2
+        draw_seed = {"one_seed": seed, "seed_plus_index": seed + weights.index(name)}.get(
+            mistake, 10 * seed + index // 2
+        )
         empty = np.zeros(shape, like.dtype)
-        if name == "fc3_w" and not fc3_kaiming:
+        xavier = {"fc3_kaiming": False, "xavier_everywhere": True}.get(mistake, name == "fc3_w")
+        if xavier:
             params[name] = optimizers.xavier_uniform(empty, seed=draw_seed)
         else:
             params[name] = optimizers.kaiming_uniform(empty, nonlinearity="relu", seed=draw_seed)
@@ -304,15 +308,28 @@ def _students_init(like, seed, one_seed=False, fc3_kaiming=False):
 
 
 @pytest.mark.parametrize(
-    "mistake, fragment",
-    [("one_seed", "with the same seed"), ("fc3_kaiming", "fc3_w is drawn with kaiming_uniform")],
+    "mistake, fragment, seed",
+    [
+        ("one_seed", "with the same seed", 0),
+        ("one_seed", "with the same seed", 7),
+        ("fc3_kaiming", "fc3_w is drawn with kaiming_uniform", 0),
+        ("fc3_kaiming", "fc3_w is drawn with kaiming_uniform", 7),
+        ("seed_plus_index", "seed + 1, ..., seed + 4", 7),  # at seed 0 it is right
+        ("xavier_everywhere", "fc2_w are drawn with xavier_uniform", 0),
+        ("xavier_everywhere", "fc2_w are drawn with xavier_uniform", 7),
+    ],
 )
-@pytest.mark.parametrize("seed", [0, 7])
 def test_init_mistakes(mistake, fragment, seed):
     like = np.zeros((2, 1, 32, 32), np.float32)
-    wrong = _students_init(like, seed, **{mistake: True})
+    wrong = _students_init(like, seed, mistake)
     _only_hint("lenet_init", (like, seed), {}, wrong, fragment)
     _no_hint("lenet_init", (like, seed))
+
+
+def test_seeds_plus_index_at_seed_zero_are_the_right_ones():
+    like = np.zeros((1, 1, 32, 32), np.float32)
+    mine, right = _students_init(like, 0, "seed_plus_index"), lenet.lenet_init(like, 0)
+    assert all(np.array_equal(mine[k], right[k]) for k in right)
 
 
 def test_the_students_init_without_a_mistake_is_the_reference():

@@ -167,6 +167,16 @@ INIT_FC3_KAIMING = (
     "your fc3_w is drawn with kaiming_uniform: fc3 gives the logits and no ReLU follows it, "
     "so it takes xavier_uniform(w, seed=...)"
 )
+INIT_SEED_PLUS_INDEX = (
+    "your lenet_init draws its weight tensors with the seeds seed, seed + 1, ..., seed + 4, "
+    "so lenet_init(seed) and lenet_init(seed + 1) share four draws: use the seeds "
+    "10 * seed, 10 * seed + 1, ..., 10 * seed + 4"
+)
+INIT_XAVIER_EVERYWHERE = (
+    "your conv1_w, conv2_w, fc1_w and fc2_w are drawn with xavier_uniform: a layer followed "
+    'by a ReLU takes kaiming_uniform(w, nonlinearity="relu", seed=...) (fan_in and the '
+    "ReLU's gain sqrt(2)); only fc3_w, the logits, takes xavier_uniform"
+)
 
 
 def _refused(function: Any, arguments: dict[str, Any]) -> bool:
@@ -472,14 +482,14 @@ def _evaluate(reference: Any, call: Call) -> list[Suspect | str]:
     ]
 
 
-def _init(ref: Any, like: Any, seeds: Callable[[int], int], fc3_kaiming: bool) -> Any:
-    """``lenet_init``'s parameters, each weight drawn with ``seeds(index)``, fc3's with
-    kaiming_uniform where ``fc3_kaiming``."""
+def _init(ref: Any, like: Any, seeds: Callable[[int], int], xavier: Callable[[str], bool]) -> Any:
+    """``lenet_init``'s parameters, each weight drawn with ``seeds(index)``, with xavier_uniform
+    where ``xavier(name)`` and kaiming_uniform (ReLU) elsewhere."""
     params = {}
     weights = [name for name in ref.PARAMETER_SHAPES if name.endswith("_w")]
     for index, name in enumerate(weights):
         empty = np.zeros(ref.PARAMETER_SHAPES[name], dtype=like.dtype)
-        if name == "fc3_w" and not fc3_kaiming:
+        if xavier(name):
             params[name] = ref.xavier_uniform(empty, seed=seeds(index))
         else:
             params[name] = ref.kaiming_uniform(empty, nonlinearity="relu", seed=seeds(index))
@@ -494,10 +504,18 @@ def _lenet_init(reference: Any, call: Call) -> list[Suspect | str]:
     if arguments is None:
         return []
     like, seed = arguments["like"], arguments["seed"]
+
+    def right_seeds(index: int) -> int:
+        return 10 * seed + index
+
+    def only_fc3(name: str) -> bool:
+        return name == "fc3_w"
+
     return [
-        computed(INIT_ONE_SEED, lambda: _init(reference, like, lambda index: seed, False)),
+        computed(INIT_ONE_SEED, lambda: _init(reference, like, lambda index: seed, only_fc3)),
+        computed(INIT_FC3_KAIMING, lambda: _init(reference, like, right_seeds, lambda name: False)),
         computed(
-            INIT_FC3_KAIMING,
-            lambda: _init(reference, like, lambda index: 10 * seed + index, True),
+            INIT_SEED_PLUS_INDEX, lambda: _init(reference, like, lambda i: seed + i, only_fc3)
         ),
+        computed(INIT_XAVIER_EVERYWHERE, lambda: _init(reference, like, right_seeds, bool)),
     ]

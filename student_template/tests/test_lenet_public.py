@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 
 from autograder.suite.compare import assert_close, assert_scalar_close
+from autograder.suite.draws import shared_draw
 from autograder.suite.gradcheck import assert_gradient_close
 
 pytestmark = [pytest.mark.assignment("lenet")]
@@ -124,6 +125,7 @@ def test_flatten_backward_restores_the_input_shape(student, rng):
 @pytest.mark.points(1)
 def test_init_shapes_bounds_and_seeds(student):
     params = student.lenet_init(np.zeros((2, 1, 32, 32), np.float32), 0)
+    bounds: dict[str, float] = {}
     _require(
         isinstance(params, dict) and set(params) == set(SHAPES),
         f"lenet_init must return a dict with the keys {sorted(SHAPES)}",
@@ -149,10 +151,21 @@ def test_init_shapes_bounds_and_seeds(student):
             f"params[{name!r}]: values must fill U(-{bound:.4g}, {bound:.4g}); the largest "
             f"is {largest:.4g}",
         )
+        bounds[name] = bound
     other = student.lenet_init(np.zeros((2, 1, 32, 32), np.float32), 1)
     _require(
         not np.array_equal(params["conv1_w"], other["conv1_w"]),
         "lenet_init(1) must draw other weights than lenet_init(0)",
+    )
+    labels = {(seed, name): f"lenet_init({seed})[{name!r}]" for seed in (0, 1) for name in bounds}
+    shared = shared_draw(
+        {labels[seed, name]: (params if seed == 0 else other)[name] for seed, name in labels},
+        {labels[seed, name]: bounds[name] for seed, name in labels},
+    )
+    _require(
+        shared is None,
+        f"{shared} start with the same draws: the seeds 10 * seed, ..., 10 * seed + 4 give "
+        "each weight of each seed a draw of its own",
     )
 
 

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from autograder.suite.compare import assert_close, assert_scalar_close
+from autograder.suite.draws import shared_draw
 from autograder.suite.student import with_call_timeout
 
 if sys.version_info >= (3, 11):
@@ -120,6 +121,7 @@ def test_init(student, reference, seed, dtype):
     like = np.zeros((2, 1, 32, 32), dtype)
     params = student.lenet_init(like, seed)
     want = reference.lenet_init(like, seed)
+    bounds: dict[str, float] = {}
     assert isinstance(params, dict) and set(params) == set(want), (
         f"params must be a dict with the keys {sorted(want)}"
     )
@@ -141,6 +143,7 @@ def test_init(student, reference, seed, dtype):
             bound = float(np.sqrt(6.0 / (fan_in + fan_out)))
         else:  # kaiming_uniform, ReLU's gain sqrt(2): b = sqrt(2) * sqrt(3 / fan_in)
             bound = float(np.sqrt(6.0 / fan_in))
+        bounds[name] = bound
         # U(-b, b) has std b / sqrt(3): within 0.8 and 1.2 of it is over 5 standard errors of
         # the smallest weight's (150 values) estimate away
         spread = float(value.std()) / (bound / np.sqrt(3.0))
@@ -159,6 +162,15 @@ def test_init(student, reference, seed, dtype):
         assert not np.array_equal(other[name], params[name]), (
             f"another seed must draw another {name}"
         )
+    labels = {(s, name): f"lenet_init({s})[{name!r}]" for s in (seed, seed + 1) for name in bounds}
+    shared = shared_draw(
+        {labels[s, name]: (params if s == seed else other)[name] for s, name in labels},
+        {labels[s, name]: bounds[name] for s, name in labels},
+    )
+    assert shared is None, (
+        f"{shared} start with the same draws: the seeds 10 * seed, ..., 10 * seed + 4 give each "
+        "weight of each seed a draw of its own"
+    )
 
 
 @pytest.mark.points(1)
