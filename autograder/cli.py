@@ -3,7 +3,7 @@
 autograder demo                              grade the bundled example submissions
 autograder grade <assignment> <submission>   grade one submission [--results PATH]
 autograder grade-all <assignment> <dir>      grade a class [--out DIR] [--jobs N] [--regrade]
-                                             [--allow-partial-isolation]
+                                             [--allow-partial-isolation] [--cluster ADDRESS]
 autograder template [--check]                regenerate student_template/ from solutions/
 autograder build [<assignment>...] [--out DIR]
                                              student.zip and Gradescope autograder.zip
@@ -30,6 +30,12 @@ PARTIAL_ISOLATION = (
     "copy of the kit checked after its grading; a grading that changed it or left a "
     "process behind is a grading error, and a change to the checkout, the Python "
     "installation, the submissions or the results stops the run (see README)"
+)
+
+CLUSTER = (
+    "grade on a Dask cluster: a scheduler's address (tcp://host:8786), a scheduler file "
+    "(scheduler.json) or local:N (N worker processes here); results are written here; "
+    "--jobs is then the gradings kept under way (needs the cluster extra; see README)"
 )
 
 
@@ -62,6 +68,7 @@ def _grade_all_arguments(grade_all: argparse.ArgumentParser) -> None:
     grade_all.add_argument("--jobs", type=int, help="submissions graded at once (default: CPUs)")
     grade_all.add_argument("--regrade", action="store_true", help="regrade stored results too")
     grade_all.add_argument("--allow-partial-isolation", action="store_true", help=PARTIAL_ISOLATION)
+    grade_all.add_argument("--cluster", metavar="ADDRESS", help=CLUSTER)
 
 
 def _check_arguments(check: argparse.ArgumentParser) -> None:
@@ -103,6 +110,7 @@ def _grade_all(args: argparse.Namespace) -> int:
         args.jobs,
         args.regrade,
         allow_partial_isolation=args.allow_partial_isolation,
+        cluster=args.cluster,
     )
 
 

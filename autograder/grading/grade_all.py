@@ -3,7 +3,10 @@
 Each submission found by ``autograder.grading.classroom.discover`` is read into a private
 folder (only the files the assignment names), digested, and graded with
 ``autograder.grading.grade.grade`` on a pool of threads (each ``grade`` runs its own pytest
-process, so threads are enough). What a finished submission leaves under ``<out>/students/<key>/``
+process, so threads are enough), or on the workers of a Dask cluster (``--cluster``,
+:mod:`~autograder.grading.cluster`); either way this process judges and writes every result
+(where they run is a :class:`~autograder.grading.gradings.Gradings`). What a finished
+submission leaves under ``<out>/students/<key>/``
 (:mod:`~autograder.grading.stored_results` writes and reads it):
 
 ``results.json``
@@ -45,19 +48,24 @@ import sys
 import tempfile
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from autograder.core.assignments import SOLUTIONS_DIR, Assignment
 from autograder.grading import pristine
 from autograder.grading.class_results import RunSummary, StudentResult
 from autograder.grading.classroom import ClassSubmission
 from autograder.grading.grade import GradeReport, grade
+from autograder.grading.gradings import Graded, Gradings, ThreadGradings
 from autograder.grading.prepare import Prepared, prepare
 from autograder.grading.pristine import KitSource, Outcome, Pristine
 from autograder.grading.stored_results import stored_result, write_result
+
+if TYPE_CHECKING:
+    from autograder.grading.cluster import ClusterSpec
 
 GradeFunction = Callable[[Assignment, Path], GradeReport]
 
@@ -98,6 +106,7 @@ def grade_class(
     grade_function: GradeFunction | None = None,
     log: Callable[[str], None] | None = None,
     pristine: KitSource | None = None,
+    gradings: Gradings | None = None,
 ) -> RunSummary:
     """Grade ``submissions`` into ``out/students/``, skipping those already graded.
 
@@ -115,6 +124,9 @@ def grade_class(
             where student code is only partially isolated. ``jobs`` is then 1. A grading that
             changed its copy or left a process behind is a grading error; one after which
             anything later gradings use changed stops the run (``stopped`` says what).
+        gradings: where the gradings run (a cluster's workers:
+            :class:`~autograder.grading.cluster.ClusterGradings`) in place of ``jobs`` threads
+            here; this process still decides what to grade and writes every result.
 
     Returns:
         Every submission's result. When interrupted, ``interrupted`` is set and ``results``
@@ -122,24 +134,28 @@ def grade_class(
     """
     if pristine is not None and grade_function is not None:
         raise ValueError("grade_class: pristine gradings run the kit's own grader")
+    if gradings is not None and (pristine is not None or grade_function is not None):
+        raise ValueError("grade_class: gradings elsewhere run the kit's own grader, unguarded")
     log = log or (lambda line: print(line, file=sys.stderr, flush=True))
     jobs = 1 if pristine is not None else max(1, jobs or default_jobs())
     started = time.perf_counter()
     run = _ClassRun(assignment, out, grade_function or (lambda a, folder: grade(a, folder)))
     with tempfile.TemporaryDirectory(prefix="grade-all-") as scratch:
         to_grade = run.sort(submissions, Path(scratch), regrade)
-        if to_grade:
+        if gradings is None:
             how = "one at a time, each from a fresh copy of the kit (partial isolation)"
             how = f"with {jobs} jobs" if pristine is None else how
+            gradings = ThreadGradings(run.grade_here, jobs, how)
+        if to_grade:
             log(
                 f"{assignment.name}: grading {len(to_grade)} of {len(submissions)} submissions "
-                f"{how} ({run.summary.up_to_date} up to date)"
+                f"{gradings.where} ({run.summary.up_to_date} up to date)"
             )
         if pristine is not None and to_grade:
             (out / "students").mkdir(parents=True, exist_ok=True)
             sources = [s.source for s in submissions if s.source is not None]
             run.guard = Pristine(pristine, watch=[scratch, *sources], results=out)
-        run.schedule(to_grade, jobs, progress, log)
+        run.schedule(to_grade, gradings, progress, log)
     summary = run.summary
     summary.results = [run.by_key[s.key] for s in submissions if s.key in run.by_key]
     summary.wall_time = time.perf_counter() - started
@@ -147,7 +163,12 @@ def grade_class(
 
 
 class _ClassRun:
-    """One ``grade_class`` run: what it found stored, what it grades, and how it went."""
+    """One ``grade_class`` run: what it found stored, what it grades, and how it went.
+
+    Gradings run where its :class:`~autograder.grading.gradings.Gradings` runs them; their
+    results are judged and written here, in the thread that schedules them, one submission
+    at a time and only once each: a grading error is graded again before anything of it is
+    written."""
 
     def __init__(self, assignment: Assignment, out: Path, grade_function: GradeFunction) -> None:
         from tqdm import tqdm  # the instructor's extra: missing, nothing is read or written
@@ -186,52 +207,27 @@ class _ClassRun:
                 to_grade.append(prepared)
         return to_grade
 
-    def work(self, prepared: Prepared) -> StudentResult | None:
-        """Grade one submission and store its result (None: cut short by an interrupt)."""
-        if self.stop.is_set():
-            return None
-        report, outcome = self._grade(prepared)
+    def grade_here(self, prepared: Prepared) -> Graded:
+        """Grade one submission on this machine (from a pristine copy where there is a guard)."""
+        folder: Path = prepared.folder  # type: ignore[assignment]
+        if self.guard is not None:
+            graded: Graded = self.guard.grade(self.assignment, folder)
+        else:
+            graded = self.grade_function(self.assignment, folder)
+        report = graded.report if isinstance(graded, Outcome) else graded
         if "KeyboardInterrupt" in report.log:
             self.stop.wait(1.0)  # Ctrl-C reaches the pytest child and this process together
-        if self.stop.is_set():
-            return None  # cut short by an interrupt: its numbers cannot be trusted
-        if outcome is not None and (outcome.untrusted or outcome.compromised):
-            result = _untrusted(prepared.submission, outcome)
-            if outcome.compromised:
-                self.summary.stopped = f"while {prepared.submission.key} was graded: " + "; ".join(
-                    outcome.compromised
-                )
-                self.stop.set()
-        else:
-            result = StudentResult.from_report(prepared.submission, report)
-        write_result(self.out, self.assignment, result, prepared.digest, self.grader, report.log)
-        if self.guard is not None:
-            self.guard.note_results()
-        return result
-
-    def _grade(self, prepared: Prepared) -> tuple[GradeReport, Outcome | None]:
-        """The grading's report, and the pristine copy's outcome where there is one."""
-        folder: Path = prepared.folder  # type: ignore[assignment]
-        try:
-            if self.guard is not None:
-                outcome = self.guard.grade(self.assignment, folder)
-                return outcome.report, outcome
-            return self.grade_function(self.assignment, folder), None
-        except Exception as error:  # a bug of the grader costs this submission alone
-            problem = f"the grader failed: {type(error).__name__}: {error}"
-            label = prepared.submission.label
-            return GradeReport.failed(self.assignment.name, label, problem, problem), None
+        return graded
 
     def schedule(
         self,
         to_grade: list[Prepared],
-        jobs: int,
+        gradings: Gradings,
         progress: bool | None,
         log: Callable[[str], None],
     ) -> None:
-        """Grade ``to_grade`` on ``jobs`` threads, each grading error once more at the end;
-        on Ctrl-C, wait for the gradings under way and keep what was written."""
-        pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="grade-all")
+        """Grade ``to_grade``, keeping ``gradings.slots`` under way, each grading error once
+        more at the end; on Ctrl-C, stop the gradings under way and keep what was written."""
         bar = self.progress_bar(
             total=len(to_grade),
             desc=f"grading {self.assignment.name}",
@@ -240,53 +236,69 @@ class _ClassRun:
             disable=(not to_grade) or (None if progress is None else not progress),
             dynamic_ncols=True,
         )
-        pending: dict[Future[StudentResult | None], tuple[Prepared, int]] = {}
+        queue = deque((prepared, 0) for prepared in to_grade)
+        pending: dict[Future[Graded], tuple[Prepared, int]] = {}
         try:
             if self.guard is not None:
                 self.guard.open()
-            pending = {pool.submit(self.work, p): (p, 0) for p in to_grade}
-            while pending:
+            while pending or (queue and not self.stop.is_set()):
+                while queue and len(pending) < gradings.slots and not self.stop.is_set():
+                    prepared, attempt = queue.popleft()
+                    pending[gradings.submit(prepared)] = (prepared, attempt)
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
-                    self._finished(future, pending, pool, bar)
+                    prepared, attempt = pending.pop(future)
+                    self._finished(prepared, attempt, future, queue, bar)
         except KeyboardInterrupt:
             self.stop.set()
             self.summary.interrupted = True
-            for future in pending:
-                future.cancel()
             bar.close()
             log("interrupted: waiting for the submissions being graded to stop...")
-            pool.shutdown(wait=True, cancel_futures=True)
-            for future in pending:  # results written before the interrupt are kept
-                if future.done() and not future.cancelled() and future.exception() is None:
-                    result = future.result()
-                    if result is not None and result.submission.key not in self.by_key:
-                        self._keep(result)
+            gradings.close()  # what they finish is discarded: only written results are kept
         finally:
             bar.close()
-            pool.shutdown(wait=True, cancel_futures=True)
+            gradings.close()
             if self.guard is not None:
                 self.guard.close()
 
     def _finished(
         self,
-        future: Future[StudentResult | None],
-        pending: dict[Future[StudentResult | None], tuple[Prepared, int]],
-        pool: ThreadPoolExecutor,
+        prepared: Prepared,
+        attempt: int,
+        future: Future[Graded],
+        queue: deque[tuple[Prepared, int]],
         bar: Any,
     ) -> None:
-        """Keep a finished grading's result, or grade a grading error once more."""
-        prepared, attempt = pending.pop(future)
-        result = future.result()
-        retry = attempt == 0 and not self.summary.stopped
-        if result is not None and result.status == "error" and retry:
+        """Judge a finished grading: write its result, or queue a grading error once more."""
+        try:
+            graded = future.result()
+        except Exception as error:  # a bug of the grader, or a lost cluster, costs no score
+            problem = f"the grader failed: {type(error).__name__}: {error}"
+            label = prepared.submission.label
+            graded = GradeReport.failed(self.assignment.name, label, problem, problem)
+        if self.stop.is_set():
+            return  # cut short by an interrupt: its numbers cannot be trusted
+        if isinstance(graded, Outcome) and (graded.untrusted or graded.compromised):
+            result = _untrusted(prepared.submission, graded)
+            if graded.compromised:
+                self.summary.stopped = f"while {prepared.submission.key} was graded: " + "; ".join(
+                    graded.compromised
+                )
+                self.stop.set()
+        else:
+            report = graded.report if isinstance(graded, Outcome) else graded
+            result = StudentResult.from_report(prepared.submission, report)
+        if result.status == "error" and attempt == 0 and not self.summary.stopped:
             # a grading error is the grader's: once more, after the others queued
             self.summary.retried += 1
-            pending[pool.submit(self.work, prepared)] = (prepared, 1)
+            queue.append((prepared, attempt + 1))
             return
-        if result is not None:
-            self._keep(result)
-            bar.set_postfix_str(result.submission.key, refresh=False)
+        log = graded.report.log if isinstance(graded, Outcome) else graded.log
+        write_result(self.out, self.assignment, result, prepared.digest, self.grader, log)
+        if self.guard is not None:
+            self.guard.note_results()
+        self._keep(result)
+        bar.set_postfix_str(result.submission.key, refresh=False)
         bar.update()
 
     def _keep(self, result: StudentResult) -> None:
@@ -313,6 +325,7 @@ def run_grade_all(
     jobs: int | None = None,
     regrade: bool = False,
     allow_partial_isolation: bool = False,
+    cluster: str | None = None,
 ) -> int:
     """The ``grade-all`` command: grade, then write the gradebook, the summary and the charts
     (and ``leaderboard.csv`` with its chart where some grading recorded a leaderboard).
@@ -322,10 +335,17 @@ def run_grade_all(
     nothing is graded unless ``allow_partial_isolation``, and then submissions are graded one
     at a time from pristine copies of the kit (see :mod:`autograder.grading.pristine`).
 
+    ``cluster`` grades on a Dask cluster's workers instead (``tcp://host:8786``, a scheduler
+    file, or ``local:N``; see :mod:`autograder.grading.cluster`), each checked for full
+    isolation and the same grader; ``jobs`` is then how many gradings to keep under way
+    (default: twice the workers' slots). Results are written here all the same.
+
     Returns 0 when grading completed (whatever the scores), 1 when it stopped because files
     later gradings use changed during a grading (partial isolation), 2 for an unknown
-    assignment, a missing or empty submissions folder, or partial isolation without
-    ``allow_partial_isolation``, 130 when interrupted (finished results are kept).
+    assignment, a missing or empty submissions folder, partial isolation without
+    ``allow_partial_isolation``, or a cluster that cannot grade (Dask missing, no scheduler,
+    a worker with another grader or partial isolation), 130 when interrupted (finished
+    results are kept).
     """
     from autograder.grading.classroom import ClassroomError, discover
     from autograder.grading.run_report import report_run
@@ -335,15 +355,19 @@ def run_grade_all(
         return 2
     out = out or Path("grades") / assignment.name
     try:
+        spec = _cluster_spec(cluster, allow_partial_isolation)
         classroom = discover(submissions_dir, assignment.module_file)
-    except ClassroomError as error:
+    except (ClassroomError, _Refused) as error:
         print(f"autograder: {error}", file=sys.stderr)
         return 2
     try:
-        kit = _kit_where_partial(allow_partial_isolation, jobs)
-        summary = grade_class(
-            assignment, classroom.submissions, out, jobs=jobs, regrade=regrade, pristine=kit
-        )
+        if spec is not None:
+            summary = _grade_on_cluster(spec, assignment, classroom.submissions, out, jobs, regrade)
+        else:
+            kit = _kit_where_partial(allow_partial_isolation, jobs)
+            summary = grade_class(
+                assignment, classroom.submissions, out, jobs=jobs, regrade=regrade, pristine=kit
+            )
     except _Refused as refusal:
         print(f"autograder: {refusal}", file=sys.stderr)
         return 2
@@ -356,6 +380,45 @@ def run_grade_all(
     finally:
         classroom.close()
     return report_run(assignment, classroom, summary, out)
+
+
+def _cluster_spec(cluster: str | None, allow_partial_isolation: bool) -> ClusterSpec | None:
+    """The cluster ``--cluster`` names (None: grade here); raises :class:`_Refused` where it
+    names none, Dask is missing, or partial isolation was allowed (workers need full)."""
+    if cluster is None:
+        return None
+    from autograder.grading import cluster as clusters  # imports Dask only when it connects
+
+    if allow_partial_isolation:
+        raise _Refused(
+            "--allow-partial-isolation grades on this machine only; every worker of a "
+            "cluster must isolate student code fully (see README, 'Grading a class on a "
+            "cluster')"
+        )
+    try:
+        spec = clusters.parse_cluster(cluster)
+        clusters.require_distributed()
+    except clusters.ClusterError as error:
+        raise _Refused(str(error)) from error
+    return spec
+
+
+def _grade_on_cluster(
+    spec: ClusterSpec,
+    assignment: Assignment,
+    submissions: list[ClassSubmission],
+    out: Path,
+    jobs: int | None,
+    regrade: bool,
+) -> RunSummary:
+    """Grade on the cluster ``spec`` names; raises :class:`_Refused` where it cannot."""
+    from autograder.grading import cluster as clusters
+
+    try:
+        with clusters.open_cluster(spec, assignment, jobs) as gradings:
+            return grade_class(assignment, submissions, out, regrade=regrade, gradings=gradings)
+    except clusters.ClusterError as error:
+        raise _Refused(str(error)) from error
 
 
 def _usable_assignment(name: str, jobs: int | None) -> Assignment | None:
