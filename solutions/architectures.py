@@ -468,12 +468,12 @@ def summarize(layers: list[Layer], in_shape: Shape) -> dict[str, Any]:
         A dict::
 
             {
-                "layers": [row, ...],          # one row per layer of the list, in order
                 "output_shape": shape,         # the last layer's output (in_shape if none)
                 "params": int,                 # the sum of the rows' params
                 "macs": int,                   # the sum of the rows' MACs
                 "receptive_field": (r_h, r_w), # of the last layer's output ((1, 1) if none)
                 "jump": (j_h, j_w),            # of the last layer's output ((1, 1) if none)
+                "layers": [row, ...],          # one row per layer of the list, in order
             }
 
         where each row is the dict ``{"output_shape": ..., "params": ..., "macs": ...,
@@ -501,12 +501,12 @@ def summarize(layers: list[Layer], in_shape: Shape) -> dict[str, Any]:
             }
         )
     return {
-        "layers": rows,
         "output_shape": shape,
         "params": sum(row["params"] for row in rows),
         "macs": sum(row["macs"] for row in rows),
         "receptive_field": rf,
         "jump": jump,
+        "layers": rows,
     }
     # END SOLUTION
 

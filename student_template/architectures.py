@@ -225,12 +225,12 @@ def summarize(layers: list[Layer], in_shape: Shape) -> dict[str, Any]:
         A dict::
 
             {
-                "layers": [row, ...],          # one row per layer of the list, in order
                 "output_shape": shape,         # the last layer's output (in_shape if none)
                 "params": int,                 # the sum of the rows' params
                 "macs": int,                   # the sum of the rows' MACs
                 "receptive_field": (r_h, r_w), # of the last layer's output ((1, 1) if none)
                 "jump": (j_h, j_w),            # of the last layer's output ((1, 1) if none)
+                "layers": [row, ...],          # one row per layer of the list, in order
             }
 
         where each row is the dict ``{"output_shape": ..., "params": ..., "macs": ...,
