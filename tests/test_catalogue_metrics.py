@@ -84,6 +84,56 @@ def test_macro_f1_from_the_macro_precision_and_recall(rng):
     _only_hint("precision_recall_f1", args, {"average": "macro"}, result, "harmonic mean")
 
 
+def _missing_classes(rng, n=40):
+    """Class 2 never predicted, class 3 never true (and not predicted)."""
+    y_true = rng.choice([0, 1, 2], n)
+    return y_true, np.where(rng.random(n) < 0.5, y_true % 2, rng.choice([0, 1], n))
+
+
+@pytest.mark.parametrize("average", [None, "macro"])
+def test_zero_division_as_one(rng, average):
+    y_true, y_pred = _missing_classes(rng)
+    cm = metrics.confusion_matrix(y_true, y_pred, K)
+    tp, predicted = np.diag(cm), cm.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        precision = np.where(predicted > 0, tp / predicted, 1.0)  # zero_division=1
+    _, recall, f1 = metrics.precision_recall_f1(y_true, y_pred, K)
+    if average == "macro":
+        precision, recall, f1 = precision.mean(), recall.mean(), f1.mean()
+    result = (precision, recall, f1)
+    kwargs = {"average": average}
+    _only_hint("precision_recall_f1", (y_true, y_pred, K), kwargs, result, "undefined ratio as 1")
+
+
+def test_macro_over_the_classes_in_the_batch(rng):
+    y_true, y_pred = _missing_classes(rng)
+    present = np.unique(np.concatenate([y_true, y_pred]))  # what np.unique finds, not range(K)
+    per_class = metrics.precision_recall_f1(y_true, y_pred, K)
+    result = tuple(v[present].mean() for v in per_class)
+    args = (y_true, y_pred, K)
+    _only_hint("precision_recall_f1", args, {"average": "macro"}, result, "leaves out the classes")
+
+
+@pytest.mark.parametrize("average", [None, "macro"])
+def test_f1_as_the_arithmetic_mean(rng, average):
+    y_true, y_pred = _labels(rng)
+    precision, recall, _ = metrics.precision_recall_f1(y_true, y_pred, K)
+    f1 = (precision + recall) / 2
+    if average == "macro":
+        precision, recall, f1 = precision.mean(), recall.mean(), f1.mean()
+    args, kwargs = (y_true, y_pred, K), {"average": average}
+    _only_hint("precision_recall_f1", args, kwargs, (precision, recall, f1), "arithmetic mean")
+
+
+def test_macro_weighted_by_support(rng):
+    y_true, y_pred = _labels(rng)
+    support = np.bincount(y_true, minlength=K)
+    per_class = metrics.precision_recall_f1(y_true, y_pred, K)
+    result = tuple(np.average(v, weights=support) for v in per_class)
+    args = (y_true, y_pred, K)
+    _only_hint("precision_recall_f1", args, {"average": "macro"}, result, "by its number of")
+
+
 def _tied_scores(rng, n=40):
     return rng.integers(0, 3, (n, K)) / 2
 
@@ -107,6 +157,13 @@ def test_top_k_counting_only_higher_scores(rng):
     own = scores[np.arange(40), y_true][:, None]
     result = np.mean((scores > own).sum(axis=1) < 2)  # a tie never ranks above
     _only_hint("top_k_accuracy", (y_true, scores), {"k": 2}, result, "breaks ties")
+
+
+def test_top_k_with_one_class_too_many(rng):
+    y_true, scores = rng.integers(0, K, 40), rng.standard_normal((40, K))
+    top = np.argsort(-scores, axis=1)[:, : 2 + 1]  # "at most k above"
+    result = np.mean((top == y_true[:, None]).any(axis=1))
+    _only_hint("top_k_accuracy", (y_true, scores), {"k": 2}, result, "top-(k + 1)")
 
 
 def test_roc_curve_with_one_point_per_example(rng):
@@ -144,6 +201,14 @@ def test_roc_curve_without_its_first_point(rng):
     _only_hint("roc_curve", (y_true, scores), {}, result, "first point is not (0, 0)")
 
 
+def test_roc_rates_over_all_examples(rng):
+    y_true, scores = _binary(rng)
+    thresholds = np.r_[np.inf, np.unique(scores)[::-1]]
+    fpr = np.array([np.sum((scores >= t) & (y_true == 0)) for t in thresholds]) / len(y_true)
+    tpr = np.array([np.sum((scores >= t) & (y_true == 1)) for t in thresholds]) / len(y_true)
+    _only_hint("roc_curve", (y_true, scores), {}, (fpr, tpr, thresholds), "number of examples")
+
+
 def test_auc_by_right_rectangles(rng):
     y_true, scores = _binary(rng)
     fpr, tpr, _ = metrics.roc_curve(y_true, scores)
@@ -155,6 +220,34 @@ def test_auc_counting_strict_wins(rng):
     y_true, scores = _binary(rng)
     result = np.mean(scores[y_true == 1][:, None] > scores[y_true == 0][None, :])
     _only_hint("roc_auc", (y_true, scores), {}, result, "as 0 or 1")
+
+
+def test_auc_of_the_lower_scores(rng):
+    y_true, scores = _binary(rng)
+    pos, neg = scores[y_true == 1][:, None], scores[y_true == 0][None, :]
+    result = np.mean((pos < neg) + 0.5 * (pos == neg))  # the negatives read as the positives
+    _only_hint("roc_auc", (y_true, scores), {}, result, "1 minus the right one")
+
+
+def _ovr_missing_class(rng, n=40):
+    y_true = rng.choice([0, 1, 3], n)  # class 2 never occurs
+    return y_true, rng.standard_normal((n, K)) + np.eye(K)[y_true]
+
+
+def test_one_versus_rest_macro_over_all_classes(rng):
+    y_true, scores = _ovr_missing_class(rng)
+    per_class = metrics.roc_auc_ovr(y_true, scores, average=None)
+    result = np.mean(np.where(np.isnan(per_class), 0.5, per_class))  # "chance" for class 2
+    _only_hint("roc_auc_ovr", (y_true, scores), {}, result, "a class missing from y_true")
+
+
+def test_one_versus_rest_weighted_by_prevalence(rng):
+    y_true, scores = _ovr_missing_class(rng)
+    per_class = metrics.roc_auc_ovr(y_true, scores, average=None)
+    present = ~np.isnan(per_class)
+    weights = np.bincount(y_true, minlength=K)[present]
+    result = np.average(per_class[present], weights=weights)
+    _only_hint("roc_auc_ovr", (y_true, scores), {}, result, "share of the examples")
 
 
 @pytest.mark.parametrize("average", ["macro", None])

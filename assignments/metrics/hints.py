@@ -6,24 +6,28 @@ call returns with the mistake made) and names them, printing no reference value.
 
 Where the mistakes come from (students' code, course forums and library issues):
 
-* The confusion matrix transposed, rows the predicted classes: the two conventions coexist
-  (scikit-learn and most textbooks put the true classes in rows; Wikipedia's "Confusion
-  matrix" article and several plotting tools put the predicted ones), scikit-learn/
-  scikit-learn#3045 and #21734; precision and recall swapped follow from reading the matrix
-  the other way (a column sum where a row sum belongs).
-* Micro and macro averages confused, and the macro F1 taken as the harmonic mean of the
-  macro precision and recall: Opitz and Burst, "Macro F1 and Macro F1" (2019), on the two
-  formulas both in use; scikit-learn/scikit-learn#10843 and Lightning-AI/torchmetrics#234.
-* Top-k accuracy computed with ``argmax`` whatever ``k``, and ties broken the other way (a
-  stable descending sort ranks the lower index first; scikit-learn ranks the larger first):
-  scikit-learn/scikit-learn#19135 and #17097, pytorch/pytorch#27542 (``topk``'s order of
-  ties is unspecified).
-* ROC curves with one point per example, tied scores not collapsed into one threshold, and
-  an AUC by rectangles that counts a tied (positive, negative) pair as 0 or 1 instead of 1/2:
-  scikit-learn/scikit-learn#3097 and #13622, Lightning-AI/torchmetrics#1009.
-* Thresholds listed in increasing order (``np.unique`` sorts up), and the first point's
-  threshold: ``max(scores) + 1`` before scikit-learn 1.3, ``inf`` since (scikit-learn/
-  scikit-learn#26194), or the point ``(0, 0)`` left out altogether.
+* The confusion matrix transposed, rows the predicted classes: both conventions are in use
+  (scikit-learn/scikit-learn#11326 on Wikipedia's example, which puts the predictions in rows;
+  accord-net/framework#669, royshil/FoodcamClassifier#7, tidymodels/tune#372,
+  nkarasiak/dzetsaka#53); precision and recall swapped follow from reading it the other way.
+* Micro and macro averages confused or swapped (memray/seq2seq-keyphrase#23,
+  deepset-ai/FARM#501, sacdallago/biotrainer#63, flairNLP/flair#417); the macro F1 taken as
+  the harmonic mean of the macro precision and recall (scikit-learn/scikit-learn#7220, #8747
+  and #19589, Lightning-AI/torchmetrics#256, flairNLP/flair#486, haifengl/smile#874 and #877,
+  which also fixes the weighted average); a macro average over the classes present only, and
+  zero_division other than 0 (scikit-learn/scikit-learn#25531 adds NaN, "excluded from the
+  average"; fastai/fastai#2192).
+* Top-k accuracy and ties: TensorFlow's ``in_top_k`` counts every tie as a hit
+  (tensorflow/tensorflow#10767, blue-oil/blueoil#58), scikit-learn ranks the larger index
+  first (scikit-learn/scikit-learn#16625, #34425); a stable descending sort ranks the lower
+  one first, and ``argmax`` takes the first maximum.
+* ROC curves and AUC with ties: ties not collapsed into one threshold, or cut at the wrong end
+  of their block (brian-lau/MatlabAUC#1, aidotse/LeakPro#465); tied pairs counted 0 or 1
+  instead of 1/2 (ledell/cvAUC#6, smartcorelib/smartcore#373, JackStat/ModelMetrics#10,
+  JuliaAI/MLJBase.jl#319; rectangles against trapezoids: mlpack/mlpack#3086).
+* The first threshold: ``max(scores) + 1`` in scikit-learn before 1.3, ``inf`` since
+  (scikit-learn/scikit-learn#26194; the curve not starting at (0, 0): #9790); thresholds in
+  increasing order, as ``np.unique`` sorts them.
 """
 
 from __future__ import annotations
@@ -84,6 +88,47 @@ AUC_TIES = (
 )
 
 
+ZERO_DIVISION_ONE = (
+    "your result counts an undefined ratio as 1: a class never predicted has precision 0, a "
+    "class that never occurs has recall 0, and one that does neither has F1 0 "
+    "(scikit-learn's zero_division=0)"
+)
+MACRO_OVER_PRESENT = (
+    "your macro average leaves out the classes missing from the batch: it is the mean over "
+    "all K classes, those that occur in neither array counting with their 0"
+)
+F1_ARITHMETIC = (
+    "your F1 is the arithmetic mean (P + R) / 2 of precision and recall: F1 is their harmonic "
+    "mean, 2 P R / (P + R) = 2 TP / (2 TP + FP + FN)"
+)
+MACRO_WEIGHTED = (
+    "your macro average weighs each class by its number of examples (scikit-learn's "
+    "average='weighted'): the macro average is the unweighted mean, every class counting the "
+    "same"
+)
+TOPK_OFF_BY_ONE = (
+    "your top-k accuracy is the top-(k + 1) accuracy: the true class is a hit when fewer than "
+    "k classes rank above it (at most k - 1), not at most k"
+)
+ROC_RATES_OVER_N = (
+    "your rates divide by the number of examples: fpr divides the false positives by the "
+    "number of negatives, tpr the true positives by the number of positives"
+)
+AUC_INVERTED = (
+    "your AUC is 1 minus the right one: it ranks the examples the wrong way round (class 1 is "
+    "the positive class, and a higher score means more likely positive)"
+)
+OVR_OVER_ALL_CLASSES = (
+    "your macro AUC averages over all K classes, a class missing from y_true included: its "
+    "AUC is undefined (no positives), so the mean is over the classes that occur"
+)
+OVR_WEIGHTED = (
+    "your macro AUC weighs each class by its share of the examples (scikit-learn's "
+    "average='weighted'): the macro average is the unweighted mean over the classes that "
+    "occur"
+)
+
+
 def _as_dtype(value: Any, like: Any) -> Any:
     """``value`` (a float64 scalar or array) in the dtype of ``like``'s scores."""
     dtype = np.asarray(like).dtype
@@ -101,6 +146,10 @@ def _harmonic(precision: Any, recall: Any) -> Any:
     return np.float64(2 * precision * recall / total if total > 0 else 0.0)
 
 
+def _share(numerator: Any, denominator: Any, undefined: float = 0.0) -> Any:
+    return np.where(denominator > 0, numerator / np.maximum(denominator, 1), undefined)
+
+
 @diagnoses_for("precision_recall_f1")
 def _precision_recall_f1(reference: Any, call: Call) -> list[Suspect | str]:
     function = reference.precision_recall_f1
@@ -111,8 +160,41 @@ def _precision_recall_f1(reference: Any, call: Call) -> list[Suspect | str]:
     if average in ("macro", "micro"):
         other = "micro" if average == "macro" else "macro"
         found.append(suspect(function, call, AVERAGES_SWAPPED, average=other))
+    if average == "micro":
+        return found
+    cm = reference.confusion_matrix(
+        arguments["y_true"], arguments["y_pred"], arguments["num_classes"]
+    )
+    tp = np.diag(cm).astype(np.float64)
+    predicted, actual = cm.sum(axis=0), cm.sum(axis=1)
+    per_class = (
+        _share(tp, predicted),
+        _share(tp, actual),
+        _share(2 * tp, predicted + actual),
+    )
+
+    def averaged(values: Any, weights: Any = None) -> Any:
+        if average is None:
+            return values
+        return np.float64(np.average(values, weights=weights))
+
+    ones = (
+        _share(tp, predicted, 1.0),
+        _share(tp, actual, 1.0),
+        _share(2 * tp, predicted + actual, 1.0),
+    )
+    for part, value in enumerate(ones):
+        found.append(Suspect(ZERO_DIVISION_ONE, averaged(value), (part,)))
+    arithmetic = (per_class[0] + per_class[1]) / 2
+    found.append(Suspect(F1_ARITHMETIC, averaged(arithmetic), (2,)))
     if average == "macro":
         found.append(Suspect(MACRO_F1_HARMONIC, _harmonic(precision, recall), (2,)))
+        for present in (predicted + actual > 0, actual > 0):
+            if present.any():
+                means = tuple(np.float64(v[present].mean()) for v in per_class)
+                found.append(Suspect(MACRO_OVER_PRESENT, means))
+        weighted = tuple(averaged(v, actual) for v in per_class)
+        found.append(Suspect(MACRO_WEIGHTED, weighted))
     return found
 
 
@@ -138,6 +220,7 @@ def _top_k_accuracy(reference: Any, call: Call) -> list[Suspect | str]:
     arguments = bound(function, call)
     y_true, scores, k = arguments["y_true"], arguments["scores"], arguments["k"]
     found: list[Suspect | str] = []
+    found.append(suspect(function, call, TOPK_OFF_BY_ONE, k=k + 1))
     if k > 1:
         found.append(suspect(function, call, TOPK_ARGMAX, k=1))
         found.append(computed(TOPK_ARGMAX, lambda: _top_k(y_true, scores, 1, "lower_index")))
@@ -158,15 +241,23 @@ def _repeats_a_threshold(result: Any) -> bool:
 
 @diagnoses_for("roc_curve")
 def _roc_curve(reference: Any, call: Call) -> list[Suspect | str]:
-    fpr, tpr, thresholds = reference.roc_curve(**bound(reference.roc_curve, call))
+    arguments = bound(reference.roc_curve, call)
+    fpr, tpr, thresholds = reference.roc_curve(**arguments)
     raised = thresholds.copy()
     raised[0] = thresholds[1] + 1  # scikit-learn before 1.3
+    labels = np.asarray(arguments["y_true"])
+    positives, n = float(np.sum(labels == 1)), float(labels.size)
+    over_n = (  # the rates of the counts over N
+        (fpr.astype(np.float64) * (n - positives) / n).astype(fpr.dtype),
+        (tpr.astype(np.float64) * positives / n).astype(tpr.dtype),
+    )
     found: list[Suspect | str] = [
         Suspect(ROC_REVERSED, (fpr[::-1].copy(), tpr[::-1].copy(), thresholds[::-1].copy())),
         # the distinct scores increasing (np.unique), without the point at inf
         Suspect(ROC_REVERSED, (fpr[:0:-1].copy(), tpr[:0:-1].copy(), thresholds[:0:-1].copy())),
         Suspect(ROC_FIRST_POINT, (fpr[1:], tpr[1:], thresholds[1:])),
         Suspect(ROC_FIRST_POINT, raised, (2,)),
+        Suspect(ROC_RATES_OVER_N, over_n, (0, 1)),
     ]
     if _repeats_a_threshold(call.result):
         found.append(ROC_NOT_COLLAPSED)
@@ -189,11 +280,13 @@ def _roc_auc(reference: Any, call: Call) -> list[Suspect | str]:
     return [
         Suspect(AUC_TIES, _as_dtype(wins, scores)),
         Suspect(AUC_TIES, _as_dtype(wins + ties, scores)),
+        Suspect(AUC_INVERTED, _as_dtype(1 - wins - ties / 2, scores)),
     ]
 
 
-def _ovr_with_ties_as(tie: float, y_true: Any, scores: Any, average: Any) -> Any:
-    """One-versus-rest AUC with each tied pair counted ``tie``."""
+def _ovr_areas(y_true: Any, scores: Any, tie: float = 0.5, inverted: bool = False) -> Any:
+    """Each class's one-versus-rest AUC in float64 (NaN where undefined), with each tied
+    pair counted ``tie``, or ``inverted`` (1 - AUC)."""
     scores = np.asarray(scores)
     y_true = np.asarray(y_true)
     areas = np.full(scores.shape[1], np.nan)
@@ -201,15 +294,35 @@ def _ovr_with_ties_as(tie: float, y_true: Any, scores: Any, average: Any) -> Any
         positive = y_true == c
         if positive.any() and not positive.all():
             wins, ties = _pairs(positive, scores[:, c])
-            areas[c] = wins + tie * ties
-    return _as_dtype(areas if average is None else np.nanmean(areas), scores)
+            areas[c] = 1 - wins - ties / 2 if inverted else wins + tie * ties
+    return areas
 
 
 @diagnoses_for("roc_auc_ovr")
 def _roc_auc_ovr(reference: Any, call: Call) -> list[Suspect | str]:
     arguments = bound(reference.roc_auc_ovr, call)
     y_true, scores, average = arguments["y_true"], arguments["scores"], arguments["average"]
-    return [
-        computed(AUC_TIES, lambda tie=tie: _ovr_with_ties_as(tie, y_true, scores, average))
+
+    def averaged(areas: Any) -> Any:
+        return _as_dtype(areas if average is None else np.nanmean(areas), scores)
+
+    found: list[Suspect | str] = [
+        computed(AUC_TIES, lambda tie=tie: averaged(_ovr_areas(y_true, scores, tie)))
         for tie in (0.0, 1.0)
     ]
+    found.append(
+        computed(AUC_INVERTED, lambda: averaged(_ovr_areas(y_true, scores, inverted=True)))
+    )
+    if average == "macro":
+        areas = _ovr_areas(y_true, scores)
+        occurs = ~np.isnan(areas)
+        for missing in (0.0, 0.5):
+            found.append(
+                Suspect(
+                    OVR_OVER_ALL_CLASSES, _as_dtype(np.where(occurs, areas, missing).mean(), scores)
+                )
+            )
+        counts = np.bincount(np.asarray(y_true).astype(np.int64), minlength=areas.size)
+        weighted = np.average(np.where(occurs, areas, 0.0), weights=counts)
+        found.append(Suspect(OVR_WEIGHTED, _as_dtype(weighted, scores)))
+    return found

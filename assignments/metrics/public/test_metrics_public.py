@@ -228,7 +228,7 @@ def test_roc_auc_extremes(student, scores, auc):
 
 # ======================================================================== one-versus-rest AUC
 
-Y_OVR = np.array([0, 1, 2, 0, 1, 2])
+Y_OVR = np.array([0, 1, 2, 0, 1, 0])  # 3, 2 and 1 examples: the classes are imbalanced
 S_OVR = np.array(
     [
         [0.8, 0.1, 0.1],
@@ -236,13 +236,13 @@ S_OVR = np.array(
         [0.3, 0.2, 0.5],
         [0.6, 0.2, 0.2],
         [0.2, 0.4, 0.4],
-        [0.7, 0.1, 0.2],
+        [0.25, 0.1, 0.5],
     ]
 )
-# class 0: positives 0.8, 0.6 against 0.1, 0.3, 0.2, 0.7: 7 of 8 pairs
+# class 0: positives 0.8, 0.6, 0.25 against 0.1, 0.3, 0.2: 3 + 3 + 2 = 8 of 9 pairs
 # class 1: positives 0.5, 0.4 above every negative: 1
-# class 2: positives 0.5, 0.2 against 0.1, 0.4, 0.2, 0.4: 4 + 1.5 (a tie) = 5.5 of 8
-OVR = np.array([7 / 8, 1.0, 11 / 16])
+# class 2: the positive 0.5 against 0.1, 0.4, 0.2, 0.4, 0.5: 4 + 1/2 (a tie) = 4.5 of 5
+OVR = np.array([8 / 9, 1.0, 9 / 10])  # macro: the unweighted mean, 251 / 270
 
 
 @pytest.mark.points(2)
