@@ -323,7 +323,7 @@ def residual(branch: list[Layer], shortcut: list[Layer] | None = None) -> Layer:
     return {"type": "residual", "branch": list(branch), "shortcut": list(shortcut or [])}
 
 
-def conv_bn_relu(
+def _conv_bn_relu(
     out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0, *, groups: int = 1
 ) -> list[Layer]:
     """A convolution without bias, batch normalization and a ReLU (the bias would be undone by
@@ -336,14 +336,15 @@ def conv_bn_relu(
 
 
 # ---------------------------------------------------------------------------------------------
-# The classic networks (given), each for its usual input: ImageNet's 3 x 224 x 224 images
-# (1000 classes), and LeNet-5's 1 x 32 x 32 digits (10 classes). Where a network has versions,
-# this is the one PyTorch's torchvision builds (its published parameter counts are the
-# figures to check against); dropout, which has nothing to count, is left out.
+# The classic networks (given: NETWORKS below, built by these helpers), each for its usual
+# input: ImageNet's 3 x 224 x 224 images (1000 classes), and LeNet-5's 1 x 32 x 32 digits (10
+# classes). Where a network has versions, this is the one PyTorch's torchvision builds (its
+# published parameter counts are the figures to check against); dropout, which has nothing to
+# count, is left out.
 # ---------------------------------------------------------------------------------------------
 
 
-def lenet5() -> list[Layer]:
+def _lenet5() -> list[Layer]:
     """LeNet-5 as the kit's ``lenet`` assignment builds it (ReLU and max pooling, LeCun et al.
     1998's layer sizes): 61,706 parameters."""
     return [
@@ -362,7 +363,7 @@ def lenet5() -> list[Layer]:
     ]
 
 
-def alexnet() -> list[Layer]:
+def _alexnet() -> list[Layer]:
     """AlexNet as torchvision builds it (Krizhevsky's "one weird trick" single-tower variant:
     64-192-384-256-256 channels, no local response normalization): 61,100,840 parameters.
     torchvision's adaptive average pooling to 6 x 6 is the identity on a 224 x 224 input's
@@ -390,7 +391,7 @@ def alexnet() -> list[Layer]:
     ]
 
 
-def vgg16() -> list[Layer]:
+def _vgg16() -> list[Layer]:
     """VGG-16 (configuration D of Simonyan and Zisserman, 2014; no batch norm): thirteen 3 x 3
     convolutions in five stages, then three fully connected layers. 138,357,544 parameters."""
     layers: list[Layer] = []
@@ -401,7 +402,7 @@ def vgg16() -> list[Layer]:
     return [*layers, flatten(), linear(4096), relu(), linear(4096), relu(), linear(1000)]
 
 
-def inception(
+def _inception(
     c1: int, c3_reduce: int, c3: int, c5_reduce: int, c5: int, pool_proj: int, c5_kernel: int = 3
 ) -> Layer:
     """GoogLeNet's Inception module: four branches concatenated (a 1 x 1 convolution; a 1 x 1
@@ -410,14 +411,14 @@ def inception(
     branch is a 3 x 3 convolution (``c5_kernel=3``, kept for its pretrained weights); the paper
     (Szegedy et al., 2014) has ``c5_kernel=5``."""
     return concat(
-        conv_bn_relu(c1, 1),
-        [*conv_bn_relu(c3_reduce, 1), *conv_bn_relu(c3, 3, padding=1)],
-        [*conv_bn_relu(c5_reduce, 1), *conv_bn_relu(c5, c5_kernel, padding=c5_kernel // 2)],
-        [maxpool(3, 1, 1, ceil_mode=True), *conv_bn_relu(pool_proj, 1)],
+        _conv_bn_relu(c1, 1),
+        [*_conv_bn_relu(c3_reduce, 1), *_conv_bn_relu(c3, 3, padding=1)],
+        [*_conv_bn_relu(c5_reduce, 1), *_conv_bn_relu(c5, c5_kernel, padding=c5_kernel // 2)],
+        [maxpool(3, 1, 1, ceil_mode=True), *_conv_bn_relu(pool_proj, 1)],
     )
 
 
-def googlenet(c5_kernel: int = 3) -> list[Layer]:
+def _googlenet(c5_kernel: int = 3) -> list[Layer]:
     """GoogLeNet (Inception v1) as torchvision builds it, without its auxiliary classifiers:
     batch norm after every convolution, max pooling with ``ceil_mode=True``, global average
     pooling and one linear layer. 6,624,904 parameters (``c5_kernel=5``, the paper's 5 x 5
@@ -435,13 +436,13 @@ def googlenet(c5_kernel: int = 3) -> list[Layer]:
     }
 
     def stage(*names: str) -> list[Layer]:
-        return [inception(*modules[name], c5_kernel=c5_kernel) for name in names]
+        return [_inception(*modules[name], c5_kernel=c5_kernel) for name in names]
 
     return [
-        *conv_bn_relu(64, 7, 2, 3),
+        *_conv_bn_relu(64, 7, 2, 3),
         maxpool(3, 2, ceil_mode=True),
-        *conv_bn_relu(64, 1),
-        *conv_bn_relu(192, 3, padding=1),
+        *_conv_bn_relu(64, 1),
+        *_conv_bn_relu(192, 3, padding=1),
         maxpool(3, 2, ceil_mode=True),
         *stage("3a", "3b"),
         maxpool(3, 2, ceil_mode=True),
@@ -453,11 +454,11 @@ def googlenet(c5_kernel: int = 3) -> list[Layer]:
     ]
 
 
-def basic_block(in_channels: int, channels: int, stride: int) -> list[Layer]:
+def _basic_block(in_channels: int, channels: int, stride: int) -> list[Layer]:
     """ResNet-18's residual block: two 3 x 3 convolutions, and a 1 x 1 projection shortcut
     where the shape changes; then a ReLU."""
     branch = [
-        *conv_bn_relu(channels, 3, stride, 1),
+        *_conv_bn_relu(channels, 3, stride, 1),
         conv(channels, 3, padding=1, bias=False),
         batchnorm(),
     ]
@@ -467,14 +468,14 @@ def basic_block(in_channels: int, channels: int, stride: int) -> list[Layer]:
     return [residual(branch, shortcut), relu()]
 
 
-def bottleneck_block(in_channels: int, width: int, stride: int) -> list[Layer]:
+def _bottleneck_block(in_channels: int, width: int, stride: int) -> list[Layer]:
     """ResNet-50's bottleneck block: a 1 x 1 reduction to ``width`` channels, a 3 x 3
     convolution (carrying the stride: torchvision's "ResNet v1.5"), a 1 x 1 expansion to
     ``4 * width``; a projection shortcut where the shape changes; then a ReLU."""
     out = 4 * width
     branch = [
-        *conv_bn_relu(width, 1),
-        *conv_bn_relu(width, 3, stride, 1),
+        *_conv_bn_relu(width, 1),
+        *_conv_bn_relu(width, 3, stride, 1),
         conv(out, 1, bias=False),
         batchnorm(),
     ]
@@ -485,56 +486,56 @@ def bottleneck_block(in_channels: int, width: int, stride: int) -> list[Layer]:
 
 
 def _resnet(bottleneck: bool, blocks: tuple[int, ...]) -> list[Layer]:
-    layers = [*conv_bn_relu(64, 7, 2, 3), maxpool(3, 2, 1)]
+    layers = [*_conv_bn_relu(64, 7, 2, 3), maxpool(3, 2, 1)]
     channels = 64
     for stage, count in enumerate(blocks):
         width = 64 * 2**stage
         for index in range(count):
             stride = 2 if stage > 0 and index == 0 else 1
             if bottleneck:
-                layers += bottleneck_block(channels, width, stride)
+                layers += _bottleneck_block(channels, width, stride)
                 channels = 4 * width
             else:
-                layers += basic_block(channels, width, stride)
+                layers += _basic_block(channels, width, stride)
                 channels = width
     return [*layers, global_avgpool(), linear(1000)]
 
 
-def resnet18() -> list[Layer]:
+def _resnet18() -> list[Layer]:
     """ResNet-18 (He et al., 2015) as torchvision builds it: 11,689,512 parameters."""
     return _resnet(False, (2, 2, 2, 2))
 
 
-def resnet50() -> list[Layer]:
+def _resnet50() -> list[Layer]:
     """ResNet-50 as torchvision builds it (the stride of each stage's first block in its 3 x 3
     convolution): 25,557,032 parameters."""
     return _resnet(True, (3, 4, 6, 3))
 
 
-def mobilenet_v1() -> list[Layer]:
+def _mobilenet_v1() -> list[Layer]:
     """MobileNet v1 (Howard et al., 2017; width 1.0, 224 x 224): a 3 x 3 convolution, then
     thirteen depthwise-separable blocks (a 3 x 3 depthwise convolution, ``groups`` = its
     channels, and a 1 x 1 pointwise one, each with batch norm and ReLU), global average pooling
     and one linear layer. 4,231,976 parameters."""
-    layers = conv_bn_relu(32, 3, 2, 1)
+    layers = _conv_bn_relu(32, 3, 2, 1)
     channels = 32
     plan = [(64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2)]
     plan += [(512, 1)] * 5 + [(1024, 2), (1024, 1)]
     for out, stride in plan:
-        layers += conv_bn_relu(channels, 3, stride, 1, groups=channels)
-        layers += conv_bn_relu(out, 1)
+        layers += _conv_bn_relu(channels, 3, stride, 1, groups=channels)
+        layers += _conv_bn_relu(out, 1)
         channels = out
     return [*layers, global_avgpool(), linear(1000)]
 
 
 NETWORKS: dict[str, dict[str, Any]] = {
-    "lenet5": {"input_shape": (1, 32, 32), "layers": lenet5()},
-    "alexnet": {"input_shape": (3, 224, 224), "layers": alexnet()},
-    "vgg16": {"input_shape": (3, 224, 224), "layers": vgg16()},
-    "googlenet": {"input_shape": (3, 224, 224), "layers": googlenet()},
-    "resnet18": {"input_shape": (3, 224, 224), "layers": resnet18()},
-    "resnet50": {"input_shape": (3, 224, 224), "layers": resnet50()},
-    "mobilenet_v1": {"input_shape": (3, 224, 224), "layers": mobilenet_v1()},
+    "lenet5": {"input_shape": (1, 32, 32), "layers": _lenet5()},
+    "alexnet": {"input_shape": (3, 224, 224), "layers": _alexnet()},
+    "vgg16": {"input_shape": (3, 224, 224), "layers": _vgg16()},
+    "googlenet": {"input_shape": (3, 224, 224), "layers": _googlenet()},
+    "resnet18": {"input_shape": (3, 224, 224), "layers": _resnet18()},
+    "resnet50": {"input_shape": (3, 224, 224), "layers": _resnet50()},
+    "mobilenet_v1": {"input_shape": (3, 224, 224), "layers": _mobilenet_v1()},
 }
 """The seven classic networks: ``NETWORKS[name]["layers"]`` is the spec, to be applied to an
 input of shape ``NETWORKS[name]["input_shape"]``::
