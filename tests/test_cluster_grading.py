@@ -18,6 +18,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ from autograder.core.assignments import (
     assignment_names,
     load_assignment,
 )
+from autograder.core.backends import gpu_status
 from autograder.grading import cluster
 from autograder.grading.class_results import StudentResult
 from autograder.grading.classroom import discover
@@ -254,3 +256,59 @@ def test_the_kit_imports_without_dask():
     )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert run.returncode == 0, run.stderr
+
+
+def test_a_worker_without_the_gpu_the_run_grades_with_grades_nothing():
+    if not is_full(probe_isolation()):
+        pytest.skip("the GPU is checked after full isolation (run as root where namespaces work)")
+    here = cluster.identity(load_assignment(ASSIGNMENT))
+    usable = gpu_status().usable
+    assert cluster.worker_problem(ASSIGNMENT, here, gpu=usable) == ""
+    problem = cluster.worker_problem(ASSIGNMENT, here, gpu=not usable)
+    assert ("CuPy cannot use one" if not usable else "would grade on its GPU") in problem
+
+
+def test_a_workers_slots_are_its_threads_or_its_gpus():
+    assert cluster._slots_of({"nthreads": 4, "resources": {}}, gpu=False) == 4
+    assert cluster._slots_of({"nthreads": 4, "resources": {"GPU": 1}}, gpu=True) == 1
+    assert cluster._slots_of({"nthreads": 1, "resources": {"GPU": 2}}, gpu=True) == 1
+    assert cluster._slots_of({"nthreads": 8, "resources": {}}, gpu=True) == 0
+
+
+class LostGradings:
+    """Gradings whose every future fails, as when the cluster's scheduler goes away."""
+
+    slots, where = 2, "nowhere"
+
+    def __init__(self) -> None:
+        self.submitted: list[str] = []
+
+    def submit(self, prepared) -> Future:
+        self.submitted.append(prepared.submission.key)
+        future: Future = Future()
+        future.set_exception(OSError("the scheduler went away"))
+        return future
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_grading_the_cluster_could_not_run_is_a_grading_error_graded_once_more(tmp_path):
+    (tmp_path / "class" / "s1").mkdir(parents=True)
+    (tmp_path / "class" / "s1" / "batchnorm.py").write_text("x = 1\n")
+    submissions = discover(tmp_path / "class", "batchnorm.py").submissions
+    gradings = LostGradings()
+    summary = grade_class(
+        load_assignment(ASSIGNMENT),
+        submissions,
+        tmp_path / "out",
+        progress=False,
+        log=lambda line: None,
+        gradings=gradings,
+    )
+    assert gradings.submitted == ["s1", "s1"] and summary.retried == 1
+    (result,) = summary.results
+    assert result.status == "error" and result.score == 0
+    assert "the scheduler went away" in result.message
+    stored = json.loads((tmp_path / "out" / "students" / "s1" / "results.json").read_text())
+    assert stored["extra_data"]["status"] == "error" and stored["score"] == 0

@@ -267,8 +267,16 @@ class ClusterGradings:
     :class:`~autograder.grading.gradings.Gradings` of ``grade-all --cluster``)."""
 
     def __init__(
-        self, client: Any, spec: ClusterSpec, assignment: Assignment, gpu: bool, jobs: int | None
+        self,
+        client: Any,
+        spec: ClusterSpec,
+        assignment: Assignment,
+        gpu: bool,
+        jobs: int | None,
+        task_function: Callable[[WorkerTask], GradeReport] = grade_on_worker,
     ) -> None:
+        """``task_function`` is what a worker runs per submission: :func:`grade_on_worker`
+        (benchmarks pass a trivial one to time the rest)."""
         self.spec = spec
         self.assignment = assignment
         self.grader = identity(assignment)
@@ -277,6 +285,7 @@ class ClusterGradings:
         self.client = client
         """The Dask client (``distributed.Client``) the gradings go through."""
         self._jobs = jobs
+        self._task_function = task_function
         resources = {"resources": {GPU: 1}} if gpu else {}
         self._executor = client.get_executor(pure=False, **resources)
         self._slots = (0, 0.0)  # the last count of the workers' slots, and when
@@ -325,7 +334,7 @@ class ClusterGradings:
     def submit(self, prepared: Prepared) -> Future[Graded]:
         try:
             key = f"grade-{self.assignment.name}-{prepared.submission.key}-{uuid.uuid4().hex[:8]}"
-            return self._executor.submit(grade_on_worker, self.task(prepared), key=key)
+            return self._executor.submit(self._task_function, self.task(prepared), key=key)
         except Exception as error:  # the files went, or the scheduler did: a grading error
             failed: Future[Graded] = Future()
             failed.set_exception(error)

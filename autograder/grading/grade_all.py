@@ -242,7 +242,7 @@ class _ClassRun:
             if self.guard is not None:
                 self.guard.open()
             while pending or (queue and not self.stop.is_set()):
-                while queue and len(pending) < gradings.slots and not self.stop.is_set():
+                while queue and len(pending) < max(1, gradings.slots) and not self.stop.is_set():
                     prepared, attempt = queue.popleft()
                     pending[gradings.submit(prepared)] = (prepared, attempt)
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
