@@ -3,6 +3,7 @@ device-discipline bug, full credit with failed strict cases: those are feedback 
 example that declares the ``hint`` naming its mistake gets that hint, and no other example of
 its assignment does."""
 
+import functools
 import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -42,9 +43,15 @@ WORKERS = max(1, min(4, os.cpu_count() or 1))
 """Examples graded at once (each grading is a pytest process of its own)."""
 
 
+@functools.cache
+def _reference() -> dict:
+    """The references rendered as submissions, made once (``ast.parse`` in several threads at
+    once can fail on Python 3.11.7 and older: CPython gh-106905)."""
+    return solution_submission_files(SOLUTIONS_DIR, assignment_names())
+
+
 def _grade(spec: dict, folder: Path) -> GradeReport:
-    reference = solution_submission_files(SOLUTIONS_DIR, assignment_names())
-    write_files(apply_edits(reference, spec), folder)
+    write_files(apply_edits(_reference(), spec), folder)
     # the strict cases are feedback only (0 points): only a device-discipline example needs them
     options = () if spec.get("feedback_only") else ("-k", "not strict")
     return grade(load_assignment(spec["assignment"]), folder, extra_options=options)
@@ -54,6 +61,7 @@ def _graded_all(specs: list[dict], tmp_path_factory: pytest.TempPathFactory) -> 
     """Grade those of ``specs`` not graded yet in this session, several at a time."""
     todo = [spec for spec in specs if spec["name"] not in _REPORTS]
     folders = [tmp_path_factory.mktemp(spec["name"]) for spec in todo]
+    _reference()  # before the threads
     with ThreadPoolExecutor(WORKERS) as pool:
         for spec, report in zip(todo, pool.map(_grade, todo, folders), strict=True):
             _REPORTS[spec["name"]] = report
