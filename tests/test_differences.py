@@ -371,9 +371,12 @@ def test_values_shifted_along_both_axes_point_at_one_sided_padding(rng):
     assert "shifted by 1 position down and to the right along both" in _one(found, "both")
 
 
-def test_two_accuracies_in_a_simple_ratio_are_no_factor():
+@pytest.mark.parametrize(
+    "what", ["your accuracy", "your precision", "your recall", "your f1", "your auc"]
+)
+def test_two_shares_of_a_count_in_a_simple_ratio_are_no_factor(what):
     # shares of a count are always in a ratio of small numbers: 2/7 against 4/7 says nothing
-    found = describe_difference(2 / 7, 4 / 7, {}, what="your accuracy")
+    found = describe_difference(2 / 7, 4 / 7, {}, what=what)
     assert not [f for f in found if "times" in f]
     # a loss half the right one is a factor
     assert any("exactly 1/2 times" in f for f in describe_difference(0.6931 / 2, 0.6931, {}))

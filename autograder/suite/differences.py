@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 from collections.abc import Iterator
 from fractions import Fraction
 from typing import Any, NamedTuple
@@ -242,6 +243,10 @@ def _number(value: Any) -> bool:
     return type(value) is np.ndarray and value.ndim == 0 and value.dtype.kind == "f"
 
 
+_SHARE_OF_A_COUNT = re.compile(r"accuracy|precision|recall|\bf1\b|\bauc\b|\btpr\b|\bfpr\b", re.I)
+"""The names of results that are shares of a count (a classifier's metrics)."""
+
+
 def _scalar_factor(
     actual: float, expected: float, arguments: dict[str, Any], what: str
 ) -> Iterator[Finding]:
@@ -253,7 +258,7 @@ def _scalar_factor(
     exact = Fraction(ratio).limit_denominator(1000)
     if exact in (0, 1) or abs(float(exact) - ratio) > 1e-9 * abs(ratio):
         return
-    if "accuracy" in what:
+    if _SHARE_OF_A_COUNT.search(what):
         return  # two shares of a count: any two are in a ratio of small numbers
     labels = _distinct_quantities(_factor_names(arguments).get(exact, []))
     if len(labels) == 1:
