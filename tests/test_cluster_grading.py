@@ -312,3 +312,19 @@ def test_a_grading_the_cluster_could_not_run_is_a_grading_error_graded_once_more
     assert "the scheduler went away" in result.message
     stored = json.loads((tmp_path / "out" / "students" / "s1" / "results.json").read_text())
     assert stored["extra_data"]["status"] == "error" and stored["score"] == 0
+
+
+@needs_dask
+def test_workers_of_another_grader_are_named_before_anything_is_graded(local_cluster):
+    client = local_cluster.client
+    gradings = cluster.ClusterGradings(
+        client, local_cluster.spec, local_cluster.assignment, gpu=False, jobs=None
+    )
+    gradings.grader = dataclasses.replace(gradings.grader, digest="0" * 64)  # a newer suite here
+    with pytest.raises(cluster.ClusterError) as refused:
+        cluster.check_workers(client, gradings)
+    message = str(refused.value)
+    assert "2 of 2 workers" in message and "nothing was graded" in message
+    for worker in client.scheduler_info(n_workers=-1)["workers"]:
+        assert f"{worker}: this worker has another grader: grader digest" in message
+    gradings.close()

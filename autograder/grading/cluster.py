@@ -389,7 +389,7 @@ def open_cluster(
                 client = stack.enter_context(Client(spec.address, set_as_default=False, timeout=30))
         except OSError as error:
             raise ClusterError(f"cannot reach the cluster {spec}: {error}") from error
-        if not spec.local_workers:
+        if not client.scheduler_info(n_workers=-1).get("workers"):
             log(f"waiting for a worker to join {spec} (at most {WORKER_WAIT_S:g} s)...")
         try:
             client.wait_for_workers(1, timeout=WORKER_WAIT_S)
