@@ -12,9 +12,11 @@ import dataclasses
 import importlib.util
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections import Counter
@@ -162,11 +164,14 @@ def test_a_worker_killed_mid_run_loses_no_result_and_none_is_written_twice(
             local_cluster.assignment, submissions, out, progress=False, gradings=gradings
         )
 
+    scratch = set(Path(tempfile.gettempdir()).glob("grade-all-worker-*"))
     thread = threading.Thread(target=run)
     thread.start()
     killed = _kill_a_busy_worker(client)
     thread.join(timeout=300)
     assert not thread.is_alive()
+    for left in set(Path(tempfile.gettempdir()).glob("grade-all-worker-*")) - scratch:
+        shutil.rmtree(left, ignore_errors=True)  # the killed worker's, never cleaned by it
 
     assert killed, "no worker was grading while the run was watched"
     summary = finished["summary"]
