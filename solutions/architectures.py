@@ -19,29 +19,29 @@ the keys of its type; keys shown with ``=`` are optional and take that default. 
 differ between height and width (``kernel_size``, ``stride``, ``padding``, ``dilation``) are an
 int (the same for both) or a pair ``[h, w]`` (a list or a tuple), the height first.
 
-==================  ===========================================================================
-``"conv"``          ``out_channels``, ``kernel_size``, ``stride=1``, ``padding=0``,
-                    ``dilation=1``, ``groups=1``, ``bias=True``: a 2-D convolution with
-                    PyTorch's ``nn.Conv2d`` meaning of each option (zero padding on both
-                    sides; ``groups`` must divide both the input and the output channels).
-                    ``(C, H, W) -> (out_channels, H', W')``.
-``"maxpool"``,      ``kernel_size``, ``stride=kernel_size``, ``padding=0``, ``ceil_mode=False``:
-``"avgpool"``       pooling of each channel (PyTorch's ``nn.MaxPool2d`` / ``nn.AvgPool2d``).
-                    ``(C, H, W) -> (C, H', W')``.
-``"linear"``        ``out_features``, ``bias=True``: a fully connected layer on a vector.
-                    ``(F,) -> (out_features,)``; a feature map must be flattened first.
-``"flatten"``       ``(C, H, W) -> (C * H * W,)``.
-``"global_avgpool"`` the mean of each channel: ``(C, H, W) -> (C,)``.
-``"batchnorm"``     batch normalization of each channel (or feature): the shape is unchanged.
-``"relu"``          the shape is unchanged.
-``"concat"``        ``branches``: a list of layer lists. Each branch is applied to the layer's
-                    input; the branches' outputs, feature maps of equal H and W, are
-                    concatenated along the channels, in order (an Inception module).
-                    ``(C, H, W) -> (C_1 + C_2 + ..., H', W')``.
-``"residual"``      ``branch``: a layer list; ``shortcut=[]``: a layer list (empty: the
-                    identity). The output is ``branch(x) + shortcut(x)``; the two must have the
-                    same shape (a ResNet block; its final ReLU is a layer of its own after it).
-==================  ===========================================================================
+====================  =========================================================================
+``"conv"``            ``out_channels``, ``kernel_size``, ``stride=1``, ``padding=0``,
+                      ``dilation=1``, ``groups=1``, ``bias=True``: a 2-D convolution with
+                      PyTorch's ``nn.Conv2d`` meaning of each option (zero padding on both
+                      sides; ``groups`` must divide both the input and the output channels).
+                      ``(C, H, W) -> (out_channels, H', W')``.
+``"maxpool"``,        ``kernel_size``, ``stride=kernel_size``, ``padding=0``, ``ceil_mode=False``:
+``"avgpool"``         pooling of each channel (PyTorch's ``nn.MaxPool2d`` / ``nn.AvgPool2d``).
+                      ``(C, H, W) -> (C, H', W')``.
+``"linear"``          ``out_features``, ``bias=True``: a fully connected layer on a vector.
+                      ``(F,) -> (out_features,)``; a feature map must be flattened first.
+``"flatten"``         ``(C, H, W) -> (C * H * W,)``.
+``"global_avgpool"``  the mean of each channel: ``(C, H, W) -> (C,)``.
+``"batchnorm"``       batch normalization of each channel (or feature): the shape is unchanged.
+``"relu"``            the shape is unchanged.
+``"concat"``          ``branches``: a list of layer lists. Each branch is applied to the layer's
+                      input; the branches' outputs, feature maps of equal H and W, are
+                      concatenated along the channels, in order (an Inception module).
+                      ``(C, H, W) -> (C_1 + C_2 + ..., H', W')``.
+``"residual"``        ``branch``: a layer list; ``shortcut=[]``: a layer list (empty: the
+                      identity). The output is ``branch(x) + shortcut(x)``; the two must have the
+                      same shape (a ResNet block; its final ReLU is a layer of its own after it).
+====================  =========================================================================
 
 An empty branch or shortcut is the identity. Specs are plain dicts, lists, tuples, ints and
 bools, so they can be written by hand, printed and compared; the helpers at the end of this
@@ -81,8 +81,8 @@ Conventions
   so, by this kit's convention, do the layers that end the spatial part (flatten, global
   average pooling, linear): the receptive field of a network is that of its last feature map.
   Pairs of receptive fields and jumps are ``(height, width)``.
-* Invalid specs raise ``ValueError``: an unknown type, a missing key, a kernel that does not
-  fit, channels that ``groups`` does not divide, a linear layer on a feature map, branches
+* Invalid specs raise ``ValueError``: an unknown type or key, a missing key, a kernel that does
+  not fit, channels that ``groups`` does not divide, a linear layer on a feature map, branches
   whose outputs cannot be concatenated or added.
 """
 
@@ -239,6 +239,19 @@ def _sequence(layers: list[Layer], shape: Shape) -> tuple[list[Shape], Shape]:
     return inputs, shape
 
 
+def _inner(layer: Layer, shape: Shape) -> list[tuple[Layer, Shape]]:
+    """Every layer in a composite layer's branches, with its input shape (the branches'
+    outputs checked: they must concatenate or add up)."""
+    branches = _branches(layer)
+    walked = [_sequence(branch, shape) for branch in branches]
+    _joined(layer["type"], [out for _, out in walked])
+    return [
+        (inner, inner_shape)
+        for branch, (inputs, _) in zip(branches, walked, strict=True)
+        for inner, inner_shape in zip(branch, inputs, strict=True)
+    ]
+
+
 # END SOLUTION
 
 
@@ -352,6 +365,8 @@ def param_count(layer: Layer, in_shape: Shape) -> int:
     """
     # BEGIN SOLUTION
     kind, shape = _kind(layer), _shape(in_shape)
+    if kind in ("concat", "residual"):
+        return sum(param_count(inner, inner_shape) for inner, inner_shape in _inner(layer, shape))
     output_shape(layer, shape)  # the checks
     if kind == "conv":
         (kh, kw), _, _, _ = _window(layer)
@@ -362,12 +377,6 @@ def param_count(layer: Layer, in_shape: Shape) -> int:
         return shape[0] * out + (out if _bias(layer) else 0)
     if kind == "batchnorm":
         return 2 * shape[0]
-    if kind in ("concat", "residual"):
-        total = 0
-        for branch in _branches(layer):
-            inputs, _ = _sequence(branch, shape)
-            total += sum(param_count(inner, s) for inner, s in zip(branch, inputs, strict=True))
-        return total
     return 0
     # END SOLUTION
 
@@ -392,18 +401,14 @@ def mac_count(layer: Layer, in_shape: Shape) -> int:
     """
     # BEGIN SOLUTION
     kind, shape = _kind(layer), _shape(in_shape)
+    if kind in ("concat", "residual"):
+        return sum(mac_count(inner, inner_shape) for inner, inner_shape in _inner(layer, shape))
     out_shape = output_shape(layer, shape)
     if kind == "conv":
         (kh, kw), _, _, _ = _window(layer)
         return math.prod(out_shape) * (shape[0] // _groups(layer, shape[0])) * kh * kw
     if kind == "linear":
         return shape[0] * out_shape[0]
-    if kind in ("concat", "residual"):
-        total = 0
-        for branch in _branches(layer):
-            inputs, _ = _sequence(branch, shape)
-            total += sum(mac_count(inner, s) for inner, s in zip(branch, inputs, strict=True))
-        return total
     return 0
     # END SOLUTION
 

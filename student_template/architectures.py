@@ -19,29 +19,29 @@ the keys of its type; keys shown with ``=`` are optional and take that default. 
 differ between height and width (``kernel_size``, ``stride``, ``padding``, ``dilation``) are an
 int (the same for both) or a pair ``[h, w]`` (a list or a tuple), the height first.
 
-==================  ===========================================================================
-``"conv"``          ``out_channels``, ``kernel_size``, ``stride=1``, ``padding=0``,
-                    ``dilation=1``, ``groups=1``, ``bias=True``: a 2-D convolution with
-                    PyTorch's ``nn.Conv2d`` meaning of each option (zero padding on both
-                    sides; ``groups`` must divide both the input and the output channels).
-                    ``(C, H, W) -> (out_channels, H', W')``.
-``"maxpool"``,      ``kernel_size``, ``stride=kernel_size``, ``padding=0``, ``ceil_mode=False``:
-``"avgpool"``       pooling of each channel (PyTorch's ``nn.MaxPool2d`` / ``nn.AvgPool2d``).
-                    ``(C, H, W) -> (C, H', W')``.
-``"linear"``        ``out_features``, ``bias=True``: a fully connected layer on a vector.
-                    ``(F,) -> (out_features,)``; a feature map must be flattened first.
-``"flatten"``       ``(C, H, W) -> (C * H * W,)``.
-``"global_avgpool"`` the mean of each channel: ``(C, H, W) -> (C,)``.
-``"batchnorm"``     batch normalization of each channel (or feature): the shape is unchanged.
-``"relu"``          the shape is unchanged.
-``"concat"``        ``branches``: a list of layer lists. Each branch is applied to the layer's
-                    input; the branches' outputs, feature maps of equal H and W, are
-                    concatenated along the channels, in order (an Inception module).
-                    ``(C, H, W) -> (C_1 + C_2 + ..., H', W')``.
-``"residual"``      ``branch``: a layer list; ``shortcut=[]``: a layer list (empty: the
-                    identity). The output is ``branch(x) + shortcut(x)``; the two must have the
-                    same shape (a ResNet block; its final ReLU is a layer of its own after it).
-==================  ===========================================================================
+====================  =========================================================================
+``"conv"``            ``out_channels``, ``kernel_size``, ``stride=1``, ``padding=0``,
+                      ``dilation=1``, ``groups=1``, ``bias=True``: a 2-D convolution with
+                      PyTorch's ``nn.Conv2d`` meaning of each option (zero padding on both
+                      sides; ``groups`` must divide both the input and the output channels).
+                      ``(C, H, W) -> (out_channels, H', W')``.
+``"maxpool"``,        ``kernel_size``, ``stride=kernel_size``, ``padding=0``, ``ceil_mode=False``:
+``"avgpool"``         pooling of each channel (PyTorch's ``nn.MaxPool2d`` / ``nn.AvgPool2d``).
+                      ``(C, H, W) -> (C, H', W')``.
+``"linear"``          ``out_features``, ``bias=True``: a fully connected layer on a vector.
+                      ``(F,) -> (out_features,)``; a feature map must be flattened first.
+``"flatten"``         ``(C, H, W) -> (C * H * W,)``.
+``"global_avgpool"``  the mean of each channel: ``(C, H, W) -> (C,)``.
+``"batchnorm"``       batch normalization of each channel (or feature): the shape is unchanged.
+``"relu"``            the shape is unchanged.
+``"concat"``          ``branches``: a list of layer lists. Each branch is applied to the layer's
+                      input; the branches' outputs, feature maps of equal H and W, are
+                      concatenated along the channels, in order (an Inception module).
+                      ``(C, H, W) -> (C_1 + C_2 + ..., H', W')``.
+``"residual"``        ``branch``: a layer list; ``shortcut=[]``: a layer list (empty: the
+                      identity). The output is ``branch(x) + shortcut(x)``; the two must have the
+                      same shape (a ResNet block; its final ReLU is a layer of its own after it).
+====================  =========================================================================
 
 An empty branch or shortcut is the identity. Specs are plain dicts, lists, tuples, ints and
 bools, so they can be written by hand, printed and compared; the helpers at the end of this
@@ -81,8 +81,8 @@ Conventions
   so, by this kit's convention, do the layers that end the spatial part (flatten, global
   average pooling, linear): the receptive field of a network is that of its last feature map.
   Pairs of receptive fields and jumps are ``(height, width)``.
-* Invalid specs raise ``ValueError``: an unknown type, a missing key, a kernel that does not
-  fit, channels that ``groups`` does not divide, a linear layer on a feature map, branches
+* Invalid specs raise ``ValueError``: an unknown type or key, a missing key, a kernel that does
+  not fit, channels that ``groups`` does not divide, a linear layer on a feature map, branches
   whose outputs cannot be concatenated or added.
 """
 

@@ -43,6 +43,13 @@ CATALOGUE = {
         "MACS_BIAS",
         "MACS_INPUT",
         "FLOPS",
+        "POOL_STRIDE",
+        "PAIRS_SWAPPED",
+        "CONCAT_CHANNELS",
+        "RESIDUAL_CHANNELS",
+        "BN_SCALE_ONLY",
+        "SHORTCUT_LEFT_OUT",
+        "RF_JUMP_KEPT",
     )
 }
 conv, linear, relu, flatten = (
@@ -142,6 +149,45 @@ def test_macs_with_the_bias_over_the_inputs_or_as_flops():
     layer = conv(16, 3, 2, 1)
     _only("MACS_INPUT", _hints("mac_count", (layer, (8, 32, 32)), 16 * 32 * 32 * 8 * 9))
     _only("FLOPS", _hints("mac_count", (linear(120), (400,)), 2 * 400 * 120))
+
+
+def test_pooling_stride_taken_as_one_and_pairs_read_width_first():
+    pool = {"type": "maxpool", "kernel_size": 2}  # no stride: the kernel's, 2
+    _only("POOL_STRIDE", _hints("output_shape", (pool, (6, 28, 28)), (6, 27, 27)))
+    # kernel (3, 5), stride (2, 1), padding (1, 2) read as (5, 3), (1, 2), (2, 1) on 9 x 10:
+    # (9 + 4 - 5) / 1 + 1 = 9 rows, floor((10 + 2 - 3) / 2) + 1 = 5 columns
+    layer = conv(8, (3, 5), (2, 1), (1, 2))
+    _only("PAIRS_SWAPPED", _hints("output_shape", (layer, (3, 9, 10)), (8, 9, 5)))
+
+
+INCEPTION = architectures.concat(
+    [conv(64, 1)], [conv(96, 1), conv(128, 3, padding=1)], [conv(32, 1)]
+)
+BLOCK = architectures.residual(
+    [conv(128, 3, 2, 1, bias=False), architectures.batchnorm(), relu(), conv(128, 3, 1, 1)],
+    [conv(128, 1, 2, bias=False), architectures.batchnorm()],
+)
+
+
+def test_add_and_concatenate_confused():
+    _only("CONCAT_CHANNELS", _hints("output_shape", (INCEPTION, (192, 28, 28)), (64, 28, 28)))
+    _only("RESIDUAL_CHANNELS", _hints("output_shape", (BLOCK, (64, 56, 56)), (256, 28, 28)))
+
+
+def test_batch_norm_scale_only_and_the_shortcut_left_out():
+    bn = architectures.batchnorm()
+    _only("BN_SCALE_ONLY", _hints("param_count", (bn, (64, 56, 56)), 64))
+    # the branch: 64 * 128 * 9 + 256 + 128 * 128 * 9 + 128; 28 x 28 x 128 outputs of 64 * 9
+    # and 128 * 9 MACs
+    branch_params = 64 * 128 * 9 + 256 + 128 * 128 * 9 + 128
+    _only("SHORTCUT_LEFT_OUT", _hints("param_count", (BLOCK, (64, 56, 56)), branch_params))
+    branch_macs = 28 * 28 * 128 * (64 * 9 + 128 * 9)
+    _only("SHORTCUT_LEFT_OUT", _hints("mac_count", (BLOCK, (64, 56, 56)), branch_macs))
+
+
+def test_jump_kept_through_a_stride():
+    layer = conv(8, 3, 2, 1)  # right: 3 + 2 * 2 = 7, jump 2 * 2 = 4
+    _only("RF_JUMP_KEPT", _hints("receptive_field", (layer, (3, 3), (2, 2)), ((7, 7), (2, 2))))
 
 
 def test_right_results_get_no_hint():

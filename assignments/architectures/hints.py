@@ -99,7 +99,38 @@ FLOPS = (
     "multiplication and the addition counted apart); one multiply-accumulate is one MAC"
 )
 
+POOL_STRIDE = (
+    "your result matches a pooling layer without a stride taken as stride 1: a pooling layer's "
+    "stride defaults to its kernel size (non-overlapping windows, PyTorch's default)"
+)
+PAIRS_SWAPPED = (
+    "your result matches the pairs read as (width, height): kernel_size, stride, padding and "
+    "dilation pairs are (height, width), the height first"
+)
+CONCAT_CHANNELS = (
+    "your result matches a concatenation given its first branch's channels: concatenating "
+    "along the channels adds the branches' channels up (C_1 + C_2 + ...)"
+)
+RESIDUAL_CHANNELS = (
+    "your result matches a residual block given its branch's and its shortcut's channels added "
+    "up: an addition keeps the shape of what it adds (a concatenation adds the channels up)"
+)
+BN_SCALE_ONLY = (
+    "your parameter count gives batch norm C parameters: it learns a scale and a shift per "
+    "channel, 2 * C"
+)
+SHORTCUT_LEFT_OUT = (
+    "your result leaves out a residual block's shortcut: its projection (a 1x1 convolution and "
+    "its batch norm) has parameters and MACs of its own, counted with the block's"
+)
+RF_JUMP_KEPT = (
+    "your jumps match the jump kept through strided layers: a layer of stride s multiplies the "
+    "jump, j_out = j_in * s"
+)
+
 SPATIAL = ("conv", "maxpool", "avgpool")
+POOLS = ("maxpool", "avgpool")
+PAIRED = ("kernel_size", "stride", "padding", "dilation")
 SHAPE_MISTAKES = (("padding_once", PADDING_ONCE), ("dilation_size", DILATION))
 CEIL_MISTAKES = (("ceil_ignored", CEIL_IGNORED), ("ceil_unclipped", CEIL_UNCLIPPED))
 
@@ -144,6 +175,18 @@ class _Mistaken:
     def __contains__(self, mistake: str) -> bool:
         return mistake in self.mistakes
 
+    def read(self, layer: dict) -> dict:
+        """The layer as the mistaken code reads its options (pairs swapped, a pooling layer's
+        missing stride taken as 1)."""
+        if "pairs_swapped" in self:
+            layer = {
+                key: value[::-1] if key in PAIRED and isinstance(value, list | tuple) else value
+                for key, value in layer.items()
+            }
+        if "pool_stride_one" in self and layer["type"] in POOLS and layer.get("stride") is None:
+            layer = dict(layer, stride=1)
+        return layer
+
     def size(self, size: int, k: int, s: int = 1, p: int = 0, d: int = 1, ceil=False) -> int:
         k_eff = k if "dilation_size" in self else d * (k - 1) + 1
         span = size + (p if "padding_once" in self else 2 * p) - k_eff
@@ -157,6 +200,10 @@ class _Mistaken:
         return out
 
     def shape(self, layer: dict, shape: tuple[int, ...]) -> tuple[int, ...]:
+        return self._shape(self.read(layer), shape)
+
+    def _shape(self, layer: dict, shape: tuple[int, ...]) -> tuple[int, ...]:
+        """The output shape of a layer already read (:meth:`read`)."""
         kind = layer["type"]
         if kind in SPATIAL:
             (kh, kw), (sh, sw), (ph, pw), (dh, dw) = _window(layer)
@@ -179,9 +226,13 @@ class _Mistaken:
         if kind == "residual":
             if outputs[0] != outputs[1]:
                 raise ValueError("the branch and the shortcut differ")
+            if "residual_channels_summed" in self:
+                return (outputs[0][0] + outputs[1][0], *outputs[0][1:])
             return outputs[0]
         if len({out[1:] for out in outputs}) != 1:
             raise ValueError("the branches' maps differ")
+        if "concat_first_channels" in self:
+            return outputs[0]
         return (sum(out[0] for out in outputs), *outputs[0][1:])
 
     def run(self, layers: list[dict], shape: tuple[int, ...]) -> list[tuple[int, ...]]:
@@ -191,14 +242,20 @@ class _Mistaken:
             shapes.append(self.shape(layer, shapes[-1]))
         return shapes
 
-    def _inside(self, layer: dict, shape: tuple[int, ...], count: Callable) -> int:
+    def _inside(self, layer: dict, shape: tuple[int, ...], count: Callable, shortcut: bool):
+        """``count`` summed over a composite layer's layers (without a residual block's
+        shortcut where ``shortcut`` is False)."""
+        branches = _branches(layer)
+        if layer["type"] == "residual" and not shortcut:
+            branches = branches[:1]
         return sum(
             count(inner, s)
-            for branch in _branches(layer)
+            for branch in branches
             for inner, s in zip(branch, self.run(branch, shape), strict=False)
         )
 
     def params(self, layer: dict, shape: tuple[int, ...]) -> int:
+        layer = self.read(layer)
         kind = layer["type"]
         bias = layer.get("bias", True)
         if kind == "conv":
@@ -212,17 +269,19 @@ class _Mistaken:
             dropped = "bias_linear" in self or "bias_all" in self
             return shape[0] * out + (out if bias and not dropped else 0)
         if kind == "batchnorm":
-            return (4 if "bn_running" in self else 2) * shape[0]
+            factor = 4 if "bn_running" in self else 1 if "bn_scale_only" in self else 2
+            return factor * shape[0]
         if kind in ("concat", "residual"):
-            return self._inside(layer, shape, self.params)
+            return self._inside(layer, shape, self.params, "shortcut_params" not in self)
         return 0
 
     def macs(self, layer: dict, shape: tuple[int, ...]) -> int:
+        layer = self.read(layer)
         kind = layer["type"]
         factor = 2 if "flops" in self else 1
         extra = 0
         if kind == "conv":
-            out = self.shape(layer, shape)
+            out = self._shape(layer, shape)
             (kh, kw) = _window(layer)[0]
             groups = 1 if "groups_macs" in self else layer.get("groups", 1)
             positions = shape[1] * shape[2] if "macs_input" in self else out[1] * out[2]
@@ -234,10 +293,11 @@ class _Mistaken:
                 extra = layer["out_features"]
             return factor * shape[0] * layer["out_features"] + extra
         if kind in ("concat", "residual"):
-            return self._inside(layer, shape, self.macs)
+            return self._inside(layer, shape, self.macs, "shortcut_macs" not in self)
         return 0
 
     def rf(self, layer: dict, rf: Any, jump: Any) -> tuple[tuple[int, int], tuple[int, int]]:
+        layer = self.read(layer)
         kind, rf, jump = layer["type"], _pair(rf), _pair(jump)
         if kind in SPATIAL:
             kernel, stride, _, dilation = _window(layer)
@@ -249,7 +309,8 @@ class _Mistaken:
                     step = stride[d]
                 elif "rf_jump_after" in self:
                     step = jump[d] * stride[d]
-                grown.append((rf[d] + (k_eff - 1) * step, jump[d] * stride[d]))
+                kept = "rf_jump_kept" in self
+                grown.append((rf[d] + (k_eff - 1) * step, jump[d] * (1 if kept else stride[d])))
             return (grown[0][0], grown[1][0]), (grown[0][1], grown[1][1])
         if kind not in ("concat", "residual"):
             return rf, jump
@@ -297,31 +358,95 @@ def _biased(layers: list[dict], kind: str) -> bool:
     return any(leaf["type"] == kind and leaf.get("bias", True) for leaf in _leaves(layers))
 
 
-def _shape_suspects(layers: list[dict], run: Callable[[_Mistaken], Any]) -> list[Suspect]:
-    """The output-size mistakes, for a call whose result follows from the layers' sizes."""
-    mistakes = list(SHAPE_MISTAKES) + (list(CEIL_MISTAKES) if _has_ceil(layers) else [])
-    return [computed(hint, lambda m=mistake: run(_Mistaken(m))) for mistake, hint in mistakes]
-
-
-def _bias_suspects(layers: list[dict], run: Callable[[_Mistaken], Any]) -> list[Suspect]:
-    suspects = [
-        computed(BIAS_CONV, lambda: run(_Mistaken("bias_conv"))),
-        computed(BIAS_LINEAR, lambda: run(_Mistaken("bias_linear"))),
-    ]
+def _bias_mistakes(layers: list[dict]) -> list[tuple[str, tuple[str, ...]]]:
+    mistakes = [(BIAS_CONV, ("bias_conv",)), (BIAS_LINEAR, ("bias_linear",))]
     if _biased(layers, "conv") and _biased(layers, "linear"):  # else one of the above
-        suspects.append(computed(BIAS_ALL, lambda: run(_Mistaken("bias_all"))))
-    return suspects
+        mistakes.append((BIAS_ALL, ("bias_all",)))
+    return mistakes
 
 
-def _changing(correct: Any, suspects: list[Suspect]) -> list[Suspect | str]:
-    """The suspects whose mistake changes the call's correct output (the engine would weigh
-    the others for nothing: a summary's comparison is hundreds of numbers)."""
+SIZES = [
+    (PADDING_ONCE, ("padding_once",)),
+    (CEIL_IGNORED, ("ceil_ignored",)),
+    (CEIL_UNCLIPPED, ("ceil_unclipped",)),
+    (POOL_STRIDE, ("pool_stride_one",)),
+    (PAIRS_SWAPPED, ("pairs_swapped",)),
+]
+"""The mistakes in the output sizes (which every count downstream inherits)."""
+SHAPES = [
+    *SIZES,
+    (DILATION, ("dilation_size",)),
+    (CONCAT_CHANNELS, ("concat_first_channels",)),
+    (RESIDUAL_CHANNELS, ("residual_channels_summed",)),
+]
+PARAMS = [
+    (GROUPS, ("groups_params",)),
+    (BN_RUNNING, ("bn_running",)),
+    (BN_SCALE_ONLY, ("bn_scale_only",)),
+    (SHORTCUT_LEFT_OUT, ("shortcut_params",)),
+]
+MACS = [
+    *SIZES,
+    (DILATION, ("dilation_size",)),
+    (GROUPS, ("groups_macs",)),
+    (SHORTCUT_LEFT_OUT, ("shortcut_macs",)),
+    (MACS_BIAS, ("macs_bias",)),
+    (MACS_INPUT, ("macs_input",)),
+    (FLOPS, ("flops",)),
+]
+FIELDS = [
+    (DILATION, ("dilation_rf",)),
+    (POOL_STRIDE, ("pool_stride_one",)),
+    (PAIRS_SWAPPED, ("pairs_swapped",)),
+    (RF_STRIDE, ("rf_stride",)),
+    (RF_JUMP_AFTER, ("rf_jump_after",)),
+    (RF_JUMP_KEPT, ("rf_jump_kept",)),
+]
+SUMMARIES = [
+    *SHAPES[:-3],
+    (CONCAT_CHANNELS, ("concat_first_channels",)),
+    (RESIDUAL_CHANNELS, ("residual_channels_summed",)),
+    # a mistake of one quantity, or of several (a summary holds them all)
+    (DILATION, ("dilation_size",)),
+    (DILATION, ("dilation_rf",)),
+    (DILATION, ("dilation_size", "dilation_rf")),
+    (GROUPS, ("groups_params",)),
+    (GROUPS, ("groups_macs",)),
+    (GROUPS, ("groups_params", "groups_macs")),
+    (SHORTCUT_LEFT_OUT, ("shortcut_params",)),
+    (SHORTCUT_LEFT_OUT, ("shortcut_macs",)),
+    (SHORTCUT_LEFT_OUT, ("shortcut_params", "shortcut_macs")),
+    *PARAMS[1:3],
+    *MACS[-3:],
+    *FIELDS[3:],
+]
+"""The mistakes a summary may show: each a hint and the mistakes it stands for (several of one
+hint are its variants: a mistake made in one quantity of the table, or in all)."""
+
+
+def _suspects(
+    correct: Any, mistakes: list[tuple[str, tuple[str, ...]]], run: Callable[[_Mistaken], Any]
+) -> list[Suspect | str]:
+    """The suspects of ``mistakes`` whose mistake changes the call's ``correct`` output (the
+    engine would weigh the others for nothing: a summary's comparison is hundreds of
+    numbers)."""
+    suspects = [computed(hint, lambda m=made: run(_Mistaken(*m))) for hint, made in mistakes]
     return [s for s in suspects if s.possible and s.output != correct]
 
 
-def _variants(hint: str, run: Callable[[_Mistaken], Any], *mistakes: tuple[str, ...]):
-    """One hint's variants: the same mistake made in some of the quantities, or all."""
-    return [computed(hint, lambda m=m: run(_Mistaken(*m))) for m in mistakes]
+_CACHE: dict[str, list[Suspect | str]] = {}
+"""The suspects of recent calls, by function and arguments: a failed test's calls are weighed
+again when the grading ends, and one network is summarized or walked in several tests."""
+CACHED = 4096
+
+
+def _cached(function: str, arguments: dict[str, Any], find: Callable[[], list]) -> list:
+    key = function + repr(arguments)
+    if key not in _CACHE:
+        if len(_CACHE) >= CACHED:
+            del _CACHE[next(iter(_CACHE))]
+        _CACHE[key] = find()
+    return list(_CACHE[key])
 
 
 @diagnoses_for("conv_output_size")
@@ -332,110 +457,78 @@ def _conv_output_size(reference: Any, call: Call) -> list[Suspect | str]:
     def run(mistaken: _Mistaken) -> int:
         return mistaken.size(arguments["size"], *values, bool(arguments["ceil_mode"]))
 
-    mistakes = list(SHAPE_MISTAKES) + (list(CEIL_MISTAKES) if arguments["ceil_mode"] else [])
-    suspects = [computed(hint, lambda m=mistake: run(_Mistaken(m))) for mistake, hint in mistakes]
-    return _changing(reference.conv_output_size(**arguments), suspects)
+    mistakes = [*SIZES[:3], (DILATION, ("dilation_size",))]
+    return _suspects(reference.conv_output_size(**arguments), mistakes, run)
 
 
 @diagnoses_for("output_shape")
 def _output_shape(reference: Any, call: Call) -> list[Suspect | str]:
     arguments = bound(reference.output_shape, call)
     layer, shape = arguments["layer"], tuple(arguments["in_shape"])
-    suspects = _shape_suspects([layer], lambda mistaken: mistaken.shape(layer, shape))
-    return _changing(reference.output_shape(layer, shape), suspects)
+    return _cached(
+        "output_shape",
+        arguments,
+        lambda: _suspects(
+            reference.output_shape(layer, shape),
+            SHAPES,
+            lambda mistaken: mistaken.shape(layer, shape),
+        ),
+    )
 
 
 @diagnoses_for("param_count")
 def _param_count(reference: Any, call: Call) -> list[Suspect | str]:
     arguments = bound(reference.param_count, call)
     layer, shape = arguments["layer"], tuple(arguments["in_shape"])
-
-    def run(mistaken: _Mistaken) -> int:
-        return mistaken.params(layer, shape)
-
-    suspects = [
-        computed(GROUPS, lambda: run(_Mistaken("groups_params"))),
-        computed(BN_RUNNING, lambda: run(_Mistaken("bn_running"))),
-        *_bias_suspects([layer], run),
-    ]
-    return _changing(reference.param_count(layer, shape), suspects)
+    return _cached(
+        "param_count",
+        arguments,
+        lambda: _suspects(
+            reference.param_count(layer, shape),
+            PARAMS + _bias_mistakes([layer]),
+            lambda mistaken: mistaken.params(layer, shape),
+        ),
+    )
 
 
 @diagnoses_for("mac_count")
 def _mac_count(reference: Any, call: Call) -> list[Suspect | str]:
     arguments = bound(reference.mac_count, call)
     layer, shape = arguments["layer"], tuple(arguments["in_shape"])
-
-    def run(mistaken: _Mistaken) -> int:
-        return mistaken.macs(layer, shape)
-
-    suspects = [
-        computed(GROUPS, lambda: run(_Mistaken("groups_macs"))),
-        computed(MACS_BIAS, lambda: run(_Mistaken("macs_bias"))),
-        computed(MACS_INPUT, lambda: run(_Mistaken("macs_input"))),
-        computed(FLOPS, lambda: run(_Mistaken("flops"))),
-        *_shape_suspects([layer], run),
-    ]
-    return _changing(reference.mac_count(layer, shape), suspects)
+    return _cached(
+        "mac_count",
+        arguments,
+        lambda: _suspects(
+            reference.mac_count(layer, shape), MACS, lambda mistaken: mistaken.macs(layer, shape)
+        ),
+    )
 
 
 @diagnoses_for("receptive_field")
 def _receptive_field(reference: Any, call: Call) -> list[Suspect | str]:
     arguments = bound(reference.receptive_field, call)
     layer, rf, jump = arguments["layer"], arguments["rf"], arguments["jump"]
-
-    def run(mistaken: _Mistaken) -> Any:
-        return mistaken.rf(layer, rf, jump)
-
-    suspects = [
-        computed(DILATION, lambda: run(_Mistaken("dilation_rf"))),
-        computed(RF_STRIDE, lambda: run(_Mistaken("rf_stride"))),
-        computed(RF_JUMP_AFTER, lambda: run(_Mistaken("rf_jump_after"))),
-    ]
-    return _changing(reference.receptive_field(layer, rf, jump), suspects)
-
-
-_SUMMARIES: dict[str, list[Suspect | str]] = {}
-"""The summary suspects of recent calls, by their arguments: a failed test's calls are weighed
-again when the grading ends, and one network is summarized in several tests."""
-CACHED = 32
+    return _cached(
+        "receptive_field",
+        arguments,
+        lambda: _suspects(
+            reference.receptive_field(layer, rf, jump),
+            FIELDS,
+            lambda mistaken: mistaken.rf(layer, rf, jump),
+        ),
+    )
 
 
 @diagnoses_for("summarize")
 def _summarize(reference: Any, call: Call) -> list[Suspect | str]:
     arguments = bound(reference.summarize, call)
-    key = repr((arguments["layers"], arguments["in_shape"]))
-    if key not in _SUMMARIES:
-        if len(_SUMMARIES) >= CACHED:
-            del _SUMMARIES[next(iter(_SUMMARIES))]
-        _SUMMARIES[key] = _summary_suspects(reference, arguments)
-    return list(_SUMMARIES[key])
-
-
-def _summary_suspects(reference: Any, arguments: dict[str, Any]) -> list[Suspect | str]:
     layers, shape = list(arguments["layers"]), tuple(arguments["in_shape"])
-
-    def run(mistaken: _Mistaken) -> dict[str, Any]:
-        return mistaken.summary(layers, shape)
-
-    mistakes = [("padding_once", PADDING_ONCE)]
-    if _has_ceil(layers):
-        mistakes += list(CEIL_MISTAKES)
-    suspects = [computed(hint, lambda m=mistake: run(_Mistaken(m))) for mistake, hint in mistakes]
-    suspects += _variants(
-        DILATION, run, ("dilation_size",), ("dilation_rf",), ("dilation_size", "dilation_rf")
+    return _cached(
+        "summarize",
+        arguments,
+        lambda: _suspects(
+            reference.summarize(layers, shape),
+            SUMMARIES + _bias_mistakes(layers),
+            lambda mistaken: mistaken.summary(layers, shape),
+        ),
     )
-    suspects += _variants(
-        GROUPS, run, ("groups_params",), ("groups_macs",), ("groups_params", "groups_macs")
-    )
-    suspects += _bias_suspects(layers, run)
-    for mistake, hint in (
-        ("bn_running", BN_RUNNING),
-        ("rf_stride", RF_STRIDE),
-        ("rf_jump_after", RF_JUMP_AFTER),
-        ("macs_bias", MACS_BIAS),
-        ("macs_input", MACS_INPUT),
-        ("flops", FLOPS),
-    ):
-        suspects.append(computed(hint, lambda m=mistake: run(_Mistaken(m))))
-    return _changing(reference.summarize(layers, shape), suspects)

@@ -99,7 +99,8 @@ def _plain(value):
 
 
 def _same(got, expected, what):
-    assert _plain(got) == expected, f"{what}: expected {expected}, got {got!r}"
+    if _plain(got) != expected:
+        raise AssertionError(f"{what}: expected {expected}, got {got!r}")
 
 
 # ---------------------------------------------------------------------------------------------
