@@ -17,6 +17,9 @@ pytestmark = [
     pytest.mark.assignment("architectures"),
     pytest.mark.backends("numpy"),  # integers in and out: no arrays, nothing to run on a device
 ]
+EVERY_BACKEND = pytest.mark.backends("numpy", "strict", "cupy")
+"""For a few tests: the same call in a device backend's sandbox (no arrays cross, so it must
+answer exactly as on NumPy)."""
 
 
 def _conv(out, k, s=1, p=0, d=1, groups=1, bias=True):
@@ -427,6 +430,7 @@ def _summary(student, layers, in_shape):
 
 
 @pytest.mark.points(2)
+@EVERY_BACKEND
 def test_summarize_lenet5_totals(student):
     # 156 + 2416 + 48120 + 10164 + 850 = 61,706 parameters, 78% of them in the first linear
     # layer; 117,600 + 240,000 + 48,000 + 10,080 + 840 = 416,520 MACs. The last feature map
