@@ -136,7 +136,8 @@ called, what was expected and what came back, often with a hint at the likely bu
 run the public tests directly with `.venv/bin/python -m pytest tests`.
 
 Passing the public tests is a good sign, not a guarantee: the grader also runs hidden tests on
-random inputs of many shapes, in float32 and float64, with every option of every function.
+random inputs of many shapes (in float32 and float64 where your functions take arrays), with every
+option of every function.
 {handout}
 ## Submit
 
