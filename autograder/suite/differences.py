@@ -243,7 +243,9 @@ def _number(value: Any) -> bool:
     return type(value) is np.ndarray and value.ndim == 0 and value.dtype.kind == "f"
 
 
-_SHARE_OF_A_COUNT = re.compile(r"accuracy|precision|recall|\bf1\b|\bauc\b|\btpr\b|\bfpr\b", re.I)
+SHARE_OF_A_COUNT = re.compile(
+    r"accuracy|precision|recall|(?<![a-z])(f1|auc|tpr|fpr)(?![a-z])", re.I
+)
 """The names of results that are shares of a count (a classifier's metrics)."""
 
 
@@ -258,7 +260,7 @@ def _scalar_factor(
     exact = Fraction(ratio).limit_denominator(1000)
     if exact in (0, 1) or abs(float(exact) - ratio) > 1e-9 * abs(ratio):
         return
-    if _SHARE_OF_A_COUNT.search(what):
+    if SHARE_OF_A_COUNT.search(what):
         return  # two shares of a count: any two are in a ratio of small numbers
     labels = _distinct_quantities(_factor_names(arguments).get(exact, []))
     if len(labels) == 1:

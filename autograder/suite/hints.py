@@ -52,7 +52,7 @@ import numpy as np
 from autograder.core.assignments import ASSIGNMENTS_DIR
 from autograder.suite.compare import assert_close
 from autograder.suite.conditioning import ConditionedReference
-from autograder.suite.differences import Finding, find_differences
+from autograder.suite.differences import SHARE_OF_A_COUNT, Finding, find_differences
 from autograder.suite.layer_mistakes import Layers, layer_errors, layer_mistakes
 from autograder.suite.option_mistakes import (
     OptionMistake,
@@ -625,8 +625,10 @@ def _findings(reference: Any, call: Call) -> tuple[list[Finding], set[str]]:
     correct = conditioned(*call.args, **call.kwargs)  # with its spread, as suites compare
     function = getattr(reference, call.function)
     names = output_names(function)
-    findings = find_differences(call.result, correct, bound(function, call), names=names)
-    return findings, _wrong_items(call.result, correct, "your result", names)
+    # a classifier's metric (top_k_accuracy, roc_auc) is named so: a share of a count
+    what = "your " + call.function if SHARE_OF_A_COUNT.search(call.function) else "your result"
+    findings = find_differences(call.result, correct, bound(function, call), what, names)
+    return findings, _wrong_items(call.result, correct, what, names)
 
 
 def _wrong_items(actual: Any, expected: Any, what: str, names: tuple[str, ...] = ()) -> set[str]:
