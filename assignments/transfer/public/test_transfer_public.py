@@ -1,0 +1,301 @@
+"""Public tests for transfer.py: known answers, numeric gradients, frozen parameters and toy runs.
+
+Run them from your copy of the template with ``pytest tests/``. ``transfer.py`` calls your own
+``lenet.py`` and the files it calls: make their public tests pass first. These tests use small
+random networks and toy data; the hidden tests compare your functions with a reference
+implementation on more cases and both dtypes, check that every frozen parameter comes back bit
+for bit, and run the few-shot transfer of the bundled backbone to the digits 5-9 with your
+functions, graded by test accuracy.
+
+The numeric gradient checks (the ``forward_oracle`` fixture) differentiate your own forward
+when you run them; when graded they differentiate the reference's forward.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from autograder.suite.compare import assert_close, assert_scalar_close
+from autograder.suite.gradcheck import assert_gradient_close
+
+pytestmark = [pytest.mark.assignment("transfer")]
+
+BACKBONE = {
+    "conv1_w": (6, 1, 5, 5),
+    "conv1_b": (6,),
+    "conv2_w": (16, 6, 5, 5),
+    "conv2_b": (16,),
+    "fc1_w": (120, 400),
+    "fc1_b": (120,),
+    "fc2_w": (84, 120),
+    "fc2_b": (84,),
+}
+NAMES = [*BACKBONE, "fc3_w", "fc3_b"]
+
+
+def _require(condition, message):
+    """Fail with ``message`` alone (a plain ``assert`` would add pytest's explanation)."""
+    if not condition:
+        raise AssertionError(message)
+
+
+def _params(rng, classes=5, dtype=np.float64):
+    """A random network at LeNet's scale with a head of ``classes`` classes."""
+    shapes = {**BACKBONE, "fc3_w": (classes, 84), "fc3_b": (classes,)}
+    params = {}
+    for name, shape in shapes.items():
+        if name.endswith("_w"):
+            params[name] = rng.standard_normal(shape) * math.sqrt(2.0 / math.prod(shape[1:]))
+        else:
+            params[name] = 0.1 * rng.standard_normal(shape)
+    return {k: v.astype(dtype) for k, v in params.items()}
+
+
+def _images(rng, n, dtype=np.float64):
+    return rng.random((n, 1, 32, 32)).astype(dtype)
+
+
+def _same_bits(got, want, what):
+    _require(
+        isinstance(got, np.ndarray) and got.dtype == want.dtype and np.array_equal(got, want),
+        f"{what} is frozen: it must come back bit for bit as it was",
+    )
+
+
+# ------------------------------------------------------------------ labels and features
+
+
+@pytest.mark.points(0.5)
+def test_relabel_maps_each_class_to_its_position(student):
+    y = np.array([5, 9, 7, 5, 6, 8])
+    assert_close(student.relabel(y, [5, 6, 7, 8, 9]), np.array([0, 4, 2, 0, 1, 3]), name="labels")
+    # the order of classes is the order of the new labels, and they need not be consecutive
+    y = np.array([9, 5, 2, 2])
+    assert_close(student.relabel(y, [9, 5, 2]), np.array([0, 1, 2, 2]), name="labels")
+
+
+@pytest.mark.points(1)
+def test_features_are_the_fc2_relu_activations(student, rng):
+    # With conv1_w = 0 every pixel of conv1's output channel c is conv1_b[c]; after the ReLU
+    # and the pooling, conv2's output channel o is conv2_b[o] + sum_c relu(conv1_b[c]) *
+    # sum(conv2_w[o, c]) at every pixel, so each example's 400 flattened values are that per
+    # channel, 25 times. fc2's bias is made negative for half the features: the ReLU zeroes them.
+    backbone = _params(rng, classes=10)
+    backbone["conv1_w"] = np.zeros((6, 1, 5, 5))
+    backbone["fc2_b"][::2] -= 5.0
+    x = _images(rng, 5)
+    c2 = backbone["conv2_b"] + backbone["conv2_w"].sum(axis=(2, 3)) @ np.maximum(
+        backbone["conv1_b"], 0
+    )
+    flat = np.repeat(np.maximum(c2, 0), 25)
+    a1 = np.maximum(backbone["fc1_w"] @ flat + backbone["fc1_b"], 0)
+    a2 = np.maximum(backbone["fc2_w"] @ a1 + backbone["fc2_b"], 0)
+    features = student.extract_features(backbone, x, 2)
+    _require(
+        isinstance(features, np.ndarray) and features.shape == (5, 84),
+        f"features: expected shape (5, 84), got {getattr(features, 'shape', type(features))}",
+    )
+    assert_close(features, np.tile(a2, (5, 1)), name="features")
+
+
+@pytest.mark.points(0.5)
+def test_features_in_batches_equal_one_batch_in_the_input_dtype(student, rng):
+    backbone = _params(rng, dtype=np.float32)
+    x = _images(rng, 7, np.float32)
+    whole = student.extract_features(backbone, x, 100)
+    _require(
+        isinstance(whole, np.ndarray) and whole.shape == (7, 84) and whole.dtype == np.float32,
+        f"features: expected float32 of shape (7, 84), got "
+        f"{getattr(whole, 'dtype', type(whole))} {getattr(whole, 'shape', '')}",
+    )
+    assert_close(student.extract_features(backbone, x, 3), whole, name="features (batches of 3)")
+    _require(bool((whole >= 0).all()), "features are ReLU activations: none is negative")
+
+
+# ------------------------------------------------------------------ the new head
+
+
+@pytest.mark.points(1)
+def test_head_init_shapes_bounds_and_seeds(student):
+    like = np.zeros((2, 84), np.float32)
+    head = student.head_init(like, 5, 3)
+    _require(
+        isinstance(head, dict) and set(head) == {"fc3_w", "fc3_b"},
+        "head_init must return a dict with the keys 'fc3_w' and 'fc3_b'",
+    )
+    w, b = head["fc3_w"], head["fc3_b"]
+    _require(
+        isinstance(w, np.ndarray) and w.shape == (5, 84) and w.dtype == np.float32,
+        f"fc3_w: expected float32 of shape (5, 84), got {getattr(w, 'dtype', type(w))} "
+        f"{getattr(w, 'shape', '')}",
+    )
+    _require(isinstance(b, np.ndarray) and b.shape == (5,) and not b.any(), "fc3_b: five zeros")
+    bound = math.sqrt(6.0 / (84 + 5))  # xavier_uniform: U(-b, b), b = sqrt(6 / (fan_in + fan_out))
+    largest = float(np.abs(w).max())
+    _require(
+        0.8 * bound < largest <= bound * (1 + 1e-6),
+        f"fc3_w must fill U(-{bound:.4g}, {bound:.4g}); its largest value is {largest:.4g}",
+    )
+    again, other = student.head_init(like, 5, 3), student.head_init(like, 5, 4)
+    _require(np.array_equal(again["fc3_w"], w), "the same seed must draw the same head")
+    _require(not np.array_equal(other["fc3_w"], w), "another seed must draw another head")
+
+
+@pytest.mark.points(1)
+def test_head_loss_matches_numeric_gradients(student, forward_oracle, rng):
+    head = {"fc3_w": 0.3 * rng.standard_normal((4, 84)), "fc3_b": rng.standard_normal(4)}
+    features, y = np.maximum(rng.standard_normal((6, 84)), 0), rng.integers(0, 4, 6)
+    got = student.head_loss(head, features, y)
+    _require(isinstance(got, tuple) and len(got) == 2, "head_loss returns (loss, grads)")
+    loss, grads = got
+    _require(
+        isinstance(grads, dict) and set(grads) == {"fc3_w", "fc3_b"},
+        "head_loss's grads must be a dict with the keys 'fc3_w' and 'fc3_b'",
+    )
+    assert_scalar_close(loss, forward_oracle.head_loss(head, features, y)[0], name="loss")
+    for name in ("fc3_w", "fc3_b"):
+
+        def loss_at(value, name=name):
+            return np.asarray(forward_oracle.head_loss({**head, name: value}, features, y)[0])
+
+        assert_gradient_close(
+            grads[name], loss_at, head[name], np.float64(1.0), name=f"grads[{name!r}]"
+        )
+
+
+@pytest.mark.points(1)
+@pytest.mark.backends("numpy", "cupy")  # a training loop: not on the strict simulator
+def test_train_head_separates_two_clusters_of_features(student):
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 40)
+    features = np.abs(rng.standard_normal((40, 84))) * 0.1
+    features[y == 0, :10] += 1.0
+    features[y == 1, 10:20] += 1.0
+    head = {"fc3_w": np.zeros((2, 84)), "fc3_b": np.zeros(2)}
+    got = student.train_head(head, features, y, 4, 8, 0.1)
+    _require(isinstance(got, tuple) and len(got) == 2, "train_head returns (head, losses)")
+    trained, losses = got
+    _require(
+        isinstance(losses, list) and len(losses) == 20,
+        f"train_head must return one loss per step (4 epochs of 5 batches: 20), got "
+        f"{len(losses) if isinstance(losses, list) else type(losses).__name__}",
+    )
+    assert_scalar_close(losses[0], math.log(2.0), name="the first loss (a zero head)")
+    _require(
+        np.mean(losses[-5:]) < 0.5 * np.mean(losses[:5]),
+        f"the loss must fall: first epoch's mean {np.mean(losses[:5]):.3f}, last epoch's "
+        f"{np.mean(losses[-5:]):.3f}",
+    )
+    predicted = (features @ trained["fc3_w"].T + trained["fc3_b"]).argmax(axis=1)
+    assert_scalar_close(float((predicted == y).mean()), 1.0, name="training accuracy")
+
+
+# ------------------------------------------------------------------ fine-tuning
+
+
+@pytest.mark.points(1)
+@pytest.mark.backends("numpy")  # no arrays
+def test_trainable_parameters(student):
+    got = student.trainable_parameters({"fc1": 0.01, "fc3": 0.1}, ["fc1", "fc2", "fc3"])
+    # fc2 is trainable but has no rate: frozen
+    _require(
+        got == ["fc1_w", "fc1_b", "fc3_w", "fc3_b"],
+        f"trainable_parameters({{'fc1': 0.01, 'fc3': 0.1}}, ['fc1', 'fc2', 'fc3']) must be "
+        f"['fc1_w', 'fc1_b', 'fc3_w', 'fc3_b'], got {got}",
+    )
+    got = student.trainable_parameters({"conv1": 0.1, "fc2": 0.0, "fc3": 0.1}, ["fc3", "fc2"])
+    _require(
+        got == ["fc3_w", "fc3_b"],
+        "a layer with the rate 0 is frozen, and so is a layer not in trainable: expected "
+        f"['fc3_w', 'fc3_b'], got {got}",
+    )
+
+
+@pytest.mark.points(1)
+def test_transfer_loss_gives_exactly_the_gradients_asked_for(student, forward_oracle, rng):
+    params = _params(rng, classes=3)
+    x, y = _images(rng, 3), rng.integers(0, 3, 3)
+    for wrt, checked in (
+        (["fc3_w", "fc3_b"], "fc3_b"),
+        (["fc1_w", "fc1_b", "fc2_w", "fc2_b", "fc3_w", "fc3_b"], "fc1_b"),
+        (["conv2_b"], "conv2_b"),
+    ):
+        got = student.transfer_loss(params, x, y, wrt)
+        _require(isinstance(got, tuple) and len(got) == 2, "transfer_loss returns (loss, grads)")
+        grads = got[1]
+        _require(
+            isinstance(grads, dict) and sorted(grads) == sorted(wrt),
+            f"with wrt = {wrt}, grads must have exactly those keys (a frozen parameter gets no "
+            f"gradient), got {sorted(grads) if isinstance(grads, dict) else type(grads)}",
+        )
+
+        def loss_at(value, name=checked):
+            loss, _ = forward_oracle.transfer_loss({**params, name: value}, x, y, [])
+            return np.asarray(loss)
+
+        assert_gradient_close(
+            grads[checked], loss_at, params[checked], np.float64(1.0), name=f"grads[{checked!r}]"
+        )
+
+
+@pytest.mark.points(1.5)
+def test_finetune_step_leaves_the_frozen_parameters_bit_for_bit(student, forward_oracle, rng):
+    params = _params(rng)
+    velocities = {k: 0.5 * rng.standard_normal(v.shape) for k, v in params.items()}
+    kept = {k: v.copy() for k, v in params.items()}
+    kept_velocities = {k: v.copy() for k, v in velocities.items()}
+    x, y = _images(rng, 4), rng.integers(0, 5, 4)
+    lrs = {"conv1": 0.1, "fc1": 0.02, "fc3": 0.1}  # fc2 has no rate, conv1 is not trainable
+    got = student.finetune_step(params, velocities, x, y, lrs, ["fc1", "fc2", "fc3"], 0.9, 0.01)
+    _require(
+        isinstance(got, tuple) and len(got) == 3,
+        "finetune_step returns (params, velocities, loss)",
+    )
+    new_params, new_velocities, loss = got
+    learning = ["fc1_w", "fc1_b", "fc3_w", "fc3_b"]
+    want_loss, grads = forward_oracle.transfer_loss(params, x, y, learning)
+    assert_scalar_close(loss, want_loss, name="loss (before the step)")
+    for k in NAMES:
+        if k in learning:
+            lr = lrs[k[:-2]]
+            v = 0.9 * velocities[k] + grads[k] + 0.01 * params[k]
+            assert_close(new_velocities[k], v, name=f"velocities[{k!r}]")
+            assert_close(new_params[k], params[k] - lr * v, name=f"params[{k!r}]")
+        else:
+            _same_bits(new_params[k], kept[k], f"params[{k!r}]")
+            _same_bits(new_velocities[k], kept_velocities[k], f"velocities[{k!r}]")
+
+
+@pytest.mark.points(1)
+@pytest.mark.backends("numpy", "cupy")  # a training loop: not on the strict simulator
+def test_train_finetune_learns_a_toy_problem_with_the_backbone_frozen(student):
+    # Two classes, a bright left half or a bright right half: the head and fc2 learn, the
+    # rest of a random network stays as it is.
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 2, 32)
+    x = 0.1 * rng.random((32, 1, 32, 32))
+    x[y == 0, :, :, :16] += 0.8
+    x[y == 1, :, :, 16:] += 0.8
+    params = _params(rng, classes=2)
+    params["fc3_w"] = np.zeros((2, 84))
+    kept = {k: v.copy() for k, v in params.items()}
+    lrs = {"fc2": 0.01, "fc3": 0.05}
+    got = student.train_finetune(params, x, y, lrs, ["fc2", "fc3"], 4, 8)
+    _require(isinstance(got, tuple) and len(got) == 2, "train_finetune returns (params, losses)")
+    trained, losses = got
+    _require(
+        isinstance(losses, list) and len(losses) == 16,
+        f"train_finetune must return one loss per step (4 epochs of 4 batches: 16), got "
+        f"{len(losses) if isinstance(losses, list) else type(losses).__name__}",
+    )
+    _require(
+        np.mean(losses[-4:]) < 0.5 * np.mean(losses[:4]),
+        f"the loss must fall: first epoch's mean {np.mean(losses[:4]):.3f}, last epoch's "
+        f"{np.mean(losses[-4:]):.3f}",
+    )
+    for k in ("conv1_w", "conv2_b", "fc1_w", "fc1_b"):
+        _same_bits(trained[k], kept[k], f"params[{k!r}]")
+    _require(not np.array_equal(trained["fc2_w"], kept["fc2_w"]), "fc2 has a rate: it learns")
