@@ -8,22 +8,28 @@ to students.
 
 Where the mistakes come from (course notes, students' code and framework issues):
 
-* Features taken before the activation: ``model.fc2`` hooked where ``relu(fc2)`` is meant (the
-  features of a torchvision backbone are the pooled activations, its ``fc`` replaced by
-  ``nn.Identity``; a forward hook on the ``Linear`` itself gives the pre-activations,
-  pytorch/vision#3048's "features before or after ReLU" confusion).
-* Labels of the new classes left as they were (5..9 for a 5-class head: PyTorch's
-  ``cross_entropy`` then fails with "Target 5 is out of bounds", pytorch/pytorch#1204), or
-  relabelled by subtracting the smallest class, right only for consecutive classes in order.
+* Features taken on the wrong side of the activation: the pre-activations and the activations
+  of a layer are one hook apart, and which one is "the feature" trips people up in both
+  directions (clovaai/overhaul-distillation#35, "extracting pre relu features";
+  keras-team/keras#7831 and KevinMusgrave/pytorch-metric-learning#462 ask for the values
+  before the activation; BVLC/caffe#3366, an in-place ReLU overwriting the layer's output).
+* Labels of the new classes left as they were, 5..9 for a 5-class head: PyTorch's
+  ``cross_entropy`` then fails with "IndexError: Target 5 is out of bounds" (open-mmlab/
+  mmsegmentation#3609, aws/studio-lab-examples#235 in a fine-tuning notebook,
+  TencentGameMate/gnn_cross_lingual#5); or relabelled by subtracting the smallest class,
+  right only for consecutive classes in increasing order.
 * A new head drawn with a fixed seed (the backbone's), so every seed trains the same head.
-* Frozen parameters given a zero gradient instead of none, and stepped anyway: with weight
-  decay or momentum, ``torch.optim.SGD`` moves them (``optimizer.zero_grad(set_to_none=False)``
-  then ``step()``, pytorch/pytorch#37144, the forum's "frozen weights still change with weight
-  decay"); a gradient returned for every parameter, ``requires_grad`` ignored.
-* The layers that should stay frozen stepped at their rates anyway (``requires_grad`` never set
-  to False, only the optimizer's groups given: "the backbone is updated although I froze it").
-* One learning rate for every group, where each layer has its own (``optim.SGD(model.
-  parameters(), lr=...)`` where ``[{"params": ..., "lr": ...}, ...]`` is meant).
+* Frozen parameters stepped anyway: ``requires_grad`` set to False but the parameters still
+  updated (facebookresearch/fairseq#4702, neuralmagic/sparseml#965, a freeze overwritten in
+  ultralytics/yolov5#1213); a gradient returned for every parameter, frozen ones included.
+* Frozen parameters given a zero gradient and stepped with weight decay and momentum, where
+  ``torch.optim.SGD`` skips a parameter without a gradient (facebookresearch/moco#14: "SGD
+  does not apply weight decay to parameters that do not have gradients"; other optimizers
+  that decay them anyway, KellerJordan/Muon#54, ahrefs/ocannl#673: "with weight_decay > 0 the
+  frozen weights decay on every step").
+* One learning rate for every layer, where each layer's group has its own
+  (``optim.SGD(model.parameters(), lr=...)`` where ``[{"params": ..., "lr": ...}, ...]`` is
+  meant).
 """
 
 from __future__ import annotations
@@ -88,6 +94,16 @@ def _arguments(reference: Any, call: Call) -> dict[str, Any] | None:
     return arguments
 
 
+def _bound(reference: Any, call: Call) -> dict[str, Any] | None:
+    """The call's arguments by name, or None where they do not bind (for the costly calls,
+    whose diagnoses give up where the reference refuses the arguments, instead of making the
+    whole call once more to find out)."""
+    try:
+        return bound(getattr(reference, call.function), call)
+    except TypeError:
+        return None
+
+
 @diagnoses_for("relabel")
 def _relabel(reference: Any, call: Call) -> list[Suspect | str]:
     arguments = _arguments(reference, call)
@@ -138,12 +154,14 @@ def _transfer_loss(reference: Any, call: Call) -> list[Suspect | str]:
     params, x, y = arguments["params"], arguments["x"], arguments["y"]
     names = reference.parameter_names()
 
+    _, every = reference.transfer_loss(params, x, y, names)
+    wrt = set(arguments["wrt"])
+
     def every_gradient() -> dict[str, Any]:
-        return reference.transfer_loss(params, x, y, names)[1]
+        return every
 
     def zeros_for_the_frozen() -> dict[str, Any]:
-        grads = reference.transfer_loss(params, x, y, list(arguments["wrt"]))[1]
-        return {name: grads.get(name, params[name] * 0) for name in names}
+        return {name: every[name] if name in wrt else params[name] * 0 for name in names}
 
     return [
         computed(GRADS_OF_FROZEN, every_gradient, (1,)),
@@ -152,14 +170,16 @@ def _transfer_loss(reference: Any, call: Call) -> list[Suspect | str]:
 
 
 def _stepped(
-    reference: Any, arguments: dict[str, Any], rates: dict[str, float], zero_for_missing: bool
+    reference: Any,
+    arguments: dict[str, Any],
+    grads: dict[str, Any],
+    rates: dict[str, float],
+    zero_for_missing: bool,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """``(new_params, new_velocities)``: the reference's ``sgd`` on every parameter of
-    ``rates`` at its rate, with its gradient of the call (a zero one for a parameter without,
+    ``rates`` at its rate, with its gradient in ``grads`` (a zero one for a parameter without,
     where ``zero_for_missing``; such a parameter is otherwise left as it is)."""
     params, velocities = arguments["params"], arguments["velocities"]
-    learning = reference.trainable_parameters(arguments["lrs"], arguments["trainable"])
-    _, grads = reference.transfer_loss(params, arguments["x"], arguments["y"], learning)
     new_params, new_velocities = dict(params), dict(velocities)
     for name, rate in rates.items():
         if name not in grads and not zero_for_missing:
@@ -178,31 +198,43 @@ def _stepped(
 
 @diagnoses_for("finetune_step")
 def _finetune_step(reference: Any, call: Call) -> list[Suspect | str]:
-    arguments = _arguments(reference, call)
+    arguments = _bound(reference, call)
     if arguments is None:
         return []
-    lrs = arguments["lrs"]
-    learning = reference.trainable_parameters(lrs, arguments["trainable"])
-    every_layer = reference.LAYERS
-    with_rates = {name: lrs[name[:-2]] for name in reference.trainable_parameters(lrs, every_layer)}
-    found: list[Suspect | str] = [
-        computed(
-            BACKBONE_UPDATED,
-            lambda: reference.finetune_step(**{**arguments, "trainable": every_layer})[:2],
-            (0, 1),
-        ),
-        computed(
-            FROZEN_STEPPED_WITH_ZERO_GRADIENT,
-            lambda: _stepped(reference, arguments, with_rates, zero_for_missing=True),
-            (0, 1),
-        ),
-    ]
+    lrs, x, y = arguments["lrs"], arguments["x"], arguments["y"]
+    try:  # the reference's step, but for the update itself: where it refuses, no mistake
+        learning = reference.trainable_parameters(lrs, arguments["trainable"])
+        with_rates = reference.trainable_parameters(lrs, reference.LAYERS)
+        # one backward pass for the mistakes that keep the right gradients, one for the
+        # mistake that lets every layer with a rate learn (its gradients reach further)
+        _, grads = reference.transfer_loss(arguments["params"], x, y, learning)
+        every = grads
+        if set(with_rates) != set(learning):
+            _, every = reference.transfer_loss(arguments["params"], x, y, with_rates)
+        _stepped(reference, arguments, grads, {n: lrs[n[:-2]] for n in learning}, False)
+    except Exception:
+        return []
+    rates = {name: lrs[name[:-2]] for name in with_rates}
+    found: list[Suspect | str] = []
+    if set(with_rates) != set(learning):
+        found += [
+            computed(
+                BACKBONE_UPDATED,
+                lambda: _stepped(reference, arguments, every, rates, zero_for_missing=False),
+                (0, 1),
+            ),
+            computed(
+                FROZEN_STEPPED_WITH_ZERO_GRADIENT,
+                lambda: _stepped(reference, arguments, grads, rates, zero_for_missing=True),
+                (0, 1),
+            ),
+        ]
     for rate in sorted({float(rate) for rate in lrs.values() if rate > 0}):
         found.append(
             computed(
                 ONE_RATE_FOR_ALL,
                 lambda rate=rate: _stepped(
-                    reference, arguments, dict.fromkeys(learning, rate), zero_for_missing=False
+                    reference, arguments, grads, dict.fromkeys(learning, rate), False
                 ),
                 (0, 1),
             )
