@@ -165,10 +165,71 @@ def test_compare_names_the_differing_keys(tmp_path, digits):
     assert make_backbone.compare(weights, tmp_path / "w.npz", 0.0)[0] == ["w"]
 
 
-@pytest.mark.exhaustive  # half a minute: the backbone's training in float64
-def test_rebuild_equals_the_bundled_files(tmp_path):
+def test_rebuild_equals_the_bundled_files():
+    """Reproducible: the backbone's training (a few seconds, float64) rebuilds the files."""
+    differing, largest = _make_backbone().check(DATA)
+    assert differing == [] and largest <= _make_backbone().TOLERANCE
+
+
+@pytest.mark.exhaustive  # two more rebuilds
+def test_the_check_command_exits_0_on_the_files_and_1_without_them(tmp_path):
     make_backbone = _make_backbone()
-    differing, largest = make_backbone.check(DATA)
-    assert differing == [] and largest <= make_backbone.TOLERANCE
     assert make_backbone.main(["--check", "--out", str(DATA)]) == 0
     assert make_backbone.main(["--check", "--out", str(tmp_path)]) == 1  # no files there
+
+
+SELECTIONS = range(5)
+"""The few-shot selections (``few_shot_indices`` seeds) the comparison with scratch averages
+over: one selection's accuracy on 149 test images moves by several points from one choice of
+images to the next, the scratch run's most of all."""
+
+
+def _few_shot_accuracies(backbone, digits, per_class: int, seed: int) -> dict[str, float]:
+    """Test accuracy of the three ways of learning the new digits from ``per_class`` images
+    each (selection ``seed``), at the graded runs' settings; scratch at ``[training.scratch]``'s
+    rates from ``lenet_init(seed)``."""
+    index = transfer.few_shot_indices(digits["y_train"], NEW_CLASSES, per_class, seed)
+    x = (digits["x_train"][index] / np.float32(255)).astype(np.float32)
+    y = transfer.relabel(digits["y_train"][index], NEW_CLASSES)
+    x_test = (digits["x_test"] / np.float32(255)).astype(np.float32)
+    y_test = transfer.relabel(digits["y_test"], NEW_CLASSES)
+    head = transfer.head_init(x, 5, seed)
+    config = TRAINING["head"]
+    trained, _ = transfer.train_head(
+        head,
+        transfer.extract_features(backbone, x),
+        y,
+        config["epochs"],
+        config["batch_size"],
+        config["lr"],
+    )
+    logits = transfer.extract_features(backbone, x_test) @ trained["fc3_w"].T + trained["fc3_b"]
+    accuracies = {"head": float((logits.argmax(axis=1) == y_test).mean())}
+    config = TRAINING["finetune"]
+    untrained = lenet.lenet_init(x[:1], seed)
+    for kind, start, lrs, trainable in (
+        ("finetune", backbone, config["lrs"], config["trainable"]),
+        ("scratch", untrained, TRAINING["scratch"]["lrs"], list(transfer.LAYERS)),
+    ):
+        params = {**{k: start[k] for k in transfer.BACKBONE_SHAPES}, **head}
+        trained, _ = transfer.train_finetune(
+            params, x, y, lrs, trainable, config["epochs"], config["batch_size"]
+        )
+        predicted = transfer.transfer_forward(trained, x_test).argmax(axis=1)
+        accuracies[kind] = float((predicted == y_test).mean())
+    return accuracies
+
+
+@pytest.mark.parametrize("per_class", [5, 10])
+def test_finetuning_beats_training_from_scratch(backbone, digits, per_class):
+    """The fine-tuned backbone beats the same network trained from scratch with the same
+    budget, by at least 4 points of test accuracy on average over five selections of images,
+    and in at least four of the five (at the graded budget of 10 images per digit, and at 5).
+    Feature extraction is not asserted: it beats scratch on average at 1 and 2 images per digit
+    but not in every selection (the handout's section 5 shows both)."""
+    runs = [_few_shot_accuracies(backbone, digits, per_class, seed) for seed in SELECTIONS]
+    transferred = np.array([run["finetune"] for run in runs])
+    scratch = np.array([run["scratch"] for run in runs])
+    margin = transferred.mean() - scratch.mean()
+    assert margin >= 0.04, (per_class, transferred, scratch)
+    assert (transferred > scratch).sum() >= 4, (per_class, transferred, scratch)
