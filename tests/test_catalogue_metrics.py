@@ -187,6 +187,23 @@ def test_roc_curve_over_increasing_thresholds(rng):
     _only_hint("roc_curve", (y_true, scores), {}, (fpr, tpr, thresholds), "runs the wrong way")
 
 
+def test_roc_curve_accumulated_from_the_lowest_score(rng):
+    y_true, scores = _binary(rng)
+    order = np.argsort(scores)  # ascending: argsort(-scores) was meant
+    ranked, hits = scores[order], y_true[order]
+    last = np.r_[ranked[1:] != ranked[:-1], True]
+    tps, fps = np.cumsum(hits)[last], np.cumsum(1 - hits)[last]
+    result = (np.r_[0, fps / fps[-1]], np.r_[0, tps / tps[-1]], np.r_[np.inf, ranked[last]])
+    _only_hint("roc_curve", (y_true, scores), {}, result, "from the lowest score up")
+
+
+def test_auc_integrated_along_the_wrong_axis(rng):
+    y_true, scores = _binary(rng)
+    fpr, tpr, _ = metrics.roc_curve(y_true, scores)
+    result = np.sum(np.diff(tpr) * (fpr[1:] + fpr[:-1]) / 2)  # np.trapz(fpr, tpr)
+    _only_hint("roc_auc", (y_true, scores), {}, result, "integrated along the wrong axis")
+
+
 def test_roc_curve_with_the_first_threshold_above_the_maximum(rng):
     y_true, scores = _binary(rng)
     fpr, tpr, thresholds = metrics.roc_curve(y_true, scores)

@@ -76,6 +76,12 @@ ROC_REVERSED = (
     "your curve runs the wrong way: thresholds decrease (inf first, then the distinct scores "
     "from the highest), so fpr and tpr grow from (0, 0) to (1, 1)"
 )
+ROC_ASCENDING = (
+    "your curve accumulates the examples from the lowest score up (the scores sorted "
+    "ascending, argsort(scores) where argsort(-scores) is meant): a threshold t predicts "
+    "positive for the scores >= t, so the counts grow from the highest score down, and the "
+    "thresholds decrease after inf"
+)
 ROC_FIRST_POINT = (
     "your curve's first point is not (0, 0) at the threshold inf: the curve starts where "
     "nothing is predicted positive, at the threshold inf (scikit-learn since 1.3; before, "
@@ -115,8 +121,10 @@ ROC_RATES_OVER_N = (
     "number of negatives, tpr the true positives by the number of positives"
 )
 AUC_INVERTED = (
-    "your AUC is 1 minus the right one: it ranks the examples the wrong way round (class 1 is "
-    "the positive class, and a higher score means more likely positive)"
+    "your AUC is 1 minus the right one, as an area of the examples ranked the wrong way round "
+    "gives it (the scores sorted ascending or negated, the classes swapped: class 1 is the "
+    "positive class, and a higher score means more likely positive) and so does the area "
+    "integrated along the wrong axis (fpr over tpr: np.trapz(y, x) takes y first)"
 )
 OVR_OVER_ALL_CLASSES = (
     "your macro AUC averages over all K classes, a class missing from y_true included: its "
@@ -239,6 +247,21 @@ def _repeats_a_threshold(result: Any) -> bool:
     return bool(np.unique(thresholds).size < thresholds.size)
 
 
+def _ascending_curve(labels: Any, scores: Any) -> tuple[Any, Any, Any]:
+    """The reference's curve built with the scores sorted ascending: the cumulative counts at
+    each distinct score from the lowest up, after the point (0, 0) at inf."""
+    scores = np.asarray(scores)
+    order = np.argsort(scores, kind="stable")
+    ranked = scores[order]
+    hits = (np.asarray(labels) == 1)[order]
+    last = np.r_[ranked[1:] != ranked[:-1], True]
+    tps, fps = np.cumsum(hits)[last], np.cumsum(~hits)[last]
+    dtype = scores.dtype
+    fpr = np.r_[0.0, fps / max(fps[-1], 1)].astype(dtype)
+    tpr = np.r_[0.0, tps / max(tps[-1], 1)].astype(dtype)
+    return fpr, tpr, np.r_[np.inf, ranked[last]].astype(dtype)
+
+
 @diagnoses_for("roc_curve")
 def _roc_curve(reference: Any, call: Call) -> list[Suspect | str]:
     arguments = bound(reference.roc_curve, call)
@@ -258,6 +281,7 @@ def _roc_curve(reference: Any, call: Call) -> list[Suspect | str]:
         Suspect(ROC_FIRST_POINT, (fpr[1:], tpr[1:], thresholds[1:])),
         Suspect(ROC_FIRST_POINT, raised, (2,)),
         Suspect(ROC_RATES_OVER_N, over_n, (0, 1)),
+        Suspect(ROC_ASCENDING, _ascending_curve(labels, arguments["scores"])),
     ]
     if _repeats_a_threshold(call.result):
         found.append(ROC_NOT_COLLAPSED)

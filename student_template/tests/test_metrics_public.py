@@ -53,6 +53,19 @@ def test_confusion_matrix_hand_computed(student):
     assert_close(student.confusion_matrix(Y_TRUE, Y_PRED, 4), CM, name="confusion matrix")
 
 
+@pytest.mark.points(1)
+@pytest.mark.parametrize(
+    "y_true, y_pred",
+    [([0, 1, 3], [0, 1, 2]), ([0, 1, 2], [0, 1, 3]), ([0, 1, 2], [0, -1, 2])],
+    ids=["true_label_out_of_range", "predicted_label_out_of_range", "negative_prediction"],
+)
+def test_confusion_matrix_refuses_labels_outside_the_classes(student, y_true, y_pred):
+    # K = 3: the labels are 0, 1 and 2, in both arrays; any other is a ValueError, not a count
+    # in some other cell
+    with pytest.raises(ValueError):
+        student.confusion_matrix(np.array(y_true), np.array(y_pred), 3)
+
+
 # ======================================================================== precision, recall, F1
 
 

@@ -177,12 +177,24 @@ def test_roc_auc_ovr(student, reference, rng, case, ties, dtype, average):
     "function, args",
     [
         ("confusion_matrix", (np.array([0, 1, 3]), np.array([0, 1, 2]), 3)),
+        ("confusion_matrix", (np.array([2, 1, 0, 1]), np.array([0, 1, 2, 3]), 3)),
+        ("confusion_matrix", (np.array([2, 1, 0, 1]), np.array([0, -1, 2, 1]), 3)),
+        ("confusion_matrix", (np.array([2, 1, 0, 1]), np.array([0, 1, 2]), 3)),
         ("precision_recall_f1", (np.array([0, 1]), np.array([0, 1]), 2, "weighted")),
         ("roc_curve", (np.array([1, 1, 1]), np.array([0.1, 0.2, 0.3]))),
         ("roc_auc", (np.array([0, 2, 1]), np.array([0.1, 0.2, 0.3]))),
         ("roc_auc_ovr", (np.array([1, 1]), np.array([[0.2, 0.8], [0.6, 0.4]]))),
     ],
-    ids=["label_out_of_range", "unknown_average", "one_class", "not_binary", "ovr_one_class"],
+    ids=[
+        "label_out_of_range",
+        "prediction_out_of_range",
+        "negative_prediction",
+        "lengths_differ",
+        "unknown_average",
+        "one_class",
+        "not_binary",
+        "ovr_one_class",
+    ],
 )
 def test_invalid_arguments_raise(student, function, args):
     with pytest.raises(ValueError):
