@@ -33,6 +33,21 @@ Where the mistakes come from:
 * Add and concatenate confused (a concatenation given one branch's channels, a residual
   addition the sum of its two), the shortcut's projection left out of a block's counts, batch
   norm counted as one parameter per channel, and the jump not multiplied by a layer's stride.
+* Slips in writing the arithmetic out: a dilated kernel's span taken as ``d * k``, a ceiling
+  written ``(span + s) // s``, true division ``/`` for ``//``, a square kernel assumed
+  (``k_h * k_h``), ``groups`` dividing the filters as well as their channels, ``bias=False``
+  never read, a convolution's output given its input's channels, global average pooling kept
+  as a ``(C, 1, 1)`` map (what ``nn.AdaptiveAvgPool2d(1)`` returns).
+* Counting conventions of other tools: pooling given ``k_h * k_w`` MACs per output element (some
+  FLOP counters do), the bias counted as a MAC of the convolutions only or of the linear layers
+  only; composite layers counted as 0 or passed through, or given their first branch's
+  receptive field, when their branches are not walked.
+* The receptive field's other recurrences misread: grown by ``k_eff - 1`` (the jump left out),
+  the jump set to the layer's own stride, or the output-to-input recursion ``r = s * r +
+  (k_eff - s)`` of Araujo et al. applied from the input on.
+* A summary's table built wrong: ``receptive_field(layer)`` called with its defaults for every
+  row, one row dict appended again and again (Python appends the object, not a copy), a row
+  made before its shape is updated.
 
 Each diagnosis keeps only the suspects whose mistake changes the call's output, and keeps them
 per call (a failed test's calls are weighed again when the grading ends).
@@ -96,8 +111,10 @@ RF_JUMP_AFTER = (
     "stride included): use the jump before it, r_out = r_in + (k_eff - 1) * j_in"
 )
 MACS_BIAS = (
-    "your MACs match counting one more per output element for the bias: by this assignment's "
-    "convention biases are not counted, (C_in / groups) * k_h * k_w MACs per output element"
+    "your MACs match counting one more per output element for the bias (a linear layer's "
+    "(F_in + 1) * out_features): by this assignment's convention biases are not counted, "
+    "(C_in / groups) * k_h * k_w MACs per output element of a convolution, F_in * out_features "
+    "for a linear layer"
 )
 MACS_INPUT = (
     "your MACs match counting a convolution over its input positions (H_in * W_in): count "
@@ -135,6 +152,90 @@ SHORTCUT_LEFT_OUT = (
 RF_JUMP_KEPT = (
     "your jumps match the jump kept through strided layers: a layer of stride s multiplies the "
     "jump, j_out = j_in * s"
+)
+
+DILATION_SPAN = (
+    "your result matches a dilated kernel taken to span dilation * kernel_size inputs: its k "
+    "elements are dilation apart, so it spans k_eff = d * (k - 1) + 1 inputs (the first and "
+    "the last element included)"
+)
+CEIL_PLUS_STRIDE = (
+    "your sizes match ceil_mode rounding up as (span + stride) // stride, one too many where "
+    "the stride divides the span exactly: rounding up is (span + stride - 1) // stride, with "
+    "span = size + 2 * padding - k_eff"
+)
+TRUE_DIVISION = (
+    "your sizes are fractional where the stride does not divide the span, as true division "
+    "(/) gives: an output size is an int, rounded down, floor((size + 2 * padding - k_eff) / "
+    "stride) + 1 (// in Python)"
+)
+CONV_KEEPS_CHANNELS = (
+    "your result matches a convolution's output keeping its input's channel count: a "
+    "convolution has out_channels filters, and its output out_channels channels"
+)
+GAP_KEEPS_MAP = (
+    "your result matches global average pooling returning (C, 1, 1), as "
+    "nn.AdaptiveAvgPool2d(1) does: the spec's global_avgpool gives the vector (C,), one mean "
+    "per channel"
+)
+BIAS_FALSE_COUNTED = (
+    "your parameter count gives a convolution with bias=False its out_channels biases: such a "
+    "layer has no bias, only its out_channels * (C_in / groups) * k_h * k_w weights"
+)
+GROUPS_BOTH = (
+    "your parameter count matches groups dividing both the output and the input channels, "
+    "(out_channels / groups) * (C_in / groups) * k_h * k_w: each of the out_channels filters "
+    "sees C_in / groups channels, out_channels * (C_in / groups) * k_h * k_w weights"
+)
+SQUARE_KERNEL = (
+    "your result matches a square kernel assumed, k_h * k_h elements: a kernel_size pair "
+    "[h, w] has k_h * k_w elements per channel, in the weights and in the MACs"
+)
+POOL_MACS = (
+    "your MACs match counting k_h * k_w per output element of a pooling layer, as some FLOP "
+    "counters do: by this assignment's convention pooling makes no multiply-accumulates, 0"
+)
+COMPOSITE_ZERO = (
+    "your result matches a concatenation or residual layer counted as 0: its parameters and "
+    "MACs are those of the layers in its branches (and its shortcut), summed"
+)
+RF_NO_JUMP = (
+    "your receptive fields match growing by k_eff - 1 at every layer, the jump left out: the "
+    "kernel's elements are the jump before the layer apart (the product of the strides before "
+    "it), r_out = r_in + (k_eff - 1) * j_in"
+)
+JUMP_OWN_STRIDE = (
+    "your jumps match each layer's jump set to its own stride: the jump is the product of the "
+    "strides so far, j_out = j_in * s"
+)
+COMPOSITE_RF_KEPT = (
+    "your receptive fields match a concatenation or residual layer passed through like a "
+    "ReLU: follow the layers of each branch (and of the shortcut) from the layer's rf and "
+    "jump, and take the largest rf and jump over the branches"
+)
+FIRST_BRANCH_RF = (
+    "your receptive fields match a concatenation or residual layer given its first branch's "
+    "receptive field and jump: it gives the largest over all its branches (the shortcut is "
+    "one of them), per dimension"
+)
+RF_TOP_DOWN = (
+    "your receptive fields match the recursion r = s * r + (k_eff - s) applied from the first "
+    "layer on: that one runs from the output back to the input; from the input on, r_out = "
+    "r_in + (k_eff - 1) * j_in"
+)
+RF_NOT_CHAINED = (
+    "your rows' receptive fields match each layer's own, from rf = (1, 1) and jump = (1, 1): "
+    "pass the previous layer's rf and jump on to receptive_field, so that a row holds the "
+    "receptive field of the network up to that layer"
+)
+ONE_ROW_DICT = (
+    "your rows are all the last layer's row (and your totals count it once per layer): "
+    "appending a dict puts that same object in the list, not a copy; make a new dict for "
+    "each row"
+)
+ROWS_INPUT_SHAPE = (
+    "your rows' output_shape match each layer's input shape (the row made before the shape is "
+    "updated): a row holds the shape of its layer's output"
 )
 
 SPATIAL = ("conv", "maxpool", "avgpool")
@@ -197,13 +298,17 @@ class _Mistaken:
         return layer
 
     def size(self, size: int, k: int, s: int = 1, p: int = 0, d: int = 1, ceil=False) -> int:
-        k_eff = k if "dilation_size" in self else d * (k - 1) + 1
+        k_eff = d * (k - 1) + 1
+        if "dilation_size" in self:
+            k_eff = k
+        elif "dilation_span" in self:
+            k_eff = d * k
         span = size + (p if "padding_once" in self else 2 * p) - k_eff
         if span < 0:
             raise ValueError("the kernel does not fit")
         if not ceil or "ceil_ignored" in self:
-            return span // s + 1
-        out = -(-span // s) + 1
+            return span / s + 1 if "true_division" in self else span // s + 1
+        out = (span + s) // s + 1 if "ceil_plus_stride" in self else -(-span // s) + 1
         if "ceil_unclipped" not in self and (out - 1) * s >= size + p:
             out -= 1
         return out
@@ -217,7 +322,8 @@ class _Mistaken:
         if kind in SPATIAL:
             (kh, kw), (sh, sw), (ph, pw), (dh, dw) = _window(layer)
             ceil = bool(layer.get("ceil_mode", False))
-            channels = layer["out_channels"] if kind == "conv" else shape[0]
+            kept = kind != "conv" or "conv_keeps_channels" in self
+            channels = shape[0] if kept else layer["out_channels"]
             return (
                 channels,
                 self.size(shape[1], kh, sh, ph, dh, ceil),
@@ -228,7 +334,7 @@ class _Mistaken:
         if kind == "flatten":
             return (math.prod(shape),)
         if kind == "global_avgpool":
-            return (shape[0],)
+            return (shape[0], 1, 1) if "gap_keeps_map" in self else (shape[0],)
         if kind in ("batchnorm", "relu"):
             return tuple(shape)
         outputs = [self.run(branch, shape)[-1] for branch in _branches(layer)]
@@ -269,10 +375,13 @@ class _Mistaken:
         bias = layer.get("bias", True)
         if kind == "conv":
             (kh, kw) = _window(layer)[0]
+            kw = kh if "square_params" in self else kw
             groups = 1 if "groups_params" in self else layer.get("groups", 1)
             out = layer["out_channels"]
+            filters = out // groups if "groups_both" in self else out
             dropped = "bias_conv" in self or "bias_all" in self
-            return out * (shape[0] // groups) * kh * kw + (out if bias and not dropped else 0)
+            bias = bias or "bias_false_counted" in self
+            return filters * (shape[0] // groups) * kh * kw + (out if bias and not dropped else 0)
         if kind == "linear":
             out = layer["out_features"]
             dropped = "bias_linear" in self or "bias_all" in self
@@ -281,6 +390,8 @@ class _Mistaken:
             factor = 4 if "bn_running" in self else 1 if "bn_scale_only" in self else 2
             return factor * shape[0]
         if kind in ("concat", "residual"):
+            if "composite_params" in self:
+                return 0
             return self._inside(layer, shape, self.params, "shortcut_params" not in self)
         return 0
 
@@ -292,16 +403,22 @@ class _Mistaken:
         if kind == "conv":
             out = self._shape(layer, shape)
             (kh, kw) = _window(layer)[0]
+            kw = kh if "square_macs" in self else kw
             groups = 1 if "groups_macs" in self else layer.get("groups", 1)
             positions = shape[1] * shape[2] if "macs_input" in self else out[1] * out[2]
-            if "macs_bias" in self and layer.get("bias", True):
+            if self.mistakes & {"macs_bias", "macs_bias_conv"} and layer.get("bias", True):
                 extra = math.prod(out)
             return factor * out[0] * positions * (shape[0] // groups) * kh * kw + extra
         if kind == "linear":
-            if "macs_bias" in self and layer.get("bias", True):
+            if self.mistakes & {"macs_bias", "macs_bias_linear"} and layer.get("bias", True):
                 extra = layer["out_features"]
             return factor * shape[0] * layer["out_features"] + extra
+        if kind in POOLS and "pool_macs" in self:
+            (kh, kw) = _window(layer)[0]
+            return factor * math.prod(self._shape(layer, shape)) * kh * kw
         if kind in ("concat", "residual"):
+            if "composite_macs" in self:
+                return 0
             return self._inside(layer, shape, self.macs, "shortcut_macs" not in self)
         return 0
 
@@ -312,16 +429,14 @@ class _Mistaken:
             kernel, stride, _, dilation = _window(layer)
             grown = []
             for d in range(2):
-                k_eff = kernel[d] if "dilation_rf" in self else dilation[d] * (kernel[d] - 1) + 1
-                step = jump[d]
-                if "rf_stride" in self:
-                    step = stride[d]
-                elif "rf_jump_after" in self:
-                    step = jump[d] * stride[d]
-                kept = "rf_jump_kept" in self
-                grown.append((rf[d] + (k_eff - 1) * step, jump[d] * (1 if kept else stride[d])))
+                k_eff = dilation[d] * (kernel[d] - 1) + 1
+                if "dilation_rf" in self:
+                    k_eff = kernel[d]
+                elif "dilation_span_rf" in self:
+                    k_eff = dilation[d] * kernel[d]
+                grown.append(self._grown(rf[d], jump[d], k_eff, stride[d]))
             return (grown[0][0], grown[1][0]), (grown[0][1], grown[1][1])
-        if kind not in ("concat", "residual"):
+        if kind not in ("concat", "residual") or "composite_rf_kept" in self:
             return rf, jump
         ends = []
         for branch in _branches(layer):
@@ -329,26 +444,48 @@ class _Mistaken:
             for inner in branch:
                 r, j = self.rf(inner, r, j)
             ends.append((r, j))
+        if "first_branch_rf" in self:
+            return ends[0]
         return (
             (max(r[0] for r, _ in ends), max(r[1] for r, _ in ends)),
             (max(j[0] for _, j in ends), max(j[1] for _, j in ends)),
         )
 
+    def _grown(self, r: int, j: int, k_eff: int, s: int) -> tuple[int, int]:
+        """The receptive field and jump of one dimension after a layer of kernel ``k_eff`` and
+        stride ``s``, from ``r`` and ``j`` before it."""
+        step = j
+        if "rf_stride" in self:
+            step = s
+        elif "rf_jump_after" in self:
+            step = j * s
+        elif "rf_no_jump" in self:
+            step = 1
+        grown = s * r + k_eff - s if "rf_top_down" in self else r + (k_eff - 1) * step
+        if "rf_jump_kept" in self:
+            return grown, j
+        return grown, s if "jump_own_stride" in self else j * s
+
     def summary(self, layers: list[dict], shape: tuple[int, ...]) -> dict[str, Any]:
         shape, rf, jump, rows = tuple(shape), (1, 1), (1, 1), []
         for layer in layers:
             params, macs = self.params(layer, shape), self.macs(layer, shape)
-            shape = self.shape(layer, shape)
-            rf, jump = self.rf(layer, rf, jump)
+            row_shape, shape = shape, self.shape(layer, shape)
+            if "rows_rf_defaults" in self:
+                rf, jump = self.rf(layer, (1, 1), (1, 1))
+            else:
+                rf, jump = self.rf(layer, rf, jump)
             rows.append(
                 {
-                    "output_shape": shape,
+                    "output_shape": row_shape if "rows_input_shape" in self else shape,
                     "params": params,
                     "macs": macs,
                     "receptive_field": rf,
                     "jump": jump,
                 }
             )
+        if "one_row_dict" in self:
+            rows = [rows[-1]] * len(rows)
         return {
             "output_shape": shape,
             "params": sum(row["params"] for row in rows),
@@ -374,56 +511,110 @@ def _bias_mistakes(layers: list[dict]) -> list[tuple[str, tuple[str, ...]]]:
     return mistakes
 
 
-SIZES = [
+ONE_SIZE = [
     (PADDING_ONCE, ("padding_once",)),
     (CEIL_IGNORED, ("ceil_ignored",)),
     (CEIL_UNCLIPPED, ("ceil_unclipped",)),
+    (CEIL_PLUS_STRIDE, ("ceil_plus_stride",)),
+    (TRUE_DIVISION, ("true_division",)),
+]
+"""The mistakes in the output size of one dimension (``conv_output_size``), but dilation's."""
+SIZES = [
+    *ONE_SIZE,
     (POOL_STRIDE, ("pool_stride_one",)),
     (PAIRS_SWAPPED, ("pairs_swapped",)),
 ]
 """The mistakes in the output sizes (which every count downstream inherits)."""
-SHAPES = [
-    *SIZES,
+DILATED_SIZES = [
     (DILATION, ("dilation_size",)),
+    (DILATION_SPAN, ("dilation_span",)),
+]
+CHANNELS = [
     (CONCAT_CHANNELS, ("concat_first_channels",)),
     (RESIDUAL_CHANNELS, ("residual_channels_summed",)),
+    (CONV_KEEPS_CHANNELS, ("conv_keeps_channels",)),
+]
+SHAPES = [
+    *SIZES,
+    *DILATED_SIZES,
+    *CHANNELS,
+    (GAP_KEEPS_MAP, ("gap_keeps_map",)),
 ]
 PARAMS = [
     (GROUPS, ("groups_params",)),
+    (GROUPS_BOTH, ("groups_both",)),
     (BN_RUNNING, ("bn_running",)),
     (BN_SCALE_ONLY, ("bn_scale_only",)),
     (SHORTCUT_LEFT_OUT, ("shortcut_params",)),
+    (BIAS_FALSE_COUNTED, ("bias_false_counted",)),
+    (SQUARE_KERNEL, ("square_params",)),
+    (COMPOSITE_ZERO, ("composite_params",)),
 ]
-MACS = [
-    *SIZES,
-    (DILATION, ("dilation_size",)),
-    (GROUPS, ("groups_macs",)),
-    (SHORTCUT_LEFT_OUT, ("shortcut_macs",)),
+MAC_RULES = [
     (MACS_BIAS, ("macs_bias",)),
+    (MACS_BIAS, ("macs_bias_conv",)),
+    (MACS_BIAS, ("macs_bias_linear",)),
     (MACS_INPUT, ("macs_input",)),
     (FLOPS, ("flops",)),
+    (POOL_MACS, ("pool_macs",)),
 ]
-FIELDS = [
-    (DILATION, ("dilation_rf",)),
-    (POOL_STRIDE, ("pool_stride_one",)),
-    (PAIRS_SWAPPED, ("pairs_swapped",)),
+"""The mistakes in what a MAC count counts (the rules of the docstring's MACs)."""
+MACS = [
+    *SIZES,
+    *DILATED_SIZES,
+    (CONV_KEEPS_CHANNELS, ("conv_keeps_channels",)),
+    (GROUPS, ("groups_macs",)),
+    (SHORTCUT_LEFT_OUT, ("shortcut_macs",)),
+    (SQUARE_KERNEL, ("square_macs",)),
+    (COMPOSITE_ZERO, ("composite_macs",)),
+    *MAC_RULES,
+]
+RF_RULES = [
     (RF_STRIDE, ("rf_stride",)),
     (RF_JUMP_AFTER, ("rf_jump_after",)),
     (RF_JUMP_KEPT, ("rf_jump_kept",)),
+    (RF_NO_JUMP, ("rf_no_jump",)),
+    (JUMP_OWN_STRIDE, ("jump_own_stride",)),
+    (RF_TOP_DOWN, ("rf_top_down",)),
+    (COMPOSITE_RF_KEPT, ("composite_rf_kept",)),
+    (FIRST_BRANCH_RF, ("first_branch_rf",)),
+]
+"""The mistakes in the receptive field's recurrence."""
+FIELDS = [
+    (DILATION, ("dilation_rf",)),
+    (DILATION_SPAN, ("dilation_span_rf",)),
+    (POOL_STRIDE, ("pool_stride_one",)),
+    (PAIRS_SWAPPED, ("pairs_swapped",)),
+    *RF_RULES,
 ]
 SUMMARIES = [
-    *SHAPES[:-3],
-    (CONCAT_CHANNELS, ("concat_first_channels",)),
-    (RESIDUAL_CHANNELS, ("residual_channels_summed",)),
+    *SIZES,
+    *CHANNELS,
+    (GAP_KEEPS_MAP, ("gap_keeps_map",)),
     # a mistake in one formula (the output size's, the parameters'), or in every one
     (DILATION, ("dilation_size",)),
     (DILATION, ("dilation_size", "dilation_rf")),
+    (DILATION_SPAN, ("dilation_span",)),
+    (DILATION_SPAN, ("dilation_span", "dilation_span_rf")),
     (GROUPS, ("groups_params",)),
     (GROUPS, ("groups_params", "groups_macs")),
     (SHORTCUT_LEFT_OUT, ("shortcut_params", "shortcut_macs")),
-    *PARAMS[1:3],
-    *MACS[-3:],
-    *FIELDS[3:],
+    (SQUARE_KERNEL, ("square_params",)),
+    (SQUARE_KERNEL, ("square_macs",)),
+    (SQUARE_KERNEL, ("square_params", "square_macs")),
+    (COMPOSITE_ZERO, ("composite_params",)),
+    (COMPOSITE_ZERO, ("composite_macs",)),
+    (COMPOSITE_ZERO, ("composite_params", "composite_macs")),
+    (GROUPS_BOTH, ("groups_both",)),
+    (BN_RUNNING, ("bn_running",)),
+    (BN_SCALE_ONLY, ("bn_scale_only",)),
+    (BIAS_FALSE_COUNTED, ("bias_false_counted",)),
+    *MAC_RULES,
+    *RF_RULES,
+    # the table itself
+    (RF_NOT_CHAINED, ("rows_rf_defaults",)),
+    (ONE_ROW_DICT, ("one_row_dict",)),
+    (ROWS_INPUT_SHAPE, ("rows_input_shape",)),
 ]
 """The mistakes a summary may show: each a hint and the mistakes it stands for (several of one
 hint are its variants: a mistake made in one quantity of the table, or in all)."""
@@ -462,8 +653,7 @@ def _conv_output_size(reference: Any, call: Call) -> list[Suspect | str]:
     def run(mistaken: _Mistaken) -> int:
         return mistaken.size(arguments["size"], *values, bool(arguments["ceil_mode"]))
 
-    mistakes = [*SIZES[:3], (DILATION, ("dilation_size",))]
-    return _suspects(reference.conv_output_size(**arguments), mistakes, run)
+    return _suspects(reference.conv_output_size(**arguments), ONE_SIZE + DILATED_SIZES, run)
 
 
 @diagnoses_for("output_shape")
