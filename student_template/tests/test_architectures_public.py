@@ -416,6 +416,18 @@ def test_receptive_field_known_answers(student, layer, rf, jump, expected):
 # ---------------------------------------------------------------------------------------------
 
 
+def _tuple_of_ints(value, what, length=None):
+    """``value`` is a tuple of ints (of ``length`` of them), as the docstring says shapes and
+    pairs are: a list would compare equal to the numbers, but it is not what was asked."""
+    count = "two ints" if length == 2 else "ints"
+    if not isinstance(value, tuple):
+        raise AssertionError(f"{what} must be a tuple of {count}, got {type(value).__name__}")
+    if (length is not None and len(value) != length) or not all(
+        hasattr(v, "__index__") and not isinstance(v, bool) for v in value
+    ):
+        raise AssertionError(f"{what} must be a tuple of {count}, got {value!r}")
+
+
 def _summary(student, layers, in_shape):
     got = student.summarize(layers, in_shape)
     keys = {"layers", "output_shape", "params", "macs", "receptive_field", "jump"}
@@ -426,6 +438,14 @@ def _summary(student, layers, in_shape):
         f"summarize's 'layers' must hold one row per layer ({len(layers)}), "
         f"got {got['layers']!r:.300}"
     )
+    for where, values in [("summarize's", got)] + [
+        (f"summarize's row {i}", row)
+        for i, row in enumerate(got["layers"])
+        if isinstance(row, dict)
+    ]:
+        _tuple_of_ints(values.get("output_shape"), f"{where} output_shape")
+        for key in ("receptive_field", "jump"):
+            _tuple_of_ints(values.get(key), f"{where} {key}", 2)
     return _plain(got)
 
 
