@@ -219,6 +219,20 @@ def test_dilated_kernel_spanning_d_times_k():
     _only("DILATION_SPAN", _hints("receptive_field", (layer, (1, 1), (1, 1)), ((6, 6), (1, 1))))
 
 
+def test_dilated_span_in_a_summary():
+    layers = [conv(4, 3, padding=2, dilation=2), relu(), architectures.maxpool(2)]
+    # a span of 6: 16 + 4 - 6 + 1 = 15 (right: 16), 4 x 15 x 15 outputs of 27 MACs; pooled
+    # floor(13 / 2) + 1 = 7; receptive fields 1 + 5 = 6, then 6 + 1 = 7 (right: 5 and 6)
+    wrong = _summary_with(
+        layers,
+        (3, 16, 16),
+        output_shape={0: (4, 15, 15), 1: (4, 15, 15), 2: (4, 7, 7)},
+        macs={0: 4 * 15 * 15 * 27},
+        receptive_field={0: (6, 6), 1: (6, 6), 2: (7, 7)},
+    )
+    _only("DILATION_SPAN", _hints("summarize", (layers, (3, 16, 16)), wrong))
+
+
 def test_ceil_mode_rounding_up_one_too_many():
     def ceil_size(size, k, s, p=0):
         span = size + 2 * p - k
@@ -310,6 +324,14 @@ def test_composite_layers_counted_as_zero():
 
     _only("COMPOSITE_ZERO", _hints("mac_count", (INCEPTION, (192, 28, 28)), count(INCEPTION, 0)))
     _only("COMPOSITE_ZERO", _hints("param_count", (BLOCK, (64, 56, 56)), count(BLOCK, 0)))
+
+
+def test_composite_layers_counted_as_zero_in_a_summary():
+    layers = [INCEPTION, architectures.batchnorm()]
+    both = _summary_with(layers, (192, 28, 28), params={0: 0}, macs={0: 0})
+    _only("COMPOSITE_ZERO", _hints("summarize", (layers, (192, 28, 28)), both))
+    macs = _summary_with(layers, (192, 28, 28), macs={0: 0})
+    _only("COMPOSITE_ZERO", _hints("summarize", (layers, (192, 28, 28)), macs))
 
 
 def _rf_student(layer, rf, jump, grow):
