@@ -438,15 +438,20 @@ def _summary(student, layers, in_shape):
         f"summarize's 'layers' must hold one row per layer ({len(layers)}), "
         f"got {got['layers']!r:.300}"
     )
+    return _plain(got)
+
+
+@pytest.mark.points(1)
+def test_summarize_gives_shapes_and_pairs_as_tuples_of_ints(student):
+    # The docstring's types: a list holding the right numbers passes the other tests.
+    _summary(student, LENET5, (1, 32, 32))  # the keys and rows, checked
+    got = student.summarize(LENET5, (1, 32, 32))  # as returned
     for where, values in [("summarize's", got)] + [
-        (f"summarize's row {i}", row)
-        for i, row in enumerate(got["layers"])
-        if isinstance(row, dict)
+        (f"summarize's row {i}", row) for i, row in enumerate(got["layers"])
     ]:
         _tuple_of_ints(values.get("output_shape"), f"{where} output_shape")
         for key in ("receptive_field", "jump"):
             _tuple_of_ints(values.get(key), f"{where} {key}", 2)
-    return _plain(got)
 
 
 @pytest.mark.points(2)

@@ -75,13 +75,18 @@ def _summary(student: Any, layers: list[dict], in_shape: tuple[int, ...], what: 
                 f"summarize({what})['layers'][{index}] must be a dict with the keys "
                 f"{sorted(ROW_KEYS)}"
             )
+    return got
+
+
+def _check_tuples(got: dict, what: str) -> None:
+    """The summary's shapes, receptive fields and jumps, the network's and each row's, are
+    tuples of ints."""
     for where, values in [(f"summarize({what})", got)] + [
-        (f"summarize({what})['layers'][{index}]", row) for index, row in enumerate(rows)
+        (f"summarize({what})['layers'][{index}]", row) for index, row in enumerate(got["layers"])
     ]:
         _tuple_of_ints(values["output_shape"], f"{where}['output_shape']")
         for key in ("receptive_field", "jump"):
             _tuple_of_ints(values[key], f"{where}[{key!r}]", 2)
-    return got
 
 
 def _tuple_of_ints(value: Any, what: str, length: int | None = None) -> None:
@@ -109,6 +114,15 @@ def _check_rows(got: dict, want: dict, layers: list[dict], keys: tuple[str, ...]
 # ---------------------------------------------------------------------------------------------
 # The classic networks, whole
 # ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.points(1)
+@pytest.mark.backends("numpy")  # no arrays: one backend is enough
+@pytest.mark.parametrize("name", ["lenet5", "resnet18"])
+def test_summary_shapes_and_pairs_are_tuples_of_ints(student, reference, name):
+    # As the docstring says; a list holding the right numbers passes the other tests.
+    layers, in_shape = _network(reference, name)
+    _check_tuples(_summary(student, layers, in_shape, name), name)
 
 
 @pytest.mark.points(2)
