@@ -9,14 +9,19 @@ formulation (``assignments/<name>/alternatives/``), recording every call of a st
 * for each mistake a diagnosis suspects there, a result equal to what the mistake gives gets its
   hint exactly when the mistake changes the correct output (a flipped 1x1 kernel changes
   nothing, so it must not be named).
+
+The default run checks a sample of the calls, spread evenly over each function's calls of each
+submission (``SAMPLED_CALLS`` at most); ``--exhaustive`` checks every one.
 """
 
 from __future__ import annotations
 
 import importlib
+import math
 import os
 import pickle
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -29,6 +34,32 @@ from autograder.suite.hints import Call, Suspect, assignment_diagnoses, diagnose
 
 PLUGINS = Path(__file__).with_name("plugins")
 ASSIGNMENTS = all_assignments()
+WORKERS = max(1, min(4, os.cpu_count() or 1))
+"""Recordings made at once."""
+SAMPLED_CALLS = 6
+"""The calls of each function (of each submission) the default run checks."""
+
+
+@pytest.fixture(scope="module")
+def sample(request):
+    """``sample(items)``: the (test, call) pairs to check, all of them with ``--exhaustive``,
+    else at most ``SAMPLED_CALLS`` per function, every k-th in the order they were made."""
+    every = request.config.getoption("exhaustive")
+
+    def pick(items):
+        items = list(items)
+        if every:
+            return items
+        by_function: dict[str, list] = {}
+        for item in items:
+            by_function.setdefault(item[1].function, []).append(item)
+        picked = []
+        for calls in by_function.values():
+            step = max(1, math.ceil(len(calls) / SAMPLED_CALLS))
+            picked += calls[::step]
+        return picked
+
+    return pick
 
 
 def _recorded_calls(assignment, submission: Path, out: Path) -> list[tuple[str, list[Call]]]:
@@ -50,10 +81,12 @@ def audited(request, tmp_path_factory):
     submissions = {"reference": folder / "reference"}
     for variant in alternative_folders(assignment):
         submissions[variant.name] = write_alternative_submission(variant, folder / variant.name)
-    recorded = {
-        name: _recorded_calls(assignment, path, folder / f"{name}.pickle")
-        for name, path in submissions.items()
-    }
+    with ThreadPoolExecutor(WORKERS) as pool:  # each recording is a pytest process of its own
+        runs = {
+            name: pool.submit(_recorded_calls, assignment, path, folder / f"{name}.pickle")
+            for name, path in submissions.items()
+        }
+        recorded = {name: run.result() for name, run in runs.items()}
     for name, calls_by_test in recorded.items():  # an import that failed records nothing
         assert sum(len(calls) for _, calls in calls_by_test) > 0, f"{name}: no call recorded"
     reference = importlib.import_module(f"solutions.{assignment.name}")
@@ -67,27 +100,25 @@ def _diagnosed(calls_by_test, diagnoses):
                 yield test, call
 
 
-def test_correct_results_get_no_hint(audited):
+def test_correct_results_get_no_hint(audited, sample):
     """No hint and no finding about the difference (``suite/differences.py``) either."""
     assignment, reference, recorded = audited
     checked = 0
     for submission, calls_by_test in recorded.items():
-        for test, call in (
-            item for test, calls in calls_by_test for item in ((test, c) for c in calls)
-        ):
+        for test, call in sample((test, c) for test, calls in calls_by_test for c in calls):
             hints = diagnose(reference, [call], assignment.name)
             assert hints == [], f"{submission}, {test}, {call.function}: {hints}"
             checked += 1
     assert checked > 0, f"no call of a function of {assignment.name} was recorded"
 
 
-def test_a_hint_fires_exactly_where_its_mistake_changes_the_output(audited):
+def test_a_hint_fires_exactly_where_its_mistake_changes_the_output(audited, sample):
     assignment, reference, recorded = audited
     diagnoses = assignment_diagnoses(assignment.name)
     if not diagnoses:
         pytest.skip(f"{assignment.name} has no hints file")
     fired = silent = 0
-    for test, call in _diagnosed(recorded["reference"], diagnoses):
+    for test, call in sample(_diagnosed(recorded["reference"], diagnoses)):
         correct = getattr(reference, call.function)(*call.args, **call.kwargs)
         for suspect in diagnoses[call.function](reference, call):
             if not isinstance(suspect, Suspect) or not suspect.possible:
