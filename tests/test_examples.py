@@ -18,24 +18,28 @@ from autograder.grading.grade import grade
 
 SPECS = buggy_specs()
 WITH_HINT = [spec for spec in SPECS if "hint" in spec]
+SAMPLE = 5
+"""The examples of each assignment the default run grades: its first ones (each examples.toml
+lists the cheapest first). ``--exhaustive`` grades every example. Every hint is also checked one
+by one, fast, in ``tests/test_catalogue_<name>.py``."""
 SAMPLED = {"lenet": 4}
-"""Assignments whose every grading trains a network: the default run grades only their first
-examples (their examples.toml lists the cheapest first), and checks no example's hint of theirs
-against the others (that grades them all); ``--exhaustive`` does all of it. Their hints are
-checked one by one, fast, in ``tests/test_catalogue_<name>.py``."""
+"""Smaller samples, for the assignments whose every grading trains a network."""
 
 
-def _params(specs: list[dict], hint_test: bool) -> list:
-    """``specs`` as parameters, those beyond an assignment's sample marked ``exhaustive``."""
-    seen: dict[str, int] = {}
-    params = []
-    for spec in specs:
-        name = spec["assignment"]
-        seen[name] = seen.get(name, 0) + 1
-        sampled = name in SAMPLED and (hint_test or seen[name] > SAMPLED[name])
-        marks = [pytest.mark.exhaustive] if sampled else []
-        params.append(pytest.param(spec, id=spec["name"], marks=marks))
-    return params
+def _in_sample(spec: dict) -> bool:
+    """Whether the default run grades ``spec`` (among the first of its assignment)."""
+    same = [s["name"] for s in SPECS if s["assignment"] == spec["assignment"]]
+    return same.index(spec["name"]) < SAMPLED.get(spec["assignment"], SAMPLE)
+
+
+def _params(specs: list[dict]) -> list:
+    """``specs`` as parameters, those beyond their assignment's sample marked ``exhaustive``."""
+    return [
+        pytest.param(
+            spec, id=spec["name"], marks=[] if _in_sample(spec) else [pytest.mark.exhaustive]
+        )
+        for spec in specs
+    ]
 
 
 _REPORTS: dict[str, GradeReport] = {}
@@ -103,7 +107,7 @@ def test_every_assignment_has_a_buggy_example():
     assert {spec["assignment"] for spec in SPECS} == set(assignment_names())
 
 
-@pytest.mark.parametrize("spec", _params(SPECS, hint_test=False))
+@pytest.mark.parametrize("spec", _params(SPECS))
 def test_buggy_example_earns_partial_credit(spec, tmp_path_factory, selected_examples):
     report = _graded(spec, tmp_path_factory, selected_examples)
     assert report.tests, report.log[-2000:]
@@ -126,11 +130,20 @@ def _claims(report: GradeReport, hint: str) -> list[str]:
     return [line for line in _hints(report) if hint in line and SEVERAL not in line]
 
 
-@pytest.mark.parametrize("spec", _params(WITH_HINT, hint_test=True))
-def test_an_examples_hint_names_its_mistake_and_no_other(spec, tmp_path_factory, selected_examples):
+@pytest.mark.parametrize("spec", _params(WITH_HINT))
+def test_an_examples_hint_names_its_mistake_and_no_other(
+    spec, tmp_path_factory, selected_examples, pytestconfig
+):
+    """Its hint, and no other example of its assignment gets it (of the graded sample, or of
+    every example with ``--exhaustive``)."""
     report = _graded(spec, tmp_path_factory, selected_examples)
     assert _claims(report, spec["hint"]), _hints(report)
-    others = [o for o in SPECS if o["assignment"] == spec["assignment"] and o is not spec]
+    every = pytestconfig.getoption("exhaustive")
+    others = [
+        o
+        for o in SPECS
+        if o["assignment"] == spec["assignment"] and o is not spec and (every or _in_sample(o))
+    ]
     _graded_all(others, tmp_path_factory)
     for other in others:
         if other["name"] != spec["name"]:
