@@ -4,7 +4,7 @@ On a student's own machine where the isolated sandbox cannot run (Windows, macOS
 tests call the student's functions in the test process (:mod:`autograder.suite.in_process`).
 Here, on Linux, the portable runner is forced (``AUTOGRADER_RUNNER=portable``) over every public
 suite and compared with the sandbox, test by test: the same status and the same message, for the
-reference, the untouched template and the bundled buggy examples (two per assignment by
+reference, the untouched template and the bundled buggy examples (one per assignment by
 default, every one with ``--exhaustive``).
 """
 
@@ -46,7 +46,7 @@ def _outcomes(assignment, folder: Path, runner: str, monkeypatch) -> dict[str, t
     return {test.name: (test.status, test.output) for test in report.tests}
 
 
-SAMPLED = 2
+SAMPLED = 1
 """Buggy examples per assignment compared in the default run (all with ``--exhaustive``)."""
 
 
