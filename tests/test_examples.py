@@ -18,11 +18,11 @@ from autograder.grading.grade import grade
 
 SPECS = buggy_specs()
 WITH_HINT = [spec for spec in SPECS if "hint" in spec]
-SAMPLE = 5
+SAMPLE = 3
 """The examples of each assignment the default run grades: its first ones (each examples.toml
 lists the cheapest first). ``--exhaustive`` grades every example. Every hint is also checked one
 by one, fast, in ``tests/test_catalogue_<name>.py``."""
-SAMPLED = {"lenet": 4}
+SAMPLED = {"lenet": 2}
 """Smaller samples, for the assignments whose every grading trains a network."""
 
 

@@ -36,7 +36,7 @@ PLUGINS = Path(__file__).with_name("plugins")
 ASSIGNMENTS = all_assignments()
 WORKERS = max(1, min(4, os.cpu_count() or 1))
 """Recordings made at once."""
-SAMPLED_CALLS = 6
+SAMPLED_CALLS = 4
 """The calls of each function (of each submission) the default run checks."""
 
 
