@@ -104,6 +104,46 @@ def test_relabel(student, reference, rng, classes, shape):
     assert_close(student.relabel(y, classes), reference.relabel(y, classes), name="labels")
 
 
+@pytest.mark.points(0.5)
+@pytest.mark.parametrize(
+    "classes, dtype",
+    [
+        pytest.param([5, 6, 7, 8, 9], np.int32, id="int32"),
+        pytest.param([3, 0, 2], np.uint8, id="uint8"),
+        pytest.param([1, 0], np.int64, id="swapped"),
+        pytest.param([2, 0, 1], np.int16, id="cycle-int16"),
+    ],
+)
+def test_relabel_gives_int64_labels_mapped_once(student, reference, rng, classes, dtype):
+    # a new label that is another class's old label is not relabelled again
+    y = np.asarray(classes, dtype)[rng.integers(0, len(classes), 12)]
+    got = student.relabel(y, classes)
+    want = reference.relabel(y, classes)
+    assert isinstance(got, np.ndarray) and got.dtype == np.int64, (
+        f"relabel returns int64 labels whatever y's integer dtype: for {np.dtype(dtype)} labels "
+        f"it returned {getattr(got, 'dtype', type(got).__name__)}"
+    )
+    assert_close(got, want, name=f"labels (relabel(y, {classes}): classes[i] becomes i)")
+
+
+@pytest.mark.points(0.5)
+@pytest.mark.parametrize(
+    "y, classes",
+    [
+        pytest.param([5, 6, 3, 7], [5, 6, 7], id="below"),
+        pytest.param([[9, 5], [5, 10]], [9, 5], id="above_2d"),
+    ],
+)
+def test_relabel_refuses_labels_outside_the_classes(student, y, classes):
+    try:
+        student.relabel(np.asarray(y), classes)
+    except ValueError:
+        return
+    raise AssertionError(
+        f"relabel(y, {classes}) must raise ValueError for a label of y that is not among classes"
+    )
+
+
 @pytest.mark.points(1)
 @pytest.mark.parametrize(
     "n, batch_size, dtype",
@@ -241,6 +281,9 @@ TRAINABLE_CASES = [
     ),
     pytest.param({"conv2": 0.0, "fc1": 0.02, "fc3": 0.0}, ["conv2", "fc1", "fc3"], id="rate_zero"),
     pytest.param({"fc2": 0.1}, [], id="nothing"),
+    pytest.param(
+        {"conv2": 0.1, "fc1": 0.01, "fc3": 0.1}, ["fc3", "fc1", "conv2"], id="trainable_reversed"
+    ),
 ]
 
 
@@ -253,6 +296,27 @@ def test_trainable_parameters(student, reference, lrs, trainable):
     assert got == want, (
         f"trainable_parameters({lrs}, {trainable}) must be {want} (a parameter learns when its "
         f"layer is trainable and has a rate > 0), got {got}"
+    )
+
+
+@pytest.mark.points(0.5)
+@pytest.mark.backends("numpy")  # no arrays
+@pytest.mark.parametrize(
+    "lrs, trainable",
+    [
+        pytest.param({"fc3": 0.1}, ["fc3", "fc4"], id="in_trainable"),
+        pytest.param({"fc1": 0.1, "fc3": 0.1}, ["conv3", "fc1"], id="in_trainable_first"),
+        pytest.param({"fc3": 0.1, "conv0": 0.1}, ["fc3"], id="in_lrs"),
+    ],
+)
+def test_trainable_parameters_refuses_unknown_layers(student, lrs, trainable):
+    try:
+        student.trainable_parameters(lrs, trainable)
+    except ValueError:
+        return
+    raise AssertionError(
+        f"trainable_parameters({lrs}, {trainable}) must raise ValueError: a layer that is not "
+        "among LAYERS is a mistake, not a layer to ignore"
     )
 
 

@@ -42,6 +42,15 @@ def _require(condition, message):
         raise AssertionError(message)
 
 
+def _must_raise(call, message):
+    """``call()`` must raise ValueError; else fail with ``message``."""
+    try:
+        call()
+    except ValueError:
+        return
+    raise AssertionError(message)
+
+
 def _params(rng, classes=5, dtype=np.float64):
     """A random network at LeNet's scale with a head of ``classes`` classes."""
     shapes = {**BACKBONE, "fc3_w": (classes, 84), "fc3_b": (classes,)}
@@ -75,6 +84,45 @@ def test_relabel_maps_each_class_to_its_position(student):
     # the order of classes is the order of the new labels, and they need not be consecutive
     y = np.array([9, 5, 2, 2])
     assert_close(student.relabel(y, [9, 5, 2]), np.array([0, 1, 2, 2]), name="labels")
+
+
+@pytest.mark.points(0.5)
+@pytest.mark.parametrize("dtype", [np.int32, np.uint8])
+def test_relabel_returns_int64_labels(student, dtype):
+    y = np.array([5, 9, 7, 5], dtype)
+    got = student.relabel(y, [5, 6, 7, 8, 9])
+    _require(
+        isinstance(got, np.ndarray) and got.dtype == np.int64,
+        f"relabel returns int64 labels whatever y's integer dtype: for {np.dtype(dtype)} labels "
+        f"it returned {getattr(got, 'dtype', type(got).__name__)}",
+    )
+    assert_close(got, np.array([0, 4, 2, 0]), name="labels")
+
+
+@pytest.mark.points(0.5)
+def test_relabel_maps_each_label_once(student):
+    # classes[i] becomes i by each label's old value: a new label that is another class's old
+    # label is not relabelled again
+    y = np.array([0, 1, 1, 0, 1])
+    got = student.relabel(y, [1, 0])
+    _require(
+        isinstance(got, np.ndarray)
+        and got.shape == y.shape
+        and np.array_equal(got, [1, 0, 0, 1, 0]),
+        "relabel([0, 1, 1, 0, 1], [1, 0]) must be [1, 0, 0, 1, 0] (1 becomes 0 and 0 becomes 1): "
+        "each label is mapped once, from its old value, never relabelled again after an "
+        f"earlier class's label was written over it; got {got}",
+    )
+    _require(np.array_equal(y, [0, 1, 1, 0, 1]), "relabel must not modify y")
+
+
+@pytest.mark.points(0.5)
+def test_relabel_refuses_a_label_outside_the_classes(student):
+    _must_raise(
+        lambda: student.relabel(np.array([5, 6, 3, 7]), [5, 6, 7]),
+        "relabel(y, [5, 6, 7]) with a label 3 in y must raise ValueError: a label of y that is "
+        "not among classes has no new label",
+    )
 
 
 @pytest.mark.points(1)
@@ -193,7 +241,104 @@ def test_train_head_separates_two_clusters_of_features(student):
     assert_scalar_close(float((predicted == y).mean()), 1.0, name="training accuracy")
 
 
+def _order(n, batch_size, seed, epoch):
+    """``minibatches(n, batch_size, seed, epoch)`` as lenet.py's docstring defines it."""
+    order = np.random.default_rng([seed, epoch]).permutation(n)
+    return [order[start : start + batch_size] for start in range(0, n, batch_size)]
+
+
+def _matches(got, want):
+    """Whether a ``(dict, losses)`` result equals ``want`` (used to name a mistake)."""
+    try:
+        return all(
+            np.allclose(np.asarray(got[0][k]), want[0][k], rtol=1e-6, atol=1e-9) for k in want[0]
+        ) and np.allclose(np.asarray(got[1], float), want[1], rtol=1e-6, atol=1e-9)
+    except Exception:
+        return False
+
+
+def _head_loop(student, head, features, y, epochs, batch_size, lr, momentum, wd, seed, mistake):
+    """train_head as its docstring describes it, with the student's own head_loss and SGD
+    written out (torch.optim.SGD's), or with one ``mistake`` made."""
+    head = dict(head)
+    velocities = {k: np.zeros_like(v) for k, v in head.items()}
+    losses = []
+    for epoch in range(epochs):
+        if mistake == "velocities_reset":
+            velocities = {k: np.zeros_like(v) for k, v in head.items()}
+        for index in _order(len(y), batch_size, seed, 0 if mistake == "same_order" else epoch):
+            loss, grads = student.head_loss(head, features[index], y[index])
+            losses.append(float(loss))
+            decay = 0.0 if mistake == "no_weight_decay" else wd
+            # new dicts each step: the arguments of the calls made stay as they were
+            velocities = {k: momentum * velocities[k] + grads[k] + decay * head[k] for k in head}
+            head = {k: head[k] - lr * velocities[k] for k in head}
+    return head, losses
+
+
+HEAD_LOOP_MISTAKES = {
+    "same_order": "your train_head visits the batches in the same order every epoch: epoch e "
+    "takes minibatches(n, batch_size, seed, e), a new order each epoch",
+    "velocities_reset": "your train_head starts the velocities at zeros again every epoch: they "
+    "start at zeros once and are carried from step to step, across epochs too",
+    "no_weight_decay": "your train_head trains without weight decay: pass its weight_decay on to "
+    "every sgd step",
+}
+
+
+@pytest.mark.points(1)
+@pytest.mark.backends("numpy", "cupy")  # a training loop: not on the strict simulator
+def test_train_head_runs_the_documented_loop(student, rng):
+    # 7 examples in batches of 3 (the last one smaller), 2 epochs, with momentum and weight
+    # decay: each step is your head_loss on minibatches(7, 3, seed, epoch), then SGD
+    features, y = np.maximum(rng.standard_normal((7, 84)), 0), rng.integers(0, 3, 7)
+    head = {"fc3_w": 0.2 * rng.standard_normal((3, 84)), "fc3_b": 0.1 * rng.standard_normal(3)}
+    kept = {k: v.copy() for k, v in head.items()}
+    args = (head, features, y, 2, 3, 0.1, 0.8, 0.05, 3)
+    got = student.train_head(*args)
+    _require(isinstance(got, tuple) and len(got) == 2, "train_head returns (head, losses)")
+    for k in kept:
+        _require(np.array_equal(head[k], kept[k]), "train_head must not modify the initial head")
+    want = _head_loop(student, *args, None)
+    if not _matches(got, want):
+        for mistake, message in HEAD_LOOP_MISTAKES.items():
+            if _matches(got, _head_loop(student, *args, mistake)):
+                raise AssertionError(message)
+    _require(
+        isinstance(got[1], list) and len(got[1]) == 6,
+        f"train_head must return one loss per step (2 epochs of 3 batches: 6), got "
+        f"{len(got[1]) if isinstance(got[1], list) else type(got[1]).__name__}",
+    )
+    # what the docstring's loop gives with your own head_loss
+    assert_close(np.asarray(got[1]), np.asarray(want[1]), name="losses")
+    for k in ("fc3_w", "fc3_b"):
+        assert_close(got[0][k], want[0][k], name=f"head[{k!r}]")
+
+
 # ------------------------------------------------------------------ fine-tuning
+
+
+@pytest.mark.points(0.5)
+def test_transfer_forward_is_the_head_on_the_features(student, rng):
+    # The logits are fc3 (the head) on the fc2 ReLU activations: your own extract_features,
+    # then x @ fc3_w.T + fc3_b. fc2's bias is made negative for half the features, so that the
+    # ReLU after fc2 matters.
+    params = _params(rng, classes=3)
+    params["fc2_b"][::2] -= 5.0
+    x = _images(rng, 3)
+    features = student.extract_features(params, x)
+    logits = student.transfer_forward(params, x)
+    _require(
+        isinstance(logits, np.ndarray) and logits.shape == (3, 3),
+        f"logits: expected shape (3, 3), got {getattr(logits, 'shape', type(logits))}",
+    )
+    want = np.asarray(features) @ params["fc3_w"].T + params["fc3_b"]
+    if np.allclose(logits.sum(axis=1), 1.0) and not np.allclose(want.sum(axis=1), 1.0):
+        raise AssertionError(
+            "your transfer_forward returns probabilities (rows that sum to 1): it returns the "
+            "logits, fc3's outputs, with no softmax"
+        )
+    assert_close(logits, want, name="logits (fc3 on your extract_features' features)")
 
 
 @pytest.mark.points(1)
@@ -211,6 +356,30 @@ def test_trainable_parameters(student):
         got == ["fc3_w", "fc3_b"],
         "a layer with the rate 0 is frozen, and so is a layer not in trainable: expected "
         f"['fc3_w', 'fc3_b'], got {got}",
+    )
+    got = student.trainable_parameters({"fc1": 0.01, "fc3": 0.1}, ["fc3", "fc1"])
+    _require(
+        got == ["fc1_w", "fc1_b", "fc3_w", "fc3_b"],
+        "the names come in the order of parameter_names() (the order of LAYERS), not in the "
+        f"order trainable lists the layers: expected ['fc1_w', 'fc1_b', 'fc3_w', 'fc3_b'], got "
+        f"{got}",
+    )
+
+
+@pytest.mark.points(0.5)
+@pytest.mark.backends("numpy")  # no arrays
+@pytest.mark.parametrize(
+    "lrs, trainable",
+    [
+        pytest.param({"fc3": 0.1}, ["fc3", "fc4"], id="in_trainable"),
+        pytest.param({"fc3": 0.1, "conv3": 0.1}, ["fc3"], id="in_lrs"),
+    ],
+)
+def test_trainable_parameters_refuses_an_unknown_layer(student, lrs, trainable):
+    _must_raise(
+        lambda: student.trainable_parameters(lrs, trainable),
+        f"trainable_parameters({lrs}, {trainable}) must raise ValueError: a layer that is not "
+        "among LAYERS (conv1, conv2, fc1, fc2, fc3) is a mistake, not a layer to ignore",
     )
 
 
@@ -299,3 +468,65 @@ def test_train_finetune_learns_a_toy_problem_with_the_backbone_frozen(student):
     for k in ("conv1_w", "conv2_b", "fc1_w", "fc1_b"):
         _same_bits(trained[k], kept[k], f"params[{k!r}]")
     _require(not np.array_equal(trained["fc2_w"], kept["fc2_w"]), "fc2 has a rate: it learns")
+
+
+def _finetune_loop(student, params, x, y, lrs, trainable, epochs, bs, momentum, wd, seed, mistake):
+    """train_finetune as its docstring describes it, with the student's own finetune_step, or
+    with one ``mistake`` made."""
+    velocities = {k: np.zeros_like(v) for k, v in params.items()}
+    losses = []
+    if mistake == "defaults":
+        momentum, wd = 0.9, 0.0
+    for epoch in range(epochs):
+        if mistake == "not_shuffled":
+            batches = [np.arange(s, min(s + bs, len(y))) for s in range(0, len(y), bs)]
+        else:
+            batches = _order(len(y), bs, 0 if mistake == "seed_ignored" else seed, epoch)
+        for index in batches:
+            params, new_velocities, loss = student.finetune_step(
+                params, velocities, x[index], y[index], lrs, trainable, momentum, wd
+            )
+            if mistake != "velocities_not_carried":
+                velocities = new_velocities
+            losses.append(float(loss))
+    return params, losses
+
+
+FINETUNE_LOOP_MISTAKES = {
+    "seed_ignored": "your train_finetune ignores its seed: the batches of epoch e are "
+    "minibatches(n, batch_size, seed, e), with the seed it is given",
+    "not_shuffled": "your train_finetune takes the batches in the data's order: they are "
+    "minibatches(n, batch_size, seed, epoch), in a seeded random order",
+    "velocities_not_carried": "your train_finetune starts every step from zero velocities: the "
+    "velocities finetune_step returns are carried over to the next step",
+    "defaults": "your train_finetune does not pass its momentum and weight_decay on to "
+    "finetune_step: every step runs with the defaults 0.9 and 0.0 instead",
+}
+
+
+@pytest.mark.points(1)
+@pytest.mark.backends("numpy", "cupy")  # a training loop: not on the strict simulator
+def test_train_finetune_runs_the_documented_loop(student, rng):
+    # 6 images in batches of 4 (the last one smaller), 2 epochs: each step is your
+    # finetune_step on minibatches(6, 4, seed, epoch), the velocities carried over
+    params = _params(rng, classes=3)
+    x, y = _images(rng, 6), rng.integers(0, 3, 6)
+    lrs, trainable = {"fc2": 0.05, "fc3": 0.1}, ["fc2", "fc3"]
+    args = (params, x, y, lrs, trainable, 2, 4, 0.5, 0.01, 5)
+    got = student.train_finetune(*args)
+    _require(isinstance(got, tuple) and len(got) == 2, "train_finetune returns (params, losses)")
+    want = _finetune_loop(student, *args, None)
+    if not _matches(got, want):
+        for mistake, message in FINETUNE_LOOP_MISTAKES.items():
+            if _matches(got, _finetune_loop(student, *args, mistake)):
+                raise AssertionError(message)
+    _require(
+        isinstance(got[1], list) and len(got[1]) == 4,
+        f"train_finetune must return one loss per step (2 epochs of 2 batches: 4), got "
+        f"{len(got[1]) if isinstance(got[1], list) else type(got[1]).__name__}",
+    )
+    # what the docstring's loop gives with your own finetune_step
+    assert_close(np.asarray(got[1]), np.asarray(want[1]), name="losses")
+    _require(isinstance(got[0], dict) and set(got[0]) == set(NAMES), "params: every key")
+    for k in ("fc2_w", "fc2_b", "fc3_w", "fc3_b"):
+        assert_close(got[0][k], want[0][k], name=f"params[{k!r}]")
