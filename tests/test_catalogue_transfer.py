@@ -107,6 +107,19 @@ def test_head_drawn_with_the_backbones_seed(seed):
     _no_hint("head_init", (like, 5, seed))
 
 
+@pytest.mark.parametrize("seed", [0, 3])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_head_drawn_with_the_relu_gain(seed, dtype):
+    # nn.init.xavier_uniform_(w, gain=nn.init.calculate_gain("relu")) for the head
+    like = np.zeros((2, 84), dtype)
+    wrong = {
+        "fc3_w": optimizers.xavier_uniform(np.zeros((3, 84), dtype), gain=np.sqrt(2.0), seed=seed),
+        "fc3_b": np.zeros(3, dtype),
+    }
+    _only_hint("head_init", (like, 3, seed), {}, wrong, "gain sqrt(2)")
+    _no_hint("head_init", (like, 3, seed))
+
+
 def test_the_head_of_seed_0_names_nothing():
     like = np.zeros((1, 84))
     right = transfer.head_init(like, 5, 0)

@@ -62,6 +62,11 @@ HEAD_BACKBONE_SEED = (
     "your head_init draws the same head whatever its seed (that of seed 0, the backbone's): "
     "the seed is the head's own, xavier_uniform(w, seed=seed)"
 )
+HEAD_RELU_GAIN = (
+    "your head_init draws fc3_w with xavier_uniform's gain sqrt(2) (calculate_gain('relu')), as "
+    "for a layer a ReLU follows: the head gives the logits and no ReLU follows, so its gain is "
+    "1, xavier_uniform(w, seed=seed)"
+)
 GRADS_OF_FROZEN = (
     "your transfer_loss returns gradients of parameters that wrt does not name: a frozen "
     "parameter gets no gradient at all (no key in grads, not a zero one), as PyTorch leaves "
@@ -136,14 +141,19 @@ def _extract_features(reference: Any, call: Call) -> list[Suspect | str]:
 @diagnoses_for("head_init")
 def _head_init(reference: Any, call: Call) -> list[Suspect | str]:
     arguments = _arguments(reference, call)
-    if arguments is None or arguments["seed"] == 0:
+    if arguments is None:
         return []
-    return [
-        computed(
-            HEAD_BACKBONE_SEED,
-            lambda: reference.head_init(arguments["like"], arguments["n_classes"], 0),
-        )
-    ]
+    like, n_classes, seed = arguments["like"], arguments["n_classes"], arguments["seed"]
+
+    def relu_gain() -> dict[str, Any]:
+        right = reference.head_init(like, n_classes, seed)
+        w = reference.xavier_uniform(right["fc3_w"] * 0, gain=float(np.sqrt(2.0)), seed=seed)
+        return {"fc3_w": w, "fc3_b": right["fc3_b"]}
+
+    found: list[Suspect | str] = [computed(HEAD_RELU_GAIN, relu_gain)]
+    if seed != 0:
+        found.append(computed(HEAD_BACKBONE_SEED, lambda: reference.head_init(like, n_classes, 0)))
+    return found
 
 
 @diagnoses_for("transfer_loss")
