@@ -212,6 +212,17 @@ def test_a_result_in_another_dtype_is_named(rng):
     expected = rng.standard_normal((3, 4)).astype(np.float32)
     found = describe_difference(expected.astype(np.float64), expected, {})
     assert "your result is float64 where the right one is float32" in _one(found, "dtype")
+    found = describe_difference(expected.astype(np.float64), expected, {"x": expected})
+    assert "return arrays in the dtype of the inputs" in _one(found, "dtype")
+
+
+def test_a_dtype_the_inputs_do_not_have_is_not_blamed_on_them():
+    """Labels made int64 from int32 ones: the advice is the documented dtype, not the inputs'."""
+    y = np.array([5, 7, 9], dtype=np.int32)
+    found = describe_difference((y - 5).astype(np.int32), (y - 5).astype(np.int64), {"y": y})
+    text = _one(found, "dtype")
+    assert "int32 where the right one is int64" in text
+    assert "dtype of the inputs" not in text and "whatever the inputs' dtype" in text
 
 
 def test_nan_where_the_right_result_is_finite_is_located(rng):

@@ -171,7 +171,7 @@ def assert_close(
     if actual.dtype != expected.dtype:
         raise ComparisonError(
             f"{name}: expected dtype {expected.dtype}, got dtype {actual.dtype} "
-            f"(return arrays in the dtype of the inputs)"
+            f"(the docstring says which dtype to return: for most functions the inputs')"
         )
     if actual.size == 0:
         return

@@ -95,10 +95,15 @@ def _array_differences(
         and actual.shape == expected.shape
         and actual.dtype != expected.dtype
     ):
+        inputs = {np.asarray(v).dtype for v in arguments.values() if type(v) is np.ndarray}
+        advice = (
+            "return arrays in the dtype of the inputs (cast back after computing in another one)"
+            if expected.dtype in inputs
+            else f"return {expected.dtype}, whatever the inputs' dtype, as the docstring says"
+        )
         return [
             Finding(
-                f"{what} is {actual.dtype} where the right one is {expected.dtype}: return "
-                f"arrays in the dtype of the inputs (cast back after computing in another one)",
+                f"{what} is {actual.dtype} where the right one is {expected.dtype}: {advice}",
                 "in another dtype than the right one",
             )
         ]
