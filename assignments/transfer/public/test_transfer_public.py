@@ -257,6 +257,30 @@ def _matches(got, want):
         return False
 
 
+def _check_against_the_loop(
+    got, loop, student, args, mistakes, function, steps, keys, every_key=None, label="params"
+):
+    """``got``, the result of ``function(*args)``, against ``loop(student, *args, None)`` (the
+    docstring's loop of your own functions): a known mistaken loop that gives exactly ``got``
+    is named, else the losses (``steps`` of them), the keys (all of ``every_key``, if given)
+    and the arrays of ``keys`` are compared."""
+    want = loop(student, *args, None)
+    if not _matches(got, want):
+        for mistake, message in mistakes.items():
+            if _matches(got, loop(student, *args, mistake)):
+                raise AssertionError(message)
+    _require(
+        isinstance(got[1], list) and len(got[1]) == steps,
+        f"{function} must return one loss per step ({steps}), got "
+        f"{len(got[1]) if isinstance(got[1], list) else type(got[1]).__name__}",
+    )
+    assert_close(np.asarray(got[1]), np.asarray(want[1]), name="losses")
+    if every_key is not None:
+        _require(isinstance(got[0], dict) and set(got[0]) == set(every_key), f"{label}: every key")
+    for k in keys:
+        assert_close(got[0][k], want[0][k], name=f"{label}[{k!r}]")
+
+
 def _head_loop(student, head, features, y, epochs, batch_size, lr, momentum, wd, seed, mistake):
     """train_head as its docstring describes it, with the student's own head_loss and SGD
     written out (torch.optim.SGD's), or with one ``mistake`` made."""
@@ -299,20 +323,18 @@ def test_train_head_runs_the_documented_loop(student, rng):
     _require(isinstance(got, tuple) and len(got) == 2, "train_head returns (head, losses)")
     for k in kept:
         _require(np.array_equal(head[k], kept[k]), "train_head must not modify the initial head")
-    want = _head_loop(student, *args, None)
-    if not _matches(got, want):
-        for mistake, message in HEAD_LOOP_MISTAKES.items():
-            if _matches(got, _head_loop(student, *args, mistake)):
-                raise AssertionError(message)
-    _require(
-        isinstance(got[1], list) and len(got[1]) == 6,
-        f"train_head must return one loss per step (2 epochs of 3 batches: 6), got "
-        f"{len(got[1]) if isinstance(got[1], list) else type(got[1]).__name__}",
+    # 2 epochs of 3 batches: what the docstring's loop gives with your own head_loss
+    _check_against_the_loop(
+        got,
+        _head_loop,
+        student,
+        args,
+        HEAD_LOOP_MISTAKES,
+        "train_head",
+        6,
+        ("fc3_w", "fc3_b"),
+        label="head",
     )
-    # what the docstring's loop gives with your own head_loss
-    assert_close(np.asarray(got[1]), np.asarray(want[1]), name="losses")
-    for k in ("fc3_w", "fc3_b"):
-        assert_close(got[0][k], want[0][k], name=f"head[{k!r}]")
 
 
 # ------------------------------------------------------------------ fine-tuning
@@ -515,18 +537,15 @@ def test_train_finetune_runs_the_documented_loop(student, rng):
     args = (params, x, y, lrs, trainable, 2, 4, 0.5, 0.01, 5)
     got = student.train_finetune(*args)
     _require(isinstance(got, tuple) and len(got) == 2, "train_finetune returns (params, losses)")
-    want = _finetune_loop(student, *args, None)
-    if not _matches(got, want):
-        for mistake, message in FINETUNE_LOOP_MISTAKES.items():
-            if _matches(got, _finetune_loop(student, *args, mistake)):
-                raise AssertionError(message)
-    _require(
-        isinstance(got[1], list) and len(got[1]) == 4,
-        f"train_finetune must return one loss per step (2 epochs of 2 batches: 4), got "
-        f"{len(got[1]) if isinstance(got[1], list) else type(got[1]).__name__}",
+    # 2 epochs of 2 batches: what the docstring's loop gives with your own finetune_step
+    _check_against_the_loop(
+        got,
+        _finetune_loop,
+        student,
+        args,
+        FINETUNE_LOOP_MISTAKES,
+        "train_finetune",
+        4,
+        ("fc2_w", "fc2_b", "fc3_w", "fc3_b"),
+        every_key=NAMES,
     )
-    # what the docstring's loop gives with your own finetune_step
-    assert_close(np.asarray(got[1]), np.asarray(want[1]), name="losses")
-    _require(isinstance(got[0], dict) and set(got[0]) == set(NAMES), "params: every key")
-    for k in ("fc2_w", "fc2_b", "fc3_w", "fc3_b"):
-        assert_close(got[0][k], want[0][k], name=f"params[{k!r}]")
