@@ -1,9 +1,16 @@
 """The comparison that decides every graded test: type, shape, dtype, tolerance, messages."""
 
+import re
+
 import numpy as np
 import pytest
 
-from autograder.suite.compare import ComparisonError, assert_close, assert_scalar_close
+from autograder.suite.compare import (
+    ComparisonError,
+    assert_close,
+    assert_scalar_close,
+    assert_tuple_of_ints,
+)
 from autograder.suite.gradcheck import assert_gradient_close
 
 
@@ -171,3 +178,16 @@ def test_gradient_check_redacts_the_numeric_gradient():
     )
     assert "numeric 7.32" in error.full
     _assert_redacted(error, "first at dx[(0, 0)], where yours is 1.5")
+
+
+def test_a_tuple_of_ints_is_a_tuple_of_ints_of_its_length():
+    assert_tuple_of_ints((3, np.int64(4)), "shape")
+    assert_tuple_of_ints((3, 4), "jump", 2)
+    for value, words in [
+        ([3, 4], "must be a tuple of two ints, got list"),
+        ((3, 4, 5), "got (3, 4, 5)"),
+        ((3, True), "got (3, True)"),
+        ((3.0, 4), "got (3.0, 4)"),
+    ]:
+        with pytest.raises(AssertionError, match=re.escape(words)):
+            assert_tuple_of_ints(value, "jump", 2)

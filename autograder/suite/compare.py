@@ -348,3 +348,16 @@ def assert_scalar_close(actual: Any, expected: Any, name: str = "loss") -> None:
             redacted=f"{name} ({actual.dtype}): yours is {_own(actual)}, which differs from the "
             f"expected value (error {_rounded(abs(a - e))}, allowed {_rounded(bound)})",
         )
+
+
+def assert_tuple_of_ints(value: Any, what: str, length: int | None = None) -> None:
+    """Fail unless ``value`` is a tuple of ints (NumPy integers count, bools do not), of
+    ``length`` of them if given: what a docstring promises for a shape or a pair, where a list
+    holding the same numbers would pass a comparison of the numbers alone."""
+    count = "two ints" if length == 2 else "ints"
+    if not isinstance(value, tuple):
+        raise AssertionError(f"{what} must be a tuple of {count}, got {type(value).__name__}")
+    if (length is not None and len(value) != length) or not all(
+        hasattr(v, "__index__") and not isinstance(v, bool) for v in value
+    ):
+        raise AssertionError(f"{what} must be a tuple of {count}, got {value!r}")

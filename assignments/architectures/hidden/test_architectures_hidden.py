@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from autograder.suite.compare import ComparisonError
+from autograder.suite.compare import ComparisonError, assert_tuple_of_ints
 from autograder.suite.student import map_batched
 
 pytestmark = [
@@ -84,21 +84,9 @@ def _check_tuples(got: dict, what: str) -> None:
     for where, values in [(f"summarize({what})", got)] + [
         (f"summarize({what})['layers'][{index}]", row) for index, row in enumerate(got["layers"])
     ]:
-        _tuple_of_ints(values["output_shape"], f"{where}['output_shape']")
+        assert_tuple_of_ints(values["output_shape"], f"{where}['output_shape']")
         for key in ("receptive_field", "jump"):
-            _tuple_of_ints(values[key], f"{where}[{key!r}]", 2)
-
-
-def _tuple_of_ints(value: Any, what: str, length: int | None = None) -> None:
-    """``value`` is a tuple of ints (of ``length`` of them), as the docstring says shapes and
-    pairs are (a list holds the same numbers, but it is not what was asked)."""
-    count = "two ints" if length == 2 else "ints"
-    if not isinstance(value, tuple):
-        raise AssertionError(f"{what} must be a tuple of {count}, got {type(value).__name__}")
-    if (length is not None and len(value) != length) or not all(
-        hasattr(v, "__index__") and not isinstance(v, bool) for v in value
-    ):
-        raise AssertionError(f"{what} must be a tuple of {count}, got {value!r}")
+            assert_tuple_of_ints(values[key], f"{where}[{key!r}]", 2)
 
 
 def _check_rows(got: dict, want: dict, layers: list[dict], keys: tuple[str, ...], what: str):

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import pytest
 
+from autograder.suite.compare import assert_tuple_of_ints
+
 pytestmark = [
     pytest.mark.assignment("architectures"),
     pytest.mark.backends("numpy"),  # integers in and out: no arrays, nothing to run on a device
@@ -416,18 +418,6 @@ def test_receptive_field_known_answers(student, layer, rf, jump, expected):
 # ---------------------------------------------------------------------------------------------
 
 
-def _tuple_of_ints(value, what, length=None):
-    """``value`` is a tuple of ints (of ``length`` of them), as the docstring says shapes and
-    pairs are: a list would compare equal to the numbers, but it is not what was asked."""
-    count = "two ints" if length == 2 else "ints"
-    if not isinstance(value, tuple):
-        raise AssertionError(f"{what} must be a tuple of {count}, got {type(value).__name__}")
-    if (length is not None and len(value) != length) or not all(
-        hasattr(v, "__index__") and not isinstance(v, bool) for v in value
-    ):
-        raise AssertionError(f"{what} must be a tuple of {count}, got {value!r}")
-
-
 def _summary(student, layers, in_shape):
     got = student.summarize(layers, in_shape)
     keys = {"layers", "output_shape", "params", "macs", "receptive_field", "jump"}
@@ -449,9 +439,9 @@ def test_summarize_gives_shapes_and_pairs_as_tuples_of_ints(student):
     for where, values in [("summarize's", got)] + [
         (f"summarize's row {i}", row) for i, row in enumerate(got["layers"])
     ]:
-        _tuple_of_ints(values.get("output_shape"), f"{where} output_shape")
+        assert_tuple_of_ints(values.get("output_shape"), f"{where} output_shape")
         for key in ("receptive_field", "jump"):
-            _tuple_of_ints(values.get(key), f"{where} {key}", 2)
+            assert_tuple_of_ints(values.get(key), f"{where} {key}", 2)
 
 
 @pytest.mark.points(2)
