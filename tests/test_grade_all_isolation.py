@@ -169,8 +169,11 @@ if not _os.path.exists(_marker):  # one daemon per grading, however often this i
     if _first == 0:
         _os.close(_hold_r)
         _os.setsid()
+        _middle = _os.getpid()
         if _os.fork():
             _os._exit(0)
+        while _os.getppid() == _middle:  # until the middle process is gone and this is adopted
+            _time.sleep(0.001)
         with open(_marker, "w") as _stream:
             _stream.write(str(_os.getpid()))
         # Outlive the sandbox: kill its processes above this one, outermost first (the
