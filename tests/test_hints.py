@@ -325,6 +325,24 @@ def test_an_input_changed_in_place_is_named_from_the_verdict():
     assert failure_hints(raised) == [] and failure_hints(ValueError("x")) == []
 
 
+def test_a_dict_or_list_changed_in_place_is_named_as_such_from_the_verdict():
+    from autograder.sandbox.failures import modified
+    from autograder.suite.feedback import failure_hints
+    from autograder.suite.student import student_error
+
+    for change, kind in [
+        ("the values of 'fc3_w' were replaced", "dict"),
+        ("its length changed from 2 to 3", "list"),
+    ]:
+        failure = modified("train_head", "head", "", change)
+        error = student_error("train_head", failure.message, failure.kind)
+        error.function = "train_head"
+        (hint,) = failure_hints(error)
+        assert hint.startswith(f"your train_head changes its argument head in place ({change})")
+        assert f"the caller's {kind} must stay as it was" in hint
+        assert f"head = {kind}(head)" in hint and ".copy()" not in hint
+
+
 def test_different_results_for_the_same_arguments_are_named(rng):
     from solutions import regularization
 

@@ -12,10 +12,12 @@ default, and the reference alone for the capstone, whose public grading trains; 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from autograder.authoring.examples import apply_edits, buggy_specs
@@ -121,3 +123,19 @@ def test_a_call_that_hangs_is_stopped_with_the_sandboxs_message(tmp_path):
     import signal
 
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_a_dict_changed_in_place_is_a_modified_input_as_in_the_sandbox(tmp_path):
+    from autograder.suite.in_process import InProcessFunctions
+    from autograder.suite.student import StudentError
+
+    (tmp_path / "head_module.py").write_text(
+        "def train(head):\n    head['w'] = head['w'] - 1\n    return head\n\n"
+        "def train_copy(head):\n    return {**head, 'w': head['w'] - 1}\n"
+    )
+    functions = InProcessFunctions(tmp_path, "head_module", [], timeout=5)
+    head = {"w": np.ones(3)}
+    expected = "train() modified its input head in place (the values of 'w' were replaced)"
+    with pytest.raises(StudentError, match=re.escape(expected)):
+        functions.train(head)
+    assert np.array_equal(functions.train_copy({"w": np.ones(3)})["w"], np.zeros(3))

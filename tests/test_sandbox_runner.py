@@ -54,6 +54,27 @@ def modify_nested(xs):
     return 0
 
 
+def replace_in_dict(params):
+    params["w"] = params["w"] * 2  # the caller's dict now holds another array
+    return params["w"]
+
+
+def grow_dict(params):
+    params.update(step=1)
+    return 0
+
+
+def append_to_list(layers):
+    layers.append("relu")
+    return len(layers)
+
+
+def updated_copy(params):
+    params = dict(params)
+    params["w"] = params["w"] * 2
+    return params
+
+
 def counter():
     global CALLS
     CALLS += 1
@@ -329,6 +350,20 @@ def test_modified_input_is_detected_and_the_graders_copy_is_untouched(box):
     with pytest.raises(CallFailed) as info:
         box.call("modify_nested", ([np.zeros(2), np.zeros(3)],))
     assert info.value.kind == "modified_input" and "xs[1]" in info.value.message
+
+
+def test_a_dict_or_list_changed_in_place_is_a_modified_input(box):
+    for name, argument, label, change in [
+        ("replace_in_dict", {"w": np.ones(2)}, "params", "the values of 'w' were replaced"),
+        ("grow_dict", {"w": np.ones(2)}, "params", "it gained the keys 'step'"),
+        ("append_to_list", ["conv", "pool"], "layers", "its length changed from 2 to 3"),
+    ]:
+        with pytest.raises(CallFailed) as info:
+            box.call(name, (argument,))
+        assert info.value.kind == "modified_input", name
+        assert f"modified its input {label} in place ({change})" in info.value.message
+    result = box.call("updated_copy", ({"w": np.ones(2)},))  # a new dict: nothing changed
+    assert np.array_equal(result["w"], np.full(2, 2.0))
 
 
 def test_state_carries_between_calls_until_reset(box):

@@ -15,7 +15,7 @@ from typing import Any
 
 from autograder.sandbox import wire
 from autograder.sandbox.limits import Limits, human_bytes
-from autograder.sandbox.messages import clip
+from autograder.sandbox.messages import clip, modified_input
 
 KINDS = frozenset(
     {
@@ -221,11 +221,7 @@ def timed_out(
     return CallFailed("timeout", f"{function} did not finish within {timeout:g} s", printed)
 
 
-def modified(function: str, label: str, printed: str) -> CallFailed:
-    """A call that left its input ``label`` changed (the grader read it back)."""
-    return CallFailed(
-        "modified_input",
-        f"{function}() modified its input {label} in place; functions must leave their inputs "
-        f"unchanged (work on copies)",
-        printed,
-    )
+def modified(function: str, label: str, printed: str, change: str = "") -> CallFailed:
+    """A call that left its input ``label`` changed (the grader read it back; ``change``: how,
+    for a dict or list)."""
+    return CallFailed("modified_input", modified_input(function, label, change), printed)

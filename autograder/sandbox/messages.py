@@ -84,6 +84,42 @@ def bad_result(function_name: str, result: object, detail: str) -> str:
     return f"{function_name} returned an unusable value: {detail}; {RESULT_ADVICE}"
 
 
+def modified_input(function_name: str, label: str, change: str = "") -> str:
+    """The message of a call that left its input ``label`` changed (``change``: how, for a dict
+    or list whose items it added, removed or replaced)."""
+    how = f" ({change})" if change else ""
+    return (
+        f"{function_name}() modified its input {label} in place{how}; functions must leave "
+        f"their inputs unchanged (work on copies, return new dicts and lists)"
+    )
+
+
+def container_change(before: list, container: dict | list) -> str:
+    """How the dict or list ``container`` differs from ``before``, the items it held before the
+    call (``list(d.items())`` of a dict, ``list(l)`` of a list); "" when it holds the very same
+    objects. An item replaced by an equal one counts: the caller's container still changed."""
+    if isinstance(container, dict):
+        old = dict(before)
+        added = [key for key in container if key not in old]
+        removed = [key for key in old if key not in container]
+        if added or removed:
+            parts = [f"it gained the keys {_keys(added)}"] if added else []
+            parts += [f"it lost the keys {_keys(removed)}"] if removed else []
+            return "; ".join(parts)
+        replaced = [key for key, item in old.items() if container[key] is not item]
+        return f"the values of {_keys(replaced)} were replaced" if replaced else ""
+    if len(container) != len(before):
+        return f"its length changed from {len(before)} to {len(container)}"
+    replaced = [str(i) for i, item in enumerate(before) if container[i] is not item]
+    return f"the items {', '.join(replaced[:5])} were replaced" if replaced else ""
+
+
+def _keys(keys: list) -> str:
+    """The first five ``keys``, as a student wrote them."""
+    shown = ", ".join(repr(key) for key in keys[:5])
+    return shown + (f" and {len(keys) - 5} more" if len(keys) > 5 else "")
+
+
 def device_failure(function_name: str, violation: str, described: str, discipline: bool) -> str:
     """The message of a call that raised (``described``) after breaking device discipline
     (``violation``); ``discipline``: the exception is the simulator's own refusal."""

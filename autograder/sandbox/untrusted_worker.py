@@ -251,6 +251,12 @@ def _worker(
         return fail(
             "crashed", f"the arguments could not be moved to the {backend.place}: {error!r}"
         )
+    containers = [
+        (label, container, _contents(container))
+        for label, container in _label_arguments(
+            function, positional, keywords, signature, _containers_in
+        )
+    ]
     backend.before_call()
     try:
         result = function(*positional, **keywords)
@@ -261,11 +267,11 @@ def _worker(
         return fail(*_raised(function_name, error, backend, config))
     if _os_getpid() != me:
         _os_exit(0)
-    problem = _inputs_problem(function_name, snapshots, on_device, backend)
+    problem = _inputs_problem(function_name, snapshots, containers, on_device, backend)
     if problem is not None:
         return fail(*problem)
     answer = _encoded_result(config, wire, function_name, result, backend)
-    del result, snapshots
+    del result, snapshots, containers
     if answer[0] == "failed":
         return fail(answer[1], answer[2])
     return _send(wire, resp_fd, {"event": "result", "value": answer[1]}, tag, answer[2])
@@ -287,9 +293,14 @@ def _raised(function_name: str, error: BaseException, backend, config) -> tuple[
     return "exception", _describe_error(error, f"{function_name} raised", config)
 
 
-def _inputs_problem(function_name: str, snapshots, on_device: dict, backend):
+def _inputs_problem(function_name: str, snapshots, containers, on_device: dict, backend):
     """After a call returned: the kind and message of what it did wrong to the device or to its
-    inputs (as the ``snapshots`` taken before it show them); None when nothing."""
+    inputs (as the ``snapshots`` of their arrays and the ``containers``, their dicts and lists
+    with the items each held, taken before it show them); None when nothing.
+
+    Only this process sees the dicts and lists the call was given (the grader keeps its own),
+    so their check is this module's word alone: a submission that silences it gains what
+    copying the dict would have given it, and nothing more."""
     if backend.violation() is not None:
         return "device", f"{function_name}: {backend.violation()}"
     for label, array, shape, dtype, before in snapshots:
@@ -300,9 +311,12 @@ def _inputs_problem(function_name: str, snapshots, on_device: dict, backend):
         if array.shape != shape or array.dtype != dtype or array.tobytes() != before:
             return (
                 "modified_input",
-                f"{function_name}() modified its input {label} in place; "
-                f"functions must leave their inputs unchanged (work on copies)",
+                _messages.modified_input(function_name, label),
             )
+    for label, container, before in containers:
+        change = _messages.container_change(before, container)
+        if change:
+            return "modified_input", _messages.modified_input(function_name, label, change)
     return None
 
 
@@ -322,8 +336,9 @@ def _encoded_result(config, wire, function_name: str, result, backend) -> tuple:
     return "result", tree, blobs
 
 
-def _label_arguments(function, args, kwargs, cache=None):
-    """Every ndarray among the arguments (inside dicts, lists and tuples too), with a label.
+def _label_arguments(function, args, kwargs, cache=None, found=None):
+    """Every ndarray among the arguments (inside dicts, lists and tuples too), with a label;
+    with ``found`` (:func:`_containers_in`), what it yields instead.
 
     ``cache``: a ``[function, signature]`` pair that keeps the last function's signature (the
     calls of a batch look it up once). Whatever the signature, every argument is among those
@@ -340,7 +355,27 @@ def _label_arguments(function, args, kwargs, cache=None):
     except (TypeError, ValueError):
         bound = {f"argument {i}": a for i, a in enumerate(args)} | kwargs
     for name, value in bound.items():
-        yield from _arrays_in(value, name)
+        yield from (found or _arrays_in)(value, name)
+
+
+def _containers_in(value, label: str):
+    """Every dict and list in ``value`` (itself, and inside dicts, lists and tuples), with a
+    label."""
+    kind = type(value)
+    if kind is dict:
+        yield label, value
+        for key, item in value.items():
+            yield from _containers_in(item, f"{label}[{key!r}]")
+    elif kind is list or kind is tuple:
+        if kind is list:
+            yield label, value
+        for index, item in enumerate(value):
+            yield from _containers_in(item, f"{label}[{index}]")
+
+
+def _contents(container) -> list:
+    """The items a dict or list holds now (a dict's ``(key, value)`` pairs)."""
+    return list(container.items()) if type(container) is dict else list(container)
 
 
 def _arrays_in(value, label: str):

@@ -158,7 +158,7 @@ def diagnosis_of(item: pytest.Item) -> TestDiagnosis | None:
     return gather(reference, calls)
 
 
-_MODIFIED = re.compile(r"modified its input (\S+) in place")
+_MODIFIED = re.compile(r"modified its input (\S+) in place(?: \((.*)\))?; functions must")
 
 
 def failure_hints(error: BaseException | None, reference: Any | None = None) -> list[str]:
@@ -177,7 +177,14 @@ def failure_hints(error: BaseException | None, reference: Any | None = None) -> 
     found = _MODIFIED.search(str(error))
     if found is None:
         return []
-    name = found.group(1)
+    name, change = found.group(1), found.group(2)
+    if change:  # a dict or a list: items added, removed or replaced
+        kind = "list" if change.startswith(("its length", "the items")) else "dict"
+        return [
+            f"your {error.function or 'function'} changes its argument {name} in place "
+            f"({change}): the caller's {kind} must stay as it was; build a new {kind} "
+            f"(copy first, {name} = {kind}({name}), then change the copy) and return it"
+        ]
     return [
         "your "
         + (error.function or "function")

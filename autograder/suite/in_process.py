@@ -41,7 +41,9 @@ from autograder.suite.student import (
     CallGuard,
     Functions,
     StudentError,
+    contents,
     label_arguments,
+    label_containers,
     student_error,
 )
 
@@ -143,6 +145,10 @@ class InProcessFunctions(Functions):
         ]
         arrays.before_call()
         moved_args, moved_kwargs = arrays.put((args, kwargs), {})
+        containers = [
+            (label, container, contents(container))
+            for label, container in label_containers(function, moved_args, moved_kwargs)
+        ]
         try:
             with _stopped_after(self._timeout, name):
                 result = function(*moved_args, **moved_kwargs)
@@ -162,6 +168,10 @@ class InProcessFunctions(Functions):
         for label, array, before in snapshots:
             if array.shape != before.shape or not np.array_equal(array, before, equal_nan=True):
                 raise failures.modified(name, label, "")
+        for label, container, before in containers:
+            change = messages.container_change(before, container)
+            if change:
+                raise failures.modified(name, label, "", change)
         return _as_plain_data(arrays, result, name)
 
 

@@ -486,12 +486,42 @@ def label_arguments(
     function: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> Iterator[tuple[str, np.ndarray]]:
     """Every ndarray among the arguments (inside dicts, lists and tuples too), with a label."""
-    try:
-        bound = inspect.signature(function).bind(*args, **kwargs).arguments
-    except (TypeError, ValueError):
-        bound = {f"argument {i}": a for i, a in enumerate(args)} | kwargs
-    for name, value in bound.items():
+    for name, value in _bound(function, args, kwargs).items():
         yield from _arrays_in(value, name)
+
+
+def label_containers(
+    function: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Iterator[tuple[str, dict | list]]:
+    """Every dict and list among the arguments (inside dicts, lists and tuples too), with a
+    label: what a call must not change either (keys added or removed, items replaced)."""
+    for name, value in _bound(function, args, kwargs).items():
+        yield from _containers_in(value, name)
+
+
+def contents(container: dict | list) -> list:
+    """The items a dict or list holds now (a dict's ``(key, value)`` pairs), to compare with
+    ``messages.container_change`` after a call."""
+    return list(container.items()) if isinstance(container, dict) else list(container)
+
+
+def _bound(function: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict:
+    """The arguments by parameter name (by position when they do not bind)."""
+    try:
+        return dict(inspect.signature(function).bind(*args, **kwargs).arguments)
+    except (TypeError, ValueError):
+        return {f"argument {i}": a for i, a in enumerate(args)} | kwargs
+
+
+def _containers_in(value: Any, label: str) -> Iterator[tuple[str, dict | list]]:
+    if isinstance(value, dict | list):
+        yield label, value
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _containers_in(item, f"{label}[{key!r}]")
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            yield from _containers_in(item, f"{label}[{index}]")
 
 
 def _arrays_in(value: Any, label: str) -> Iterator[tuple[str, np.ndarray]]:
