@@ -58,6 +58,74 @@ RELABEL_OFFSET = (
     "position in classes, classes[i] -> i, which differs when the classes are not consecutive "
     "or not in increasing order"
 )
+RELABEL_ONE_BASED = (
+    "your relabel's labels are one too high, 1 .. K: classes[i] becomes i, so the new labels "
+    "run 0 .. K-1, as softmax_cross_entropy and a head of K classes count them"
+)
+RELABEL_SORTED = (
+    "your relabel numbers the classes in increasing order (sorted(classes)): classes[i] "
+    "becomes i in the order classes lists them, relabel(y, [9, 5]) maps 9 to 0 and 5 to 1"
+)
+RELABEL_CHAINED = (
+    "your relabel relabels in place one class after another, so a new label that equals a "
+    "later class's old label is relabelled again (relabel(y, [1, 0]) maps everything to 1): "
+    "compare with the labels of y as they were, writing into a new array"
+)
+FEATURES_FROM_FC1 = (
+    "your features are fc1's ReLU activations (120 per image), one layer too early: the "
+    "features are fc2's, relu(fc2(relu(fc1(...)))), (N, 84)"
+)
+FEATURES_FROM_CONV = (
+    "your features are the flattened conv2 block's output (the 400 inputs of fc1): the "
+    "features are fc2's ReLU activations, relu(fc2(relu(fc1(...)))), (N, 84)"
+)
+LAST_BATCH_DROPPED = (
+    "your extract_features leaves out the last, incomplete batch when batch_size does not "
+    "divide N: every image gets its features, the last batch being smaller (range(0, N, "
+    "batch_size))"
+)
+HEAD_ZERO_WEIGHTS = (
+    "your head_init gives fc3_w zeros, like the bias: fc3_w is drawn, xavier_uniform(w, "
+    "seed=seed) (only fc3_b starts at zeros)"
+)
+HEAD_GRADIENTS_SWAPPED = (
+    "your grads['fc3_w'] is the gradient of the features, fc_backward's first output: "
+    "fc_backward returns (dx, dw, db) in that order, and fc3_w's gradient is dw"
+)
+FORWARD_BEFORE_RELU = (
+    "your transfer_forward feeds the head fc2's outputs before their ReLU: the head takes "
+    "the features, relu(fc2(...)), as extract_features gives them"
+)
+FORWARD_PROBABILITIES = (
+    "your transfer_forward returns softmax probabilities: it returns the logits, "
+    "fc_forward(features, fc3_w, fc3_b), before any softmax"
+)
+ZERO_RATE_TRAINABLE = (
+    "your trainable_parameters counts a layer of trainable that has the rate 0 (or no rate "
+    "in lrs) as learning: a layer learns only when it is in trainable and its rate, "
+    "lrs.get(layer, 0), is > 0"
+)
+LISTED_ZERO_RATE_TRAINABLE = (
+    "your trainable_parameters counts a layer of trainable that lrs gives the rate 0 as "
+    "learning (being named in lrs is not enough): a layer learns only when its rate is > 0"
+)
+TRAINABLE_ORDER = (
+    "your trainable_parameters lists the parameters in the order of trainable: list them in "
+    "the order of LAYERS, as parameter_names() does, each once, whatever the order of "
+    "trainable"
+)
+FC2_RELU_SKIPPED = (
+    "your backward pass skips the backward of the ReLU after fc2: fc2's output gradient is "
+    "relu_backward(da2, h2), zero where fc2's output h2 is <= 0, before fc_backward of fc2"
+)
+FROZEN_VELOCITIES_RESET = (
+    "your finetune_step returns zero velocities for the frozen parameters: a frozen "
+    "parameter's velocity comes back as it was, bit for bit, as its value does"
+)
+LOSS_AFTER_STEP = (
+    "your finetune_step returns the loss after the step (with the new parameters): it is "
+    "the loss of the batch before the step, the one whose gradients made it"
+)
 HEAD_BACKBONE_SEED = (
     "your head_init draws the same head whatever its seed (that of seed 0, the backbone's): "
     "the seed is the head's own, xavier_uniform(w, seed=seed)"
@@ -115,9 +183,19 @@ def _relabel(reference: Any, call: Call) -> list[Suspect | str]:
     if arguments is None:
         return []
     y, classes = arguments["y"], [int(c) for c in arguments["classes"]]
+
+    def chained() -> Any:
+        out = y.astype(np.int64)
+        for index, old in enumerate(classes):
+            out[out == old] = index
+        return out
+
     return [
         computed(LABELS_NOT_RELABELLED, lambda: y.copy()),
         computed(RELABEL_OFFSET, lambda: (y - min(classes)).astype(np.int64)),
+        computed(RELABEL_ONE_BASED, lambda: reference.relabel(y, classes) + 1),
+        computed(RELABEL_SORTED, lambda: reference.relabel(y, sorted(classes))),
+        computed(RELABEL_CHAINED, chained),
     ]
 
 
@@ -128,14 +206,23 @@ def _extract_features(reference: Any, call: Call) -> list[Suspect | str]:
         return []
     backbone, x, size = arguments["backbone"], arguments["x"], int(arguments["batch_size"])
 
-    def before_relu() -> Any:
+    n = int(x.shape[0])
+
+    def layer(name: str) -> Any:
         parts = [
-            reference._forward_features(backbone, x[start : start + size])[1]["h2"]
-            for start in range(0, int(x.shape[0]), size)
+            reference._forward_features(backbone, x[start : start + size])[1][name]
+            for start in range(0, n, size)
         ]
         return np.concatenate(parts).astype(x.dtype, copy=False)
 
-    return [computed(FEATURES_BEFORE_RELU, before_relu)]
+    found: list[Suspect | str] = [
+        computed(FEATURES_BEFORE_RELU, lambda: layer("h2")),
+        computed(FEATURES_FROM_FC1, lambda: layer("a1")),
+        computed(FEATURES_FROM_CONV, lambda: layer("f")),
+    ]
+    if n % size and n > size:
+        found.append(computed(LAST_BATCH_DROPPED, lambda: layer("a2")[: n - n % size]))
+    return found
 
 
 @diagnoses_for("head_init")
@@ -150,10 +237,77 @@ def _head_init(reference: Any, call: Call) -> list[Suspect | str]:
         w = reference.xavier_uniform(right["fc3_w"] * 0, gain=float(np.sqrt(2.0)), seed=seed)
         return {"fc3_w": w, "fc3_b": right["fc3_b"]}
 
-    found: list[Suspect | str] = [computed(HEAD_RELU_GAIN, relu_gain)]
+    def zero_weights() -> dict[str, Any]:
+        right = reference.head_init(like, n_classes, seed)
+        return {"fc3_w": right["fc3_w"] * 0, "fc3_b": right["fc3_b"]}
+
+    found: list[Suspect | str] = [
+        computed(HEAD_RELU_GAIN, relu_gain),
+        computed(HEAD_ZERO_WEIGHTS, zero_weights),
+    ]
     if seed != 0:
         found.append(computed(HEAD_BACKBONE_SEED, lambda: reference.head_init(like, n_classes, 0)))
     return found
+
+
+@diagnoses_for("head_loss")
+def _head_loss(reference: Any, call: Call) -> list[Suspect | str]:
+    arguments = _arguments(reference, call)
+    if arguments is None:
+        return []
+    head, features, y = arguments["head"], arguments["features"], arguments["y"]
+
+    def gradients_swapped() -> dict[str, Any]:
+        logits = reference.fc_forward(features, head["fc3_w"], head["fc3_b"])
+        _, dlogits = reference.softmax_cross_entropy(logits, y)
+        dx, _, db = reference.fc_backward(dlogits, features, head["fc3_w"])
+        return {"fc3_w": dx, "fc3_b": db}
+
+    return [computed(HEAD_GRADIENTS_SWAPPED, gradients_swapped, (1,))]
+
+
+@diagnoses_for("transfer_forward")
+def _transfer_forward(reference: Any, call: Call) -> list[Suspect | str]:
+    arguments = _arguments(reference, call)
+    if arguments is None:
+        return []
+    params, x = arguments["params"], arguments["x"]
+
+    def before_relu() -> Any:
+        h2 = reference._forward_features(params, x)[1]["h2"]
+        return reference.fc_forward(h2, params["fc3_w"], params["fc3_b"])
+
+    def probabilities() -> Any:
+        logits = reference.transfer_forward(params, x)
+        shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+        return (shifted / shifted.sum(axis=1, keepdims=True)).astype(logits.dtype, copy=False)
+
+    return [
+        computed(FORWARD_BEFORE_RELU, before_relu),
+        computed(FORWARD_PROBABILITIES, probabilities),
+    ]
+
+
+@diagnoses_for("trainable_parameters")
+def _trainable_parameters(reference: Any, call: Call) -> list[Suspect | str]:
+    arguments = _arguments(reference, call)
+    if arguments is None:
+        return []
+    lrs, trainable = arguments["lrs"], list(arguments["trainable"])
+
+    def names(layers: list[str]) -> list[str]:
+        return [f"{layer}_{kind}" for layer in layers for kind in ("w", "b")]
+
+    return [
+        computed(
+            ZERO_RATE_TRAINABLE, lambda: names([la for la in reference.LAYERS if la in trainable])
+        ),
+        computed(
+            LISTED_ZERO_RATE_TRAINABLE,
+            lambda: names([la for la in reference.LAYERS if la in trainable and la in lrs]),
+        ),
+        computed(TRAINABLE_ORDER, lambda: names([la for la in trainable if lrs.get(la, 0.0) > 0])),
+    ]
 
 
 @diagnoses_for("transfer_loss")
@@ -167,6 +321,14 @@ def _transfer_loss(reference: Any, call: Call) -> list[Suspect | str]:
     _, every = reference.transfer_loss(params, x, y, names)
     wrt = set(arguments["wrt"])
 
+    def fc2_relu_skipped() -> dict[str, Any]:
+        features, cache = reference._forward_features(params, x)
+        logits = reference.fc_forward(features, params["fc3_w"], params["fc3_b"])
+        _, dlogits = reference.softmax_cross_entropy(logits, y)
+        passing = {**cache, "h2": np.ones_like(cache["h2"])}  # every unit passes its gradient
+        wanted = [name for name in names if name in wrt]
+        return reference._backward(params, passing, dlogits, wanted)
+
     def every_gradient() -> dict[str, Any]:
         return every
 
@@ -176,6 +338,7 @@ def _transfer_loss(reference: Any, call: Call) -> list[Suspect | str]:
     return [
         computed(GRADS_OF_FROZEN, every_gradient, (1,)),
         computed(GRADS_OF_FROZEN, zeros_for_the_frozen, (1,)),
+        computed(FC2_RELU_SKIPPED, fc2_relu_skipped, (1,)),
     ]
 
 
@@ -221,11 +384,19 @@ def _finetune_step(reference: Any, call: Call) -> list[Suspect | str]:
         every = grads
         if set(with_rates) != set(learning):
             _, every = reference.transfer_loss(arguments["params"], x, y, with_rates)
-        _stepped(reference, arguments, grads, {n: lrs[n[:-2]] for n in learning}, False)
+        right = _stepped(reference, arguments, grads, {n: lrs[n[:-2]] for n in learning}, False)
     except Exception:
         return []
     rates = {name: lrs[name[:-2]] for name in with_rates}
-    found: list[Suspect | str] = []
+    velocities = right[1]
+    found: list[Suspect | str] = [
+        computed(
+            FROZEN_VELOCITIES_RESET,
+            lambda: {n: v if n in learning else v * 0 for n, v in velocities.items()},
+            (1,),
+        ),
+        computed(LOSS_AFTER_STEP, lambda: reference.transfer_loss(right[0], x, y, [])[0], (2,)),
+    ]
     if set(with_rates) != set(learning):
         found += [
             computed(
