@@ -95,6 +95,36 @@ def test_modifying_an_input_in_place_fails_the_test(pytester):
     assert "scale_in_place() modified its input x in place" in mutation["output"]
 
 
+MISTAKE_SUITE = textwrap.dedent(
+    """
+    import numpy as np
+    import pytest
+
+    from autograder.suite.compare import MistakeFound
+
+    pytestmark = [pytest.mark.assignment("toy"), pytest.mark.backends("numpy")]
+
+    @pytest.mark.points(1)
+    def test_double_is_not_a_square(student):
+        x = np.arange(4.0)
+        got = student.double(x)
+        if np.array_equal(got, x * x):
+            raise MistakeFound("double(x) is wrong", "your double squares x: double it, 2 * x")
+        np.testing.assert_array_equal(got, 2 * x)
+    """
+)
+
+
+def test_a_mistake_the_test_names_is_its_hint(pytester):
+    _, results = _run(pytester, "def double(x):\n    return x * x\n", suite=MISTAKE_SUITE)
+    (test,) = results["tests"]
+    assert test["status"] == "failed"
+    assert "double(x) is wrong" in test["output"]
+    assert "\nhint: your double squares x: double it, 2 * x" in test["output"]
+    _, results = _run(pytester, "def double(x):\n    return x + 1\n", suite=MISTAKE_SUITE)
+    assert "hint:" not in results["tests"][0]["output"]  # another mistake: none named
+
+
 @pytest.mark.parametrize(
     ("source", "message"),
     [

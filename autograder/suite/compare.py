@@ -112,6 +112,19 @@ class ComparisonError(AssertionError):
         self.redacted = full if redacted is None else redacted
 
 
+class MistakeFound(AssertionError):
+    """A suite's check that found the student's result to be exactly what a known mistake
+    gives: the message says what is wrong, ``hint`` names the mistake (shown as the test's
+    hint, as the hints of :mod:`autograder.suite.hints` are).
+
+    ``raise MistakeFound("train_head does not run the documented loop", "your train_head ...")``
+    """
+
+    def __init__(self, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
 def _rounded(value: float) -> str:
     """An error size in a redacted message: two significant digits."""
     return f"{value:.1e}"

@@ -26,7 +26,7 @@ from autograder.core.assignments import (
 )
 from autograder.core.results import TestResult
 from autograder.sandbox import GradingError
-from autograder.suite.compare import ComparisonError
+from autograder.suite.compare import ComparisonError, MistakeFound
 from autograder.suite.hints import PathKey, TestDiagnosis, diagnose_error, gather
 from autograder.suite.session import CALLS
 from autograder.suite.student import StudentError
@@ -162,9 +162,12 @@ _MODIFIED = re.compile(r"modified its input (\S+) in place(?: \((.*)\))?; functi
 
 
 def failure_hints(error: BaseException | None, reference: Any | None = None) -> list[str]:
-    """Hints a failed call's own verdict gives: an input changed in place, named with its usual
+    """Hints a failed call's own verdict gives: a mistake the test named (:class:`MistakeFound`);
+    an input changed in place, named with its usual
     causes and the way out; an error the reference raises too with one of its layers given a
     wrong option or array (where the reference is available)."""
+    if isinstance(error, MistakeFound):  # the test itself named the mistake
+        return [error.hint]
     if not isinstance(error, StudentError):
         return []
     if error.kind == "exception" and reference is not None and error.arguments is not None:
