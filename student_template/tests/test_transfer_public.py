@@ -18,7 +18,7 @@ import math
 import numpy as np
 import pytest
 
-from autograder.suite.compare import assert_close, assert_scalar_close
+from autograder.suite.compare import MistakeFound, assert_close, assert_scalar_close
 from autograder.suite.gradcheck import assert_gradient_close
 
 pytestmark = [pytest.mark.assignment("transfer")]
@@ -268,7 +268,11 @@ def _check_against_the_loop(
     if not _matches(got, want):
         for mistake, message in mistakes.items():
             if _matches(got, loop(student, *args, mistake)):
-                raise AssertionError(message)
+                raise MistakeFound(
+                    f"{function} does not run the documented loop: it gives what the loop gives "
+                    f"with one mistake made",
+                    message,
+                )
     _require(
         isinstance(got[1], list) and len(got[1]) == steps,
         f"{function} must return one loss per step ({steps}), got "
