@@ -296,7 +296,7 @@ def _trainable_parameters(reference: Any, call: Call) -> list[Suspect | str]:
     lrs, trainable = arguments["lrs"], list(arguments["trainable"])
 
     def names(layers: list[str]) -> list[str]:
-        return [f"{layer}_{kind}" for layer in layers for kind in ("w", "b")]
+        return [layer + "_" + kind for layer in layers for kind in ("w", "b")]
 
     return [
         computed(
