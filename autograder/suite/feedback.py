@@ -163,9 +163,9 @@ _MODIFIED = re.compile(r"modified its input (\S+) in place(?: \((.*)\))?; functi
 
 def failure_hints(error: BaseException | None, reference: Any | None = None) -> list[str]:
     """Hints a failed call's own verdict gives: a mistake the test named (:class:`MistakeFound`);
-    an input changed in place, named with its usual
-    causes and the way out; an error the reference raises too with one of its layers given a
-    wrong option or array (where the reference is available)."""
+    an input changed in place, named with its usual causes and the way out; an error the
+    reference raises too with one of its layers given a wrong option or array (where the
+    reference is available)."""
     if isinstance(error, MistakeFound):  # the test itself named the mistake
         return [error.hint]
     if not isinstance(error, StudentError):

@@ -673,8 +673,8 @@ def _several(function_name: str, named: list[str]) -> list[str]:
 
 
 def matches(actual: Any, expected: Any) -> bool:
-    """True if ``actual`` equals ``expected`` (arrays, or tuples/lists/dicts of arrays; strings,
-    bools and None exactly)."""
+    """True if ``actual`` equals ``expected`` (arrays, or tuples/lists/dicts of arrays; strings
+    and None exactly)."""
     if isinstance(expected, tuple | list):
         return (
             isinstance(actual, tuple | list)
@@ -687,7 +687,7 @@ def matches(actual: Any, expected: Any) -> bool:
             and actual.keys() == expected.keys()
             and all(matches(actual[k], expected[k]) for k in expected)
         )
-    if isinstance(expected, str | bool) or expected is None:  # names, flags: exactly
+    if isinstance(expected, str) or expected is None:  # names: exactly
         return type(actual) is type(expected) and actual == expected
     if isinstance(expected, float | int | np.generic) and not isinstance(expected, bool):
         scalar = isinstance(actual, float | int | np.generic) and not isinstance(actual, bool)
