@@ -116,6 +116,11 @@ def test_resize_backward_numeric_gradient(student, forward_oracle, rng, shape, s
         return forward_oracle.bilinear_resize(z, size, align_corners=align_corners)
 
     assert_gradient_close(dx, f, x, dout, name="dx", rtol=1e-6, atol_scale=1e-6)
+    # float32 in -> float32 out: the same dx (checked above), in float32.
+    dx32 = student.bilinear_resize_backward(
+        dout.astype(np.float32), shape, align_corners=align_corners
+    )
+    assert_close(dx32, dx.astype(np.float32), name="dx (float32 dout)")
 
 
 # --------------------------------------------------------------------------------------------
@@ -138,6 +143,12 @@ def test_roi_align_one_pixel_boxes(student, rng):
     out = student.roi_align(x, boxes, (1, 1), spatial_scale=1.0, sampling_ratio=1, aligned=False)
     expected = np.stack([x[0, :, 1:3, 2:4].mean(axis=(1, 2)), x[1, :, 3:5, 0:2].mean(axis=(1, 2))])
     assert_close(out, expected[:, :, None, None], name="out (aligned=False)")
+    # aligned=True forces no minimum size: the 0.4 x 0.4 box x 1.2..1.6, y 2.1..2.5 is shifted to
+    # x 0.7..1.1, y 1.6..2.0, and its one adaptive sample (ceil(0.4) = 1) is its centre (1.8, 0.9).
+    boxes = np.array([[0, 1.2, 2.1, 1.6, 2.5]])
+    out = student.roi_align(x, boxes, 1, spatial_scale=1.0, sampling_ratio=-1, aligned=True)
+    expected = np.einsum("i,cij,j->c", _mean_of_samples([1.8], 5), x[0], _mean_of_samples([0.9], 6))
+    assert_close(out, expected[None, :, None, None], name="out (aligned=True, a box under 1 x 1)")
 
 
 @pytest.mark.points(1)
@@ -162,16 +173,27 @@ def test_roi_align_adaptive_sampling_is_average_pooling(student, rng, spatial_sc
     x = rng.standard_normal((1, 2, 8, 8)).astype(np.float32)
     boxes = np.array([[0, 0, 0, 8, 8], [0, 0, 0, 4, 4]], dtype=np.float32) / spatial_scale
     boxes[:, 0] = 0
-    out = student.roi_align(
-        x, boxes, 2, spatial_scale=spatial_scale, sampling_ratio=-1, aligned=True
-    )
     expected = np.stack(
         [
             x[0].reshape(2, 2, 4, 2, 4).mean(axis=(2, 4)),
             x[0, :, :4, :4].reshape(2, 2, 2, 2, 2).mean(axis=(2, 4)),
         ]
     )
-    assert_close(out, expected, name="out")
+    for sampling_ratio in (-1, 0):  # every sampling_ratio <= 0 is adaptive
+        out = student.roi_align(
+            x, boxes, 2, spatial_scale=spatial_scale, sampling_ratio=sampling_ratio, aligned=True
+        )
+        assert_close(out, expected, name=f"out (sampling_ratio={sampling_ratio})")
+    # Bins of a non-integer side round the sample count up: the box 1..4 (shifted to 0.5..3.5)
+    # has bins of side 1.5 and ceil(1.5) = 2 samples per bin along each axis, 0.75 apart.
+    box = np.array([[0, 1, 1, 4, 4]], dtype=np.float32) / spatial_scale
+    box[:, 0] = 0
+    out = student.roi_align(x, box, 2, spatial_scale=spatial_scale, sampling_ratio=-1, aligned=True)
+    weights = np.stack(
+        [_mean_of_samples(start + np.array([0.375, 1.125]), 8) for start in (0.5, 2)]
+    )
+    expected = np.einsum("pi,cij,qj->cpq", weights, x[0].astype(np.float64), weights)
+    assert_close(out, expected[None].astype(np.float32), name="out (bins of side 1.5)")
 
 
 def _mean_of_samples(samples, size):
@@ -207,6 +229,14 @@ def test_roi_align_samples_outside_still_count_in_the_divisor(student, rng):
     out = student.roi_align(x, boxes, 1, spatial_scale=1.0, sampling_ratio=2, aligned=False)
     expected = (x[0, :, 0, 1] + x[0, :, 0, 2]) / 4
     assert_close(out, expected[None, :, None, None], name="out")
+    # Samples between -1 and 0 are not outside: they are clamped to 0. Box x 0..2, y 0..1,
+    # aligned (shifted to x -0.5..1.5, y -0.5..0.5), sampling_ratio=2: sample rows at -0.25
+    # (read as row 0) and 0.25, sample columns at 0 and 1.
+    boxes = np.array([[0, 0.0, 0.0, 2.0, 1.0]])
+    out = student.roi_align(x, boxes, 1, spatial_scale=1.0, sampling_ratio=2, aligned=True)
+    rows, cols = _mean_of_samples([0.0, 0.25], 5), _mean_of_samples([0.0, 1.0], 5)
+    expected = np.einsum("i,cij,j->c", rows, x[0], cols)
+    assert_close(out, expected[None, :, None, None], name="out (samples between -1 and 0)")
 
 
 @pytest.mark.points(0.5)

@@ -113,6 +113,9 @@ def test_max_pool_backward_hand_computed(student):
     expected[0, 0, 1, 0], expected[0, 0, 1, 2] = 1, 2
     expected[0, 0, 2, 1], expected[0, 0, 3, 3] = 3, 4
     assert_close(dx, expected, name="dx")
+    # float32 in -> float32 out.
+    dx = student.max_pool_backward(dout.astype(np.float32), switches, (1, 1, 4, 4))
+    assert_close(dx, expected.astype(np.float32), name="dx (float32 dout)")
 
 
 @pytest.mark.points(0.75)
@@ -231,6 +234,9 @@ def test_global_avg_pool_forward_constants(student):
     x = np.broadcast_to(values[:, :, None, None], (2, 3, 4, 5)).copy()
     out = student.global_avg_pool_forward(x)
     assert_close(out, values, name="out")
+    # float32 in -> float32 out.
+    out = student.global_avg_pool_forward(x.astype(np.float32))
+    assert_close(out, values.astype(np.float32), name="out (float32 x)")
 
 
 @pytest.mark.points(1.5)
